@@ -1,0 +1,1 @@
+"""Callout: the function library a contact center's agent scripts call."""

@@ -1,0 +1,243 @@
+"""How an API proves who it is: one schema per scheme, joined in a discriminated union.
+
+Secret fields are `SecretStr`: they are write-only in the OpenAPI document, print as a mask,
+and read back as the mask plus `has_<field>: true`. Writing the mask back keeps the stored
+value. Adding a scheme is one class here and one member of `Authorization`.
+"""
+
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from pydantic import (
+    AfterValidator,
+    Discriminator,
+    Field,
+    SecretStr,
+    StringConstraints,
+    computed_field,
+    model_validator,
+)
+
+from callout.apis.fields import MASK, LineTemplate, NameValue, drop_computed
+from callout.schemas import Model, field_error
+
+Text = Annotated[str, StringConstraints(max_length=500)]
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an absolute http:// or https:// URL")
+    if parts.username or parts.password:
+        raise ValueError("must not hold credentials")
+    return value.strip()
+
+
+HttpUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_http_url)]
+
+
+class Scheme(Model):
+    """Base of every scheme: lists its secret fields and which ones a call cannot do without."""
+
+    type: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_read_flags(cls, data: Any) -> Any:
+        return drop_computed(cls, data)
+
+    @classmethod
+    def secret_fields(cls) -> tuple[str, ...]:
+        return tuple(
+            name
+            for name, info in cls.model_fields.items()
+            if info.annotation in (SecretStr, SecretStr | None)
+        )
+
+    def required_secrets(self) -> tuple[str, ...]:
+        """Secret fields that must be given or already stored for this configuration."""
+        return ()
+
+
+class NoAuth(Scheme):
+    type: Literal["none"] = "none"
+
+
+class LiveVoxAuth(Scheme):
+    """The platform's own session: relayed from the agent's login, or obtained by logging in."""
+
+    type: Literal["livevox"] = "livevox"
+    access_token: SecretStr | None = None
+    client_name: Text = ""
+    user_name: Text = ""
+    password: SecretStr | None = None
+    agent: bool = False
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def has_access_token(self) -> bool:
+        return self.access_token is not None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def has_password(self) -> bool:
+        return self.password is not None
+
+
+class BasicAuth(Scheme):
+    """RFC 7617 Basic; credentials are sent as UTF-8."""
+
+    type: Literal["basic"] = "basic"
+    username: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    password: SecretStr | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def has_password(self) -> bool:
+        return self.password is not None
+
+    @model_validator(mode="after")
+    def _no_colon(self) -> "BasicAuth":
+        if ":" in self.username:
+            raise field_error("username", "must not contain ':' (RFC 7617 section 2)")
+        return self
+
+
+class BearerAuth(Scheme):
+    """RFC 6750 bearer token; the token may itself be a `${...}` placeholder."""
+
+    type: Literal["bearer"] = "bearer"
+    token: SecretStr | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def has_token(self) -> bool:
+        return self.token is not None
+
+    def required_secrets(self) -> tuple[str, ...]:
+        return ("token",)
+
+
+SignatureMethod = Literal["HMAC-SHA1", "HMAC-SHA256", "RSA-SHA1", "PLAINTEXT"]
+
+
+class OAuth1Auth(Scheme):
+    """OAuth 1.0a request signing (RFC 5849)."""
+
+    type: Literal["oauth1"] = "oauth1"
+    consumer_key: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    consumer_secret: SecretStr | None = None
+    token: SecretStr | None = None
+    token_secret: SecretStr | None = None
+    signature_method: SignatureMethod = "HMAC-SHA1"
+    rsa_private_key: SecretStr | None = None
+    realm: Text = ""
+    placement: Literal["header", "query"] = "header"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def has_consumer_secret(self) -> bool:
+        return self.consumer_secret is not None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def has_token(self) -> bool:
+        return self.token is not None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def has_token_secret(self) -> bool:
+        return self.token_secret is not None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def has_rsa_private_key(self) -> bool:
+        return self.rsa_private_key is not None
+
+    @model_validator(mode="after")
+    def _key_matches_method(self) -> "OAuth1Auth":
+        if self.rsa_private_key is None:
+            return self
+        if self.signature_method != "RSA-SHA1":
+            raise field_error("rsa_private_key", "is used only with signature_method RSA-SHA1")
+        pem = self.rsa_private_key.get_secret_value()
+        if pem != MASK:
+            try:
+                key = load_pem_private_key(pem.encode(), password=None)
+            except (ValueError, TypeError):
+                key = None
+            if not isinstance(key, RSAPrivateKey):
+                raise field_error("rsa_private_key", "must be an unencrypted PEM RSA private key")
+        return self
+
+    def required_secrets(self) -> tuple[str, ...]:
+        if self.signature_method == "RSA-SHA1":
+            return ("rsa_private_key",)
+        return ("consumer_secret",)
+
+
+Grant = Literal["client_credentials", "password", "authorization_code", "refresh_token"]
+
+
+class OAuth2Auth(Scheme):
+    """OAuth 2.0 (RFC 6749) access tokens, obtained and refreshed by Callout."""
+
+    type: Literal["oauth2"] = "oauth2"
+    grant: Grant = "client_credentials"
+    token_url: HttpUrl
+    authorization_url: HttpUrl | None = None
+    client_id: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    client_secret: SecretStr | None = None
+    client_auth: Literal["basic", "post"] = Field(
+        default="basic", description="client_secret_basic or client_secret_post (RFC 6749 2.3.1)"
+    )
+    scope: Text = ""
+    audience: Text = ""
+    extra_token_params: Annotated[list[NameValue], Field(max_length=50)] = []
+    username: Text = ""
+    password: SecretStr | None = None
+    refresh_token: SecretStr | None = None
+    placement: Literal["header", "query"] = "header"
+    header_prefix: Annotated[LineTemplate, StringConstraints(max_length=50)] = "Bearer"
+    query_parameter: Annotated[str, StringConstraints(min_length=1, max_length=100)] = (
+        "access_token"
+    )
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def has_client_secret(self) -> bool:
+        return self.client_secret is not None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def has_password(self) -> bool:
+        return self.password is not None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def has_refresh_token(self) -> bool:
+        return self.refresh_token is not None
+
+    @model_validator(mode="after")
+    def _grant_needs(self) -> "OAuth2Auth":
+        if self.grant == "password" and not self.username:
+            raise field_error("username", "the password grant needs a username")
+        if self.grant == "authorization_code" and not self.authorization_url:
+            raise field_error("authorization_url", "the authorization_code grant needs one")
+        return self
+
+    def required_secrets(self) -> tuple[str, ...]:
+        return {"password": ("password",), "refresh_token": ("refresh_token",)}.get(self.grant, ())
+
+
+Authorization = Annotated[
+    NoAuth | LiveVoxAuth | BasicAuth | BearerAuth | OAuth1Auth | OAuth2Auth,
+    Discriminator("type"),
+]
+SCHEMES: dict[str, type[Scheme]] = {
+    scheme.model_fields["type"].default: scheme
+    for scheme in (NoAuth, LiveVoxAuth, BasicAuth, BearerAuth, OAuth1Auth, OAuth2Auth)
+}
+AuthorizationType = Literal["none", "livevox", "basic", "bearer", "oauth1", "oauth2"]

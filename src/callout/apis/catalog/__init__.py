@@ -1,0 +1,115 @@
+"""The system APIs shipped with Callout: one YAML file per API in this folder.
+
+A file holds an API as `ApiWrite` reads it, plus `requests` as `RequestWrite` reads them;
+its name (without `.yaml`) is the API's stable `slug`. `sync()` brings the database in line
+with the files: new ones are added, changed ones updated in place (requests matched by
+name, so their ids stay), removed ones deleted. Client copies are their own rows and stay.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import resources
+
+import yaml
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from callout.apis import secret_fields as sf
+from callout.apis.fields import name_key
+from callout.apis.schemas import ApiWrite, RequestWrite
+from callout.apis.service import api_columns, request_columns
+from callout.db.models import Api, Request, utcnow
+from callout.errors import FieldProblem
+
+
+@dataclass(frozen=True)
+class Entry:
+    slug: str
+    api: ApiWrite
+    requests: list[RequestWrite]
+    digest: str
+
+
+class CatalogError(ValueError):
+    """A catalogue file does not describe a valid API; says which file and what."""
+
+
+def load() -> list[Entry]:
+    entries = []
+    for item in sorted(resources.files(__package__).iterdir(), key=lambda i: i.name):
+        if item.name.endswith(".yaml"):
+            entries.append(parse(item.name.removesuffix(".yaml"), item.read_text("utf-8")))
+    return entries
+
+
+def parse(slug: str, text: str) -> Entry:
+    raw = yaml.safe_load(text)
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{slug}.yaml: expected a mapping at the top")
+    requests_raw = raw.pop("requests", [])
+    try:
+        api = ApiWrite.model_validate(raw)
+        requests = [RequestWrite.model_validate(r) for r in requests_raw]
+    except ValidationError as error:
+        raise CatalogError(f"{slug}.yaml: {error}") from None
+    if api.service_id is not None:
+        raise CatalogError(f"{slug}.yaml: a system API belongs to no service")
+    canonical = json.dumps(
+        [api.model_dump(mode="json"), [r.model_dump(mode="json") for r in requests]],
+        sort_keys=True,
+    )
+    return Entry(slug, api, requests, hashlib.sha256(canonical.encode()).hexdigest())
+
+
+def sync(session: Session, entries: list[Entry] | None = None) -> int:
+    """Bring the stored system APIs in line with the catalogue; returns how many changed."""
+    entries = load() if entries is None else entries
+    stored = {
+        api.slug: api
+        for api in session.scalars(
+            select(Api).where(Api.client_id.is_(None)).options(selectinload(Api.requests))
+        )
+    }
+    changed = 0
+    for entry in entries:
+        api = stored.pop(entry.slug, None)
+        if api is not None and api.catalog_digest == entry.digest:
+            continue
+        existing = {r.name_key: r for r in api.requests} if api is not None else {}
+        if api is None:
+            api = Api(client_id=None, slug=entry.slug)
+            session.add(api)
+        _apply(session, api, existing, entry)
+        changed += 1
+    for gone in stored.values():
+        session.delete(gone)
+        changed += 1
+    session.flush()
+    return changed
+
+
+def _apply(session: Session, api: Api, existing: dict[str, Request], entry: Entry) -> None:
+    changes, problems = sf.SecretChanges(), list[FieldProblem]()
+    api.headers = sf.split_headers(entry.api.headers, set(), changes, problems)
+    api.authorization = sf.split_authorization(entry.api.authorization, set(), changes, problems)
+    if changes.new or problems:
+        raise CatalogError(f"{entry.slug}.yaml: a system API ships no secrets")
+    for column, value in api_columns(entry.api).items():
+        setattr(api, column, value)
+    api.catalog_digest, api.updated_at = entry.digest, utcnow()
+    session.flush()
+    for request in entry.requests:
+        row = existing.pop(name_key(request.name), None)
+        if row is None:
+            row = Request(api_id=api.id)
+            session.add(row)
+        headers = sf.split_headers(request.headers, set(), changes, problems)
+        if changes.new:
+            raise CatalogError(f"{entry.slug}.yaml: request {request.name}: no secrets here")
+        for column, value in request_columns(request).items():
+            setattr(row, column, value)
+        row.headers, row.updated_at = headers, utcnow()
+    for gone in existing.values():
+        session.delete(gone)

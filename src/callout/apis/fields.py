@@ -1,0 +1,167 @@
+"""Field types shared by APIs and requests: names, URLs, headers, name/value lists, templates."""
+
+import re
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, Field, StringConstraints, field_serializer, model_validator
+
+from callout.runtime import templates
+from callout.schemas import Model, field_error
+
+# What a secret looks like when read back; sending it back in a write keeps the stored value.
+# It is pydantic's own SecretStr rendering, so secret fields and secret headers mask alike.
+MASK = "**********"
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# RFC 9110 section 5.6.2: token = 1*tchar
+TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Headers the HTTP client owns: letting a client set them would let it frame or re-target
+# the request behind the guard's back.
+RESERVED_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "upgrade",
+        "te",
+        "trailer",
+        "expect",
+        "proxy-connection",
+    }
+)
+
+
+def _no_control(value: str) -> str:
+    if CONTROL.search(value):
+        raise ValueError("must not contain control characters (CR, LF, NUL, ...)")
+    return value
+
+
+def _template(value: str) -> str:
+    try:
+        templates.parse(value)
+    except templates.TemplateError as error:
+        raise ValueError(str(error)) from None
+    return value
+
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_no_control),
+]
+Description = Annotated[str, StringConstraints(max_length=4000)]
+Identifier = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=IDENTIFIER.pattern, max_length=64)
+]
+Template = Annotated[str, StringConstraints(max_length=8192), AfterValidator(_template)]
+BodyTemplate = Annotated[str, StringConstraints(max_length=1_000_000), AfterValidator(_template)]
+LineTemplate = Annotated[
+    str, StringConstraints(max_length=8192), AfterValidator(_no_control), AfterValidator(_template)
+]
+
+
+def name_key(name: str) -> str:
+    """The form in which names are compared: case and surrounding space ignored."""
+    return name.strip().casefold()
+
+
+def check_base_url(value: str) -> str:
+    """An absolute http(s) URL with a host, and nothing that belongs elsewhere."""
+    value = value.strip()
+    if CONTROL.search(value) or " " in value:
+        raise ValueError("must not contain spaces or control characters")
+    if "${" in value:
+        raise ValueError("must be fixed: put placeholders in the request's paths")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError("must be an absolute http:// or https:// URL")
+    if not parts.hostname:
+        raise ValueError("must name a host")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not hold credentials; use the authorization instead")
+    if parts.fragment or value.endswith("#"):
+        raise ValueError("must not have a #fragment")
+    if parts.query or value.endswith("?"):
+        raise ValueError("must not have a query; put query parameters on the request")
+    try:
+        parts.port  # noqa: B018 - raises on a port out of range
+    except ValueError:
+        raise ValueError("has an invalid port") from None
+    return value
+
+
+BaseUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(check_base_url)]
+
+
+def check_path(value: str) -> str:
+    """A relative path template: no query, fragment, dot segments or backslashes."""
+    _no_control(value)
+    for char, where in (("?", "a query (use query parameters)"), ("#", "a fragment")):
+        if char in value:
+            raise ValueError(f"must not hold {where}")
+    if "\\" in value:
+        raise ValueError("must not hold backslashes")
+    if "://" in value or value.startswith("//"):
+        raise ValueError("must be relative to the API's base URL")
+    if any(segment in (".", "..") for segment in value.split("/")):
+        raise ValueError("must not hold '.' or '..' segments")
+    return _template(value)
+
+
+PathTemplate = Annotated[str, StringConstraints(max_length=2048), AfterValidator(check_path)]
+
+
+class NameValue(Model):
+    """One entry of an ordered list: a query parameter, form field or extra token parameter."""
+
+    name: Annotated[
+        str, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_control)
+    ]
+    value: Template = ""
+    enabled: bool = True
+
+
+class Header(Model):
+    """A header sent with every request (API) or one request; `secret` values are encrypted."""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    value: Annotated[LineTemplate, Field(repr=False)] = ""
+    enabled: bool = True
+    secret: bool = False
+
+    @model_validator(mode="after")
+    def _rules(self) -> "Header":
+        if not TOKEN.match(self.name):
+            raise field_error("name", f"{self.name!r} is not an RFC 9110 token")
+        if self.name.lower() in RESERVED_HEADERS:
+            raise field_error("name", f"{self.name} is set by Callout's HTTP client, not by hand")
+        return self
+
+    @field_serializer("value")
+    def _mask(self, value: str) -> str:
+        return MASK if self.secret else value
+
+
+def check_unique_headers(headers: list[Header]) -> list[Header]:
+    seen: set[str] = set()
+    for header in headers:
+        key = header.name.lower()
+        if key in seen:
+            raise ValueError(f"header {header.name} appears twice")
+        seen.add(key)
+    return headers
+
+
+Headers = Annotated[list[Header], Field(max_length=100), AfterValidator(check_unique_headers)]
+
+
+def drop_computed(cls: type[Model], data: Any) -> Any:
+    """Let a read body be written back: drop the read-only `has_*` flags a read added."""
+    if isinstance(data, dict):
+        return {k: v for k, v in data.items() if k not in cls.model_computed_fields}
+    return data

@@ -1,0 +1,192 @@
+"""REST routes for a client's APIs (its own and the system ones) and their requests.
+
+Reads answer with an ETag; writes of an existing API or request need it back in If-Match.
+"""
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Query, Response, status
+
+from callout.apis import service
+from callout.apis.repository import ApiFilter
+from callout.apis.schemas import (
+    ApiRead,
+    ApiSummary,
+    ApiType,
+    ApiWrite,
+    CopyApi,
+    CopyName,
+    RequestRead,
+    RequestWrite,
+)
+from callout.schemas import Page
+from callout.web.deps import ClientDep, IfMatchDep, KeyringDep, PrincipalDep, SessionDep, etag
+
+router = APIRouter(prefix="/clients/{client}/apis", tags=["apis"])
+PRECONDITIONS: dict[int | str, dict[str, Any]] = {
+    412: {"description": "The If-Match version is stale: reload and apply the change again."},
+    428: {"description": "If-Match is missing."},
+}
+
+
+def _located(response: Response, version: int, location: str | None = None) -> None:
+    response.headers["ETag"] = etag(version)
+    if location:
+        response.headers["Location"] = location
+
+
+@router.get("")
+def list_apis(
+    session: SessionDep,
+    client: ClientDep,
+    kind: Literal["all", "client", "system"] = "all",
+    type: ApiType | None = None,
+    service_id: int | None = None,
+    search: Annotated[str | None, Query(max_length=100, description="Part of the name.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[ApiSummary]:
+    """The client's own APIs first, then the system APIs, each by name."""
+    where = ApiFilter(kind=kind, type=type, service_id=service_id, search=search)
+    return service.list_apis(session, client, where, limit, offset)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_api(
+    session: SessionDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+    client: ClientDep,
+    data: ApiWrite,
+    response: Response,
+) -> ApiRead:
+    api = service.create_api(session, keyring, principal, client, data)
+    _located(response, api.version, f"/api/v1/clients/{client.code}/apis/{api.id}")
+    return api
+
+
+@router.get("/{api_id}")
+def get_api(session: SessionDep, client: ClientDep, api_id: int, response: Response) -> ApiRead:
+    """The API with its requests; secrets read as a mask plus `has_<field>`."""
+    api = service.get_api(session, client, api_id)
+    _located(response, api.version)
+    return api
+
+
+@router.put("/{api_id}", responses=PRECONDITIONS)
+def update_api(
+    session: SessionDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+    client: ClientDep,
+    api_id: int,
+    if_match: IfMatchDep,
+    data: ApiWrite,
+    response: Response,
+) -> ApiRead:
+    """Replace the API's settings; a secret sent back as the mask keeps its stored value."""
+    api = service.update_api(session, keyring, principal, client, api_id, if_match, data)
+    _located(response, api.version)
+    return api
+
+
+@router.delete("/{api_id}", status_code=status.HTTP_204_NO_CONTENT, responses=PRECONDITIONS)
+def delete_api(
+    session: SessionDep,
+    principal: PrincipalDep,
+    client: ClientDep,
+    api_id: int,
+    if_match: IfMatchDep,
+) -> Response:
+    service.delete_api(session, principal, client, api_id, if_match)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{api_id}/copy-name")
+def offered_copy_name(session: SessionDep, client: ClientDep, api_id: int) -> CopyName:
+    """The name the copy prompt offers: "Copy of NAME", made unique."""
+    return CopyName(name=service.offered_copy_name(session, client, api_id))
+
+
+@router.post("/{api_id}/copy", status_code=status.HTTP_201_CREATED)
+def copy_api(
+    session: SessionDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+    client: ClientDep,
+    api_id: int,
+    response: Response,
+    data: Annotated[CopyApi | None, Body()] = None,
+) -> ApiRead:
+    """Copy an API (the client's own or a system API) with its requests into the library."""
+    name = data.name if data else None
+    api = service.copy_api(session, keyring, principal, client, api_id, name)
+    _located(response, api.version, f"/api/v1/clients/{client.code}/apis/{api.id}")
+    return api
+
+
+@router.get("/{api_id}/requests", tags=["requests"])
+def list_requests(session: SessionDep, client: ClientDep, api_id: int) -> list[RequestRead]:
+    return service.list_requests(session, client, api_id)
+
+
+@router.post("/{api_id}/requests", status_code=status.HTTP_201_CREATED, tags=["requests"])
+def create_request(
+    session: SessionDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+    client: ClientDep,
+    api_id: int,
+    data: RequestWrite,
+    response: Response,
+) -> RequestRead:
+    request = service.create_request(session, keyring, principal, client, api_id, data)
+    location = f"/api/v1/clients/{client.code}/apis/{api_id}/requests/{request.id}"
+    _located(response, request.version, location)
+    return request
+
+
+@router.get("/{api_id}/requests/{request_id}", tags=["requests"])
+def get_request(
+    session: SessionDep, client: ClientDep, api_id: int, request_id: int, response: Response
+) -> RequestRead:
+    request = service.get_request(session, client, api_id, request_id)
+    _located(response, request.version)
+    return request
+
+
+@router.put("/{api_id}/requests/{request_id}", tags=["requests"], responses=PRECONDITIONS)
+def update_request(
+    session: SessionDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+    client: ClientDep,
+    api_id: int,
+    request_id: int,
+    if_match: IfMatchDep,
+    data: RequestWrite,
+    response: Response,
+) -> RequestRead:
+    request = service.update_request(
+        session, keyring, principal, client, api_id, request_id, if_match, data
+    )
+    _located(response, request.version)
+    return request
+
+
+@router.delete(
+    "/{api_id}/requests/{request_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["requests"],
+    responses=PRECONDITIONS,
+)
+def delete_request(
+    session: SessionDep,
+    principal: PrincipalDep,
+    client: ClientDep,
+    api_id: int,
+    request_id: int,
+    if_match: IfMatchDep,
+) -> Response:
+    service.delete_request(session, principal, client, api_id, request_id, if_match)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,263 @@
+"""APIs and requests as the REST API, the CLI and the catalogue write and read them."""
+
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import jsonpath_rfc9535
+from defusedxml import ElementTree
+from pydantic import Field, StringConstraints, field_validator, model_validator
+
+from callout.apis.authorization import Authorization, AuthorizationType, NoAuth
+from callout.apis.fields import (
+    TOKEN,
+    BaseUrl,
+    BodyTemplate,
+    Description,
+    Headers,
+    Identifier,
+    Name,
+    NameValue,
+    PathTemplate,
+    Template,
+)
+from callout.runtime import templates
+from callout.runtime.plan import join_url
+from callout.schemas import Model, field_error
+
+ApiType = Literal["api", "slack", "teams"]
+Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+ContentType = Literal["none", "json", "form", "multipart", "text", "xml"]
+ValueType = Literal["string", "number", "boolean", "object"]
+
+# What a placeholder may start with besides a declared request parameter.
+CONTEXT_ROOTS = frozenset({"loginData", "call", "account", "fields", "responses"})
+MAX_TIMEOUT_SECONDS = 60.0
+
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "object": (dict, list),
+}
+
+
+def _matches(value: Any, kind: str) -> bool:
+    if kind == "number" and isinstance(value, bool):
+        return False
+    return isinstance(value, _PYTHON_TYPES[kind])
+
+
+class RequestParameter(Model):
+    """A declared input of a request, filled by the caller and placed through `${name}`."""
+
+    name: Identifier
+    type: ValueType = "string"
+    required: bool = False
+    default: Any = None
+    description: Description = ""
+
+    @model_validator(mode="after")
+    def _default_has_type(self) -> "RequestParameter":
+        if self.default is not None and not _matches(self.default, self.type):
+            raise field_error("default", f"is not a {self.type}")
+        return self
+
+
+class ResponseParameter(Model):
+    """A declared output: read from the response into a data field or an alert.
+
+    `path` is a JSONPath (RFC 9535, starting `$`) or an XPath (starting `/`) for the body,
+    empty for the whole body, a header name for `header`, and empty for `status`.
+    """
+
+    name: Identifier
+    source: Literal["body", "header", "status"] = "body"
+    path: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] = ""
+    type: ValueType = "string"
+    array: bool = Field(default=False, description="A list of `type` values.")
+    default: Any = None
+    target: Literal["field", "alert"] = "field"
+    field: Annotated[str, StringConstraints(max_length=100)] = Field(
+        default="", description="Data field to fill; empty means the output's name."
+    )
+    message: Template = Field(default="", description="Alert text; `${...}` reads outputs.")
+    description: Description = ""
+
+    @model_validator(mode="after")
+    def _rules(self) -> "ResponseParameter":
+        if self.source == "body" and self.path:
+            if self.path.startswith("$"):
+                try:
+                    jsonpath_rfc9535.compile(self.path)
+                except jsonpath_rfc9535.JSONPathError as error:
+                    raise field_error("path", f"is not valid JSONPath: {error}") from None
+            elif not self.path.startswith("/"):
+                raise field_error("path", "must be a JSONPath ($...) or an XPath (/...)")
+        if self.source == "header" and not TOKEN.match(self.path):
+            raise field_error("path", "must be the name of the header to read")
+        if self.source == "status" and self.path:
+            raise field_error("path", "must be empty: the status needs no path")
+        if self.target == "alert" and not self.message:
+            raise field_error("message", "an alert needs a message")
+        if self.default is not None:
+            values = self.default if self.array else [self.default]
+            if not isinstance(values, list) or not all(_matches(v, self.type) for v in values):
+                kind = f"list of {self.type}" if self.array else self.type
+                raise field_error("default", f"is not a {kind}")
+        return self
+
+
+def _unique_names(items: list[Any], what: str) -> list[Any]:
+    seen: set[str] = set()
+    for item in items:
+        key = item.name.casefold()
+        if key in seen:
+            raise ValueError(f"{what} {item.name} is declared twice")
+        seen.add(key)
+    return items
+
+
+class RequestWrite(Model):
+    """A request as written: full URL = API base URL + url_path + endpoint_path."""
+
+    name: Name
+    description: Description = ""
+    method: Method = "GET"
+    url_path: PathTemplate = ""
+    endpoint_path: PathTemplate = ""
+    query: Annotated[list[NameValue], Field(max_length=100)] = []
+    headers: Headers = []
+    content_type: ContentType = "none"
+    body: BodyTemplate | None = None
+    form: Annotated[list[NameValue], Field(max_length=200)] = []
+    parameters: Annotated[list[RequestParameter], Field(max_length=100)] = []
+    outputs: Annotated[list[ResponseParameter], Field(max_length=100)] = []
+    timeout: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_SECONDS)] | None = Field(
+        default=None, description="Seconds for the whole call; empty means 10."
+    )
+    success_statuses: Annotated[
+        list[Annotated[int, Field(ge=100, le=599)]], Field(max_length=50)
+    ] = Field(default=[], description="Statuses that mean success; empty means any 2xx.")
+
+    @field_validator("parameters")
+    @classmethod
+    def _unique_parameters(cls, value: list[RequestParameter]) -> list[RequestParameter]:
+        return _unique_names(value, "parameter")
+
+    @field_validator("outputs")
+    @classmethod
+    def _unique_outputs(cls, value: list[ResponseParameter]) -> list[ResponseParameter]:
+        return _unique_names(value, "output")
+
+    @model_validator(mode="after")
+    def _body_fits_content_type(self) -> "RequestWrite":
+        uses_form = self.content_type in ("form", "multipart")
+        if self.form and not uses_form:
+            raise field_error("form", "form fields need content_type form or multipart")
+        if self.body is None:
+            return self
+        if uses_form or self.content_type == "none":
+            raise field_error(
+                "body", f"needs content_type json, text or xml, not {self.content_type}"
+            )
+        if self.content_type == "json":
+            try:
+                json.loads(self.body)
+            except ValueError as error:
+                raise field_error("body", f"is not valid JSON: {error}") from None
+        if self.content_type == "xml":
+            try:
+                ElementTree.fromstring(self.body)
+            except Exception as error:  # defusedxml raises several unrelated types
+                raise field_error("body", f"is not well-formed XML: {error}") from None
+        return self
+
+    @model_validator(mode="after")
+    def _placeholders_are_known(self) -> "RequestWrite":
+        known = CONTEXT_ROOTS | {p.name for p in self.parameters}
+        for loc, text in self._templates():
+            for placeholder in templates.placeholders(text):
+                if placeholder.root not in known:
+                    raise field_error(
+                        loc,
+                        f"{placeholder} is neither a declared parameter nor a context value "
+                        f"({', '.join(sorted(CONTEXT_ROOTS))})",
+                    )
+        return self
+
+    def _templates(self) -> list[tuple[tuple[str | int, ...], str]]:
+        found: list[tuple[tuple[str | int, ...], str]] = [
+            (("url_path",), self.url_path),
+            (("endpoint_path",), self.endpoint_path),
+        ]
+        found += [(("query", i, "value"), q.value) for i, q in enumerate(self.query)]
+        found += [(("headers", i, "value"), h.value) for i, h in enumerate(self.headers)]
+        found += [(("form", i, "value"), f.value) for i, f in enumerate(self.form)]
+        if self.body:
+            found.append((("body",), self.body))
+        return found
+
+
+class RequestRead(RequestWrite):
+    id: int
+    api_id: int
+    url: str = Field(description="The full URL template: base URL, url_path, endpoint_path.")
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ApiWrite(Model):
+    name: Name
+    description: Description = ""
+    base_url: BaseUrl
+    type: ApiType = "api"
+    service_id: int | None = None
+    headers: Headers = []
+    authorization: Authorization = Field(default_factory=NoAuth)
+
+    @model_validator(mode="after")
+    def _livevox_needs_livevox_url(self) -> "ApiWrite":
+        if self.authorization.type == "livevox" and "livevox" not in self.base_url.lower():
+            raise field_error(
+                ("authorization", "type"),
+                'LiveVox is offered only when the base URL contains "livevox"',
+            )
+        return self
+
+
+class ApiSummary(Model):
+    """One line of the API list."""
+
+    id: int
+    name: str
+    description: str
+    base_url: str
+    type: ApiType
+    service_id: int | None
+    authorization_type: AuthorizationType
+    system: bool = Field(description="Shipped with Callout: read-only, copyable.")
+    version: int
+    updated_at: datetime
+
+
+class ApiRead(ApiWrite):
+    id: int
+    system: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    requests: list[RequestRead]
+
+
+class CopyApi(Model):
+    name: Name | None = Field(default=None, description='Empty means "Copy of NAME", made unique.')
+
+
+class CopyName(Model):
+    name: str
+
+
+def full_url(base_url: str, request: RequestWrite) -> str:
+    return join_url(base_url, request.url_path, request.endpoint_path)

@@ -1,0 +1,31 @@
+"""Queries for the audit trail of one client."""
+
+from collections.abc import Sequence
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from callout.db.models import AuditEvent, Client
+
+
+class AuditRepository:
+    def __init__(self, session: Session, client: Client) -> None:
+        self.session = session
+        self.client = client
+
+    def readable(self) -> Select[AuditEvent]:
+        return select(AuditEvent).where(AuditEvent.client_id == self.client.id)
+
+    def page(
+        self, *, object_type: str | None, object_id: int | None, limit: int, offset: int
+    ) -> tuple[Sequence[AuditEvent], int]:
+        stmt = self.readable()
+        if object_type is not None:
+            stmt = stmt.where(AuditEvent.object_type == object_type)
+        if object_id is not None:
+            stmt = stmt.where(AuditEvent.object_id == object_id)
+        total = self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = self.session.scalars(
+            stmt.order_by(AuditEvent.id.desc()).limit(limit).offset(offset)
+        ).all()
+        return rows, total

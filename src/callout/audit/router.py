@@ -1,0 +1,27 @@
+"""REST route for a client's audit trail."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from callout.audit import service
+from callout.audit.schemas import AuditEventRead
+from callout.schemas import Page
+from callout.web.deps import ClientDep, SessionDep
+
+router = APIRouter(prefix="/clients/{client}/audit", tags=["audit"])
+
+
+@router.get("")
+def list_events(
+    session: SessionDep,
+    client: ClientDep,
+    object_type: Literal["api", "request", "service", "api_key"] | None = None,
+    object_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[AuditEventRead]:
+    """Newest first."""
+    return service.list_events(
+        session, client, object_type=object_type, object_id=object_id, limit=limit, offset=offset
+    )

@@ -1,0 +1,163 @@
+"""The `callout` command: set-up, serving, keys. Every rule it relies on lives in the services."""
+
+from typing import Annotated, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from callout import logging as callout_logging
+from callout.apis import catalog
+from callout.clients import service as clients
+from callout.clients.access import OPERATOR
+from callout.clients.repository import ClientRepository
+from callout.clients.schemas import ApiKeyCreate, Role
+from callout.db import crypto, migrations
+from callout.db.engine import Database
+from callout.db.secrets import rotate
+from callout.demo import seed
+from callout.errors import CalloutError
+from callout.settings import get_settings
+from callout.web.problems import validation_problems
+
+# Locals stay out of tracebacks: a frame may hold a secret on its way to being sealed.
+app = typer.Typer(
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    help="Callout: the function library for agent scripts.",
+)
+db_app = typer.Typer(no_args_is_help=True, help="The database.")
+keys_app = typer.Typer(no_args_is_help=True, help="The keys that encrypt stored secrets.")
+apikey_app = typer.Typer(no_args_is_help=True, help="API keys for the REST API.")
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.add_typer(apikey_app, name="apikey")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+def _database() -> Database:
+    return Database.from_settings(get_settings())
+
+
+def _upgrade(database: Database) -> int:
+    migrations.upgrade(database.engine)
+    with database.transaction() as session:
+        return catalog.sync(session)
+
+
+@app.command()
+def init() -> None:
+    """Set up a fresh installation: data dir, secret key, database, demo client.
+
+    Prints the demo client's admin key once. Running it again changes nothing.
+    """
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    keys = crypto.KeySource(settings)
+    keyring = keys.keyring()
+    database = _database()
+    _upgrade(database)
+    with database.transaction() as session:
+        if ClientRepository(session).count():
+            out.print("Already set up: nothing to do.")
+            return
+        created = seed(session, keyring)
+    out.print(f"Set up in {settings.data_dir.resolve()} with the demo client [bold]demo[/].")
+    out.print("Its admin key, shown this once (send it as `Authorization: Bearer <key>`):")
+    out.print(created.key, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: CALLOUT_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: CALLOUT_PORT.")] = None,
+) -> None:
+    """Serve the REST API (and its docs at /docs)."""
+    import uvicorn
+
+    settings = get_settings()
+    database = _database()
+    if not migrations.is_current(database.engine):
+        _fail("the database is not at the newest revision; run `callout db upgrade` first")
+    database.dispose()
+    callout_logging.configure()
+    uvicorn.run(
+        "callout.web.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to the newest revision and refresh the system APIs."""
+    changed = _upgrade(_database())
+    out.print(f"Database is current; {changed} system API(s) added, updated or removed.")
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Print a new `key_id:base64` entry for CALLOUT_SECRET_KEYS."""
+    out.print(crypto.generate_entry(), highlight=False)
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Reseal every stored secret under a new key.
+
+    With the key file, a new key is generated and put first. With CALLOUT_SECRET_KEYS, put a
+    new entry first (`callout keys generate`), restart the servers, then run this.
+    Old keys stay, to open backups; remove them once no row uses them.
+    """
+    keys = crypto.KeySource(get_settings())
+    if keys.file_based:
+        out.print(f"New key {keys.add_key()} is now the active one.")
+    report = rotate(_database(), keys)
+    out.print(
+        f"Resealed {report.resealed} secret(s) under key {keys.keyring().active_id} "
+        f"in {report.passes} pass(es); {report.retried} row(s) changed meanwhile and were "
+        "read again."
+    )
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Option(help="What the key is for.")],
+    client: Annotated[str | None, typer.Option(help="The client's code.")] = None,
+    role: Annotated[str, typer.Option(help="viewer, editor or admin.")] = "viewer",
+    platform: Annotated[bool, typer.Option(help="A platform-admin key (all clients).")] = False,
+) -> None:
+    """Create an API key and print it, once."""
+    if platform == (client is not None):
+        _fail("give either --client CODE or --platform")
+    if role not in ("viewer", "editor", "admin"):
+        _fail("--role must be viewer, editor or admin")
+    with _database().transaction() as session:
+        target = clients.visible_client(session, OPERATOR, client) if client else None
+        role_value: Role = role  # type: ignore[assignment]
+        created = clients.create_api_key(
+            session, OPERATOR, target, ApiKeyCreate(name=name, role=role_value)
+        )
+    out.print(f"Key {created.name!r} ({created.role}), shown this once:")
+    out.print(created.key, highlight=False, soft_wrap=True)
+
+
+def main() -> None:
+    """Run the command, printing expected failures as one clear line each."""
+    try:
+        app()
+    except CalloutError as error:
+        _fail(error.detail)
+    except ValidationError as error:
+        _fail("; ".join(f"{p.field}: {p.message}" for p in validation_problems(error.errors())))
+    except crypto.KeyMaterialError as error:
+        _fail(str(error))

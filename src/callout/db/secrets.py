@@ -1,0 +1,132 @@
+"""Stored secrets: sealed on write, opened only to build an outgoing request or a copy.
+
+Every row is bound (AES-GCM associated data) to its client, owner and field; see `crypto`.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from callout.db.crypto import Binding, Keyring, KeySource, Sealed
+from callout.db.engine import Database
+from callout.db.models import Secret
+
+
+def api_owner(api_id: int) -> str:
+    return f"api:{api_id}"
+
+
+def request_owner(request_id: int) -> str:
+    return f"request:{request_id}"
+
+
+def stored_fields(session: Session, owners: Iterable[str]) -> dict[str, set[str]]:
+    """Which fields hold a stored secret, per owner; nothing is decrypted."""
+    found: dict[str, set[str]] = defaultdict(set)
+    owners = list(owners)
+    if owners:
+        rows = session.execute(select(Secret.owner, Secret.field).where(Secret.owner.in_(owners)))
+        for owner, field in rows:
+            found[owner].add(field)
+    return found
+
+
+class Vault:
+    """Sealing and opening the secrets of one client's objects, in the caller's unit of work."""
+
+    def __init__(self, session: Session, keyring: Keyring) -> None:
+        self.session = session
+        self.keyring = keyring
+
+    def put(
+        self, client_id: int, api_id: int, request_id: int | None, field: str, plaintext: str
+    ) -> None:
+        owner = request_owner(request_id) if request_id else api_owner(api_id)
+        sealed = self.keyring.seal(plaintext, Binding(client_id, owner, field))
+        row = self.session.scalar(
+            select(Secret).where(Secret.owner == owner, Secret.field == field)
+        )
+        if row is None:
+            self.session.add(
+                Secret(
+                    client_id=client_id,
+                    api_id=api_id,
+                    request_id=request_id,
+                    owner=owner,
+                    field=field,
+                    key_id=sealed.key_id,
+                    ciphertext=sealed.ciphertext,
+                )
+            )
+        else:
+            row.key_id, row.ciphertext = sealed.key_id, sealed.ciphertext
+        self.session.flush()
+
+    def keep_only(self, owner: str, fields: set[str]) -> None:
+        """Drop the owner's secrets for fields no longer in use."""
+        self.session.execute(
+            delete(Secret).where(Secret.owner == owner, Secret.field.not_in(fields or {""}))
+        )
+
+    def reveal_all(self, owner: str) -> dict[str, str]:
+        """The owner's secrets in plain text: for an outgoing request or a copy, nothing else."""
+        rows = self.session.scalars(select(Secret).where(Secret.owner == owner)).all()
+        return {
+            row.field: self.keyring.open(
+                Sealed(row.key_id, row.ciphertext), Binding(row.client_id, row.owner, row.field)
+            )
+            for row in rows
+        }
+
+
+@dataclass
+class RotationReport:
+    resealed: int = 0
+    retried: int = 0
+    passes: int = 0
+
+
+def rotate(database: Database, keys: KeySource, batch: int = 200) -> RotationReport:
+    """Reseal every secret not under the active key, one compare-and-swap per row.
+
+    Each row is rewritten only if its ciphertext is still the one read; a row an edit changed
+    meanwhile is read again on the next pass, so the edit survives and, if it was sealed
+    under an old key, is resealed too. Passes repeat until no row is left under an old key.
+    """
+    report = RotationReport()
+    while True:
+        keyring = keys.keyring()
+        report.passes += 1
+        with database.transaction() as session:
+            rows = session.execute(
+                select(
+                    Secret.id,
+                    Secret.client_id,
+                    Secret.owner,
+                    Secret.field,
+                    Secret.key_id,
+                    Secret.ciphertext,
+                )
+                .where(Secret.key_id != keyring.active_id)
+                .order_by(Secret.id)
+                .limit(batch)
+            ).all()
+            for row in rows:
+                binding = Binding(row.client_id, row.owner, row.field)
+                plain = keyring.open(Sealed(row.key_id, row.ciphertext), binding)
+                sealed = keyring.seal(plain, binding)
+                swapped = session.execute(
+                    update(Secret)
+                    .where(Secret.id == row.id, Secret.ciphertext == row.ciphertext)
+                    .values(key_id=sealed.key_id, ciphertext=sealed.ciphertext)
+                    .execution_options(synchronize_session=False)
+                )
+                if swapped.rowcount == 1:  # type: ignore[attr-defined]
+                    report.resealed += 1
+                else:
+                    report.retried += 1
+        if not rows:
+            return report

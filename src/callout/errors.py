@@ -1,0 +1,98 @@
+"""Expected failures of Callout's use cases, each carrying the HTTP status it answers with.
+
+One handler (`web/problems.py`) renders them as RFC 9457 problem+json; the CLI prints them.
+
+    CalloutError
+      + Invalid              input broke a rule; names each field (422)
+      + Conflict             the input clashes with what is stored, e.g. a name taken (409)
+      + NotFound             no such object for this client (404), also for other clients' objects
+      + Unauthenticated      no API key, or an unknown one (401)
+      + Forbidden            the key's role may not do this (403)
+      + ReadOnly             a system API cannot be changed; copy it instead (403)
+      + PreconditionRequired a write without If-Match (428)
+      + PreconditionFailed   a write whose If-Match is stale (412)
+      + SecretUnreadable     a stored secret failed to decrypt: wrong key or moved ciphertext (500)
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One broken rule: where (dotted path, e.g. `authorization.token_url`) and why."""
+
+    field: str
+    message: str
+
+
+class CalloutError(Exception):
+    status = 500
+    type = "error"
+    title = "Error"
+
+    def __init__(self, detail: str, problems: list[FieldProblem] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.problems = problems or []
+
+
+class Invalid(CalloutError):
+    status = 422
+    type = "invalid"
+    title = "Invalid input"
+
+    @classmethod
+    def field(cls, field: str, message: str) -> "Invalid":
+        return cls(f"{field}: {message}", [FieldProblem(field, message)])
+
+
+class Conflict(CalloutError):
+    status = 409
+    type = "conflict"
+    title = "Conflict"
+
+    @classmethod
+    def field(cls, field: str, message: str) -> "Conflict":
+        return cls(f"{field}: {message}", [FieldProblem(field, message)])
+
+
+class NotFound(CalloutError):
+    status = 404
+    type = "not-found"
+    title = "Not found"
+
+
+class Unauthenticated(CalloutError):
+    status = 401
+    type = "unauthenticated"
+    title = "Unauthenticated"
+
+
+class Forbidden(CalloutError):
+    status = 403
+    type = "forbidden"
+    title = "Forbidden"
+
+
+class ReadOnly(CalloutError):
+    status = 403
+    type = "read-only"
+    title = "System APIs are read-only"
+
+
+class PreconditionRequired(CalloutError):
+    status = 428
+    type = "precondition-required"
+    title = "If-Match required"
+
+
+class PreconditionFailed(CalloutError):
+    status = 412
+    type = "precondition-failed"
+    title = "Changed since you read it"
+
+
+class SecretUnreadable(CalloutError):
+    status = 500
+    type = "secret-unreadable"
+    title = "A stored secret could not be decrypted"

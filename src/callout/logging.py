@@ -1,0 +1,53 @@
+"""Logging: one event per line, every logger passing through the redaction filter.
+
+The filter is the last line of defence, not the first: secrets are kept out of log calls by
+construction (they are `SecretStr` until sealed or sent). It masks what slips through in the
+shapes secrets take on the wire: Authorization and LV-* headers, `key=value` pairs with a
+secret-sounding key, and Callout's own API keys.
+"""
+
+import logging
+import re
+import sys
+
+from callout.apis.fields import MASK
+
+PATTERNS = [
+    re.compile(
+        r"(?i)(authorization|proxy-authorization|lv-access|lv-session)(\"?\s*[:=]\s*\"?)"
+        r"([^\"\r\n,}]+)"
+    ),
+    re.compile(
+        r"(?i)((?:password|passwd|secret|token|api[_-]?key|client_secret|refresh_token|"
+        r"access_token|private_key)[\"']?\s*[:=]\s*[\"']?)([^\"'&\s,}]+)"
+    ),
+    re.compile(r"callout_[0-9a-f]{12}_[A-Za-z0-9_\-]{20,}"),
+]
+
+
+def redact(text: str) -> str:
+    text = PATTERNS[0].sub(lambda m: m.group(1) + m.group(2) + MASK, text)
+    text = PATTERNS[1].sub(lambda m: m.group(1) + MASK, text)
+    return PATTERNS[2].sub("callout_" + MASK, text)
+
+
+class RedactionFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+def configure(level: str = "INFO") -> None:
+    """Send every logger's events, redacted, to standard error, one line each."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.addFilter(RedactionFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)

@@ -1,0 +1,54 @@
+"""The FastAPI application: routers under /api/v1, problem+json errors, OpenAPI and docs."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from callout import __doc__ as summary
+from callout.apis.router import router as apis_router
+from callout.audit.router import router as audit_router
+from callout.clients.router import router as clients_router
+from callout.db.crypto import KeySource
+from callout.db.engine import Database
+from callout.settings import Settings, get_settings
+from callout.web import problems
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(
+    settings: Settings | None = None,
+    database: Database | None = None,
+    keys: KeySource | None = None,
+) -> FastAPI:
+    """The app; tests pass their own database and keys, the server builds them from settings."""
+    settings = settings or get_settings()
+    owns_database = database is None
+    database = database or Database.from_settings(settings)
+    keys = keys or KeySource(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_database:
+            database.dispose()
+
+    app = FastAPI(
+        title="Callout",
+        summary=summary,
+        version="1",
+        lifespan=lifespan,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
+    app.state.settings, app.state.database, app.state.keys = settings, database, keys
+    problems.install(app)
+    for router in (clients_router, apis_router, audit_router):
+        app.include_router(router, prefix=API_PREFIX)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app

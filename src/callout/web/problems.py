@@ -1,0 +1,97 @@
+"""Every error the REST API returns, as RFC 9457 problem+json.
+
+    {"type": "/problems/invalid", "title": "Invalid input", "status": 422,
+     "detail": "base_url: must be an absolute http:// or https:// URL",
+     "errors": [{"field": "base_url", "message": "must be an absolute http:// or https:// URL"}]}
+
+Inputs are never echoed: an input may hold a secret.
+"""
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from callout.apis.authorization import SCHEMES
+from callout.errors import CalloutError, FieldProblem
+
+log = logging.getLogger("callout.web")
+MEDIA_TYPE = "application/problem+json"
+LOCATIONS = ("body", "query", "path", "header")
+
+
+def problem(
+    status: int, kind: str, title: str, detail: str, problems: Sequence[FieldProblem] = ()
+) -> JSONResponse:
+    content: dict[str, Any] = {
+        "type": f"/problems/{kind}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if problems:
+        content["errors"] = [{"field": p.field, "message": p.message} for p in problems]
+    return JSONResponse(content, status_code=status, media_type=MEDIA_TYPE)
+
+
+def field_name(loc: Sequence[str | int]) -> str:
+    """A readable path: ("body", "headers", 2, "name") -> "headers[2].name".
+
+    The tag pydantic adds inside a discriminated union is dropped, so an OAuth 2.0 token URL
+    is `authorization.token_url` here as in every other error.
+    """
+    parts = list(loc[1:] if loc and loc[0] in LOCATIONS else loc)
+    for i in range(len(parts) - 1, 0, -1):
+        if parts[i - 1] == "authorization" and parts[i] in SCHEMES:
+            del parts[i]
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "body"
+
+
+def validation_problems(errors: Sequence[Any]) -> list[FieldProblem]:
+    found = []
+    for error in errors:
+        message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+        if error.get("type") == "missing":
+            message = "is required"
+        elif error.get("type") == "extra_forbidden":
+            message = "is not a field of this object"
+        found.append(FieldProblem(field_name(error.get("loc", ())), message))
+    return found
+
+
+async def _callout_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, CalloutError)
+    return problem(error.status, error.type, error.title, error.detail, error.problems)
+
+
+async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    found = validation_problems(error.errors())
+    detail = "; ".join(f"{p.field}: {p.message}" for p in found)
+    return problem(422, "invalid", "Invalid input", detail, found)
+
+
+async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    titles = {404: "Not found", 405: "Method not allowed"}
+    title = titles.get(error.status_code, "Error")
+    return problem(error.status_code, title.lower().replace(" ", "-"), title, str(error.detail))
+
+
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return problem(500, "internal", "Internal error", "an unexpected error; it has been logged")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(CalloutError, _callout_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,183 @@
+"""Fixtures shared by the whole suite.
+
+Storage and REST tests take `database`, which runs them once on SQLite and once on
+PostgreSQL (`CALLOUT_TEST_POSTGRES`; in CI a missing server fails the run instead of
+skipping). Each test runs inside one transaction that is rolled back afterwards: the app's
+own session dependency runs as in production, on savepoints of that transaction.
+"""
+
+import copy
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+from sqlalchemy import create_engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from callout.apis import catalog
+from callout.clients import service as clients
+from callout.clients.access import OPERATOR
+from callout.clients.schemas import ApiKeyCreate, ClientCreate
+from callout.db import migrations
+from callout.db.crypto import KeySource, generate_entry
+from callout.db.engine import Database
+from callout.db.models import Client
+from callout.settings import Settings
+from callout.web.app import create_app
+
+
+def postgres_url() -> str | None:
+    url = os.environ.get("CALLOUT_TEST_POSTGRES")
+    if not url and os.environ.get("CI"):
+        pytest.fail("CI must set CALLOUT_TEST_POSTGRES: the storage tests run on PostgreSQL too")
+    return url
+
+
+def new_database(kind: str, folder: Path) -> Database:
+    """A fresh, migrated database with the catalogue synced: a SQLite file or a new
+    PostgreSQL database beside the one CALLOUT_TEST_POSTGRES names."""
+    if kind == "sqlite":
+        database = Database(f"sqlite:///{folder / 'callout.db'}")
+    else:
+        url = postgres_url()
+        if not url:
+            pytest.skip("CALLOUT_TEST_POSTGRES is unset: PostgreSQL tests skipped")
+        name = f"callout_test_{secrets.token_hex(4)}"
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        admin.dispose()
+        database = Database(make_url(url).set(database=name).render_as_string(False))
+    migrations.upgrade(database.engine)
+    with database.transaction() as session:
+        catalog.sync(session)
+    return database
+
+
+def drop_database(database: Database) -> None:
+    database.dispose()
+    url = make_url(database.url)
+    if url.get_backend_name() == "postgresql":
+        admin = create_engine(postgres_url() or "", isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """One migrated database per kind for the whole run; tests roll their changes back."""
+    database = new_database(request.param, tmp_path_factory.mktemp(request.param))
+    yield database
+    drop_database(database)
+
+
+@pytest.fixture
+def scratch_database(database: Database, tmp_path: Path) -> Iterator[Database]:
+    """A database of the same kind that tests may commit to: for concurrency and rotation."""
+    kind = make_url(database.url).get_backend_name()
+    fresh = new_database(kind, tmp_path)
+    yield fresh
+    drop_database(fresh)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        secret_keys=SecretStr(generate_entry()),
+        environment="production",
+    )
+
+
+@pytest.fixture
+def keys(settings: Settings) -> KeySource:
+    return KeySource(settings)
+
+
+@pytest.fixture
+def bound_database(database: Database) -> Iterator[Database]:
+    """`database` as the app sees it during one test: every session is a savepoint of one
+    transaction that is rolled back when the test ends."""
+    with database.engine.connect() as connection:
+        transaction = connection.begin()
+        bound = copy.copy(database)
+        bound.sessions = sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        yield bound
+        transaction.rollback()
+
+
+@pytest.fixture
+def session(bound_database: Database) -> Iterator[Session]:
+    """A session inside the test's transaction, for arranging and checking stored state."""
+    with bound_database.sessions() as session:
+        yield session
+
+
+@pytest.fixture
+def app(settings: Settings, bound_database: Database, keys: KeySource) -> FastAPI:
+    return create_app(settings, database=bound_database, keys=keys)
+
+
+@pytest.fixture
+async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://callout.test") as client:
+        yield client
+
+
+@dataclass
+class Tenant:
+    client: Client
+    admin: dict[str, str]
+    editor: dict[str, str]
+    viewer: dict[str, str]
+
+    @property
+    def code(self) -> str:
+        return self.client.code
+
+    @property
+    def apis(self) -> str:
+        return f"/api/v1/clients/{self.client.code}/apis"
+
+
+@dataclass
+class Tenants:
+    platform: dict[str, str]
+    a: Tenant
+    b: Tenant
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def _tenant(session: Session, code: str) -> Tenant:
+    client = clients.create_client(session, OPERATOR, ClientCreate(code=code, name=code.title()))
+    keys = {
+        role: bearer(
+            clients.create_api_key(
+                session, OPERATOR, client, ApiKeyCreate(name=f"{code}-{role}", role=role)
+            ).key
+        )
+        for role in ("admin", "editor", "viewer")
+    }
+    return Tenant(client, keys["admin"], keys["editor"], keys["viewer"])
+
+
+@pytest.fixture
+def tenants(session: Session) -> Tenants:
+    """Two clients, A (`acme`) and B (`globex`), with a key per role, and a platform key."""
+    platform = clients.create_api_key(session, OPERATOR, None, ApiKeyCreate(name="platform"))
+    tenants = Tenants(bearer(platform.key), _tenant(session, "acme"), _tenant(session, "globex"))
+    session.commit()
+    return tenants

@@ -1,0 +1,84 @@
+"""Valid request bodies to start from; tests change the one field they are about."""
+
+from typing import Any
+
+SENTINEL = "s3ntinel-7f1c2b9e"  # planted in secret fields; must never come back out
+
+
+def api_body(**changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": "CRM",
+        "description": "Customer records",
+        "base_url": "https://crm.example.com/api",
+        "type": "api",
+        "headers": [{"name": "Accept", "value": "application/json"}],
+        "authorization": {"type": "none"},
+    }
+    return body | changes
+
+
+def request_body(**changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": "Get customer",
+        "method": "GET",
+        "url_path": "v1",
+        "endpoint_path": "customers/${customerId}",
+        "parameters": [{"name": "customerId", "type": "string", "required": True}],
+        "outputs": [{"name": "fullName", "path": "$.name"}],
+    }
+    return body | changes
+
+
+RSA_KEY_PEM: str | None = None
+
+
+def rsa_private_key() -> str:
+    """A fresh PEM RSA private key (generated once per run)."""
+    global RSA_KEY_PEM
+    if RSA_KEY_PEM is None:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        RSA_KEY_PEM = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+    return RSA_KEY_PEM
+
+
+def every_authorization(secret: str = SENTINEL) -> list[dict[str, Any]]:
+    """One authorization of each type, every secret field set to `secret`.
+
+    LiveVox needs a base URL containing "livevox"; the others take any.
+    """
+    return [
+        {"type": "none"},
+        {
+            "type": "livevox",
+            "access_token": secret,
+            "client_name": "acme",
+            "user_name": "agent7",
+            "password": secret,
+        },
+        {"type": "basic", "username": "alice", "password": secret},
+        {"type": "bearer", "token": secret},
+        {
+            "type": "oauth1",
+            "consumer_key": "ck",
+            "consumer_secret": secret,
+            "token": secret,
+            "token_secret": secret,
+        },
+        {
+            "type": "oauth2",
+            "grant": "password",
+            "token_url": "https://auth.example.com/token",
+            "client_id": "cid",
+            "client_secret": secret,
+            "username": "alice",
+            "password": secret,
+            "refresh_token": secret,
+        },
+    ]
