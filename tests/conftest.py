@@ -71,7 +71,9 @@ def drop_database(database: Database) -> None:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
     """One migrated database per kind for the whole run; tests roll their changes back."""
     database = new_database(request.param, tmp_path_factory.mktemp(request.param))
     yield database

@@ -1,6 +1,16 @@
 """Valid request bodies to start from; tests change the one field they are about."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from callout.apis import catalog
+from callout.db.models import Api
+
+if TYPE_CHECKING:
+    from tests.conftest import Tenant
 
 SENTINEL = "s3ntinel-7f1c2b9e"  # planted in secret fields; must never come back out
 
@@ -82,3 +92,56 @@ def every_authorization(secret: str = SENTINEL) -> list[dict[str, Any]]:
             "refresh_token": secret,
         },
     ]
+
+
+SYSTEM_API_SLUG = "test-status-page"
+SYSTEM_API_YAML = """
+name: Status page
+description: A system API shipped for the tests, beside the catalogue's own.
+base_url: https://status.example.com/api
+headers:
+  - name: Accept
+    value: application/json
+requests:
+  - name: Summary
+    endpoint_path: v2/summary.json
+    outputs:
+      - name: indicator
+        path: $.status.indicator
+  - name: Component
+    endpoint_path: v2/components/${componentId}.json
+    parameters:
+      - name: componentId
+        required: true
+"""
+
+
+def add_system_api(session: Session) -> int:
+    """Ship one more system API (in the test's transaction) and return its id, so tests of
+    system APIs do not depend on what the catalogue holds."""
+    entry = catalog.parse(SYSTEM_API_SLUG, SYSTEM_API_YAML)
+    catalog.sync(session, [*catalog.load(), entry])
+    api_id = session.scalar(select(Api.id).where(Api.slug == SYSTEM_API_SLUG))
+    session.commit()
+    assert api_id is not None
+    return api_id
+
+
+async def make_api(http: httpx.AsyncClient, tenant: "Tenant", **changes: Any) -> dict[str, Any]:
+    """Create an API for `tenant` through the REST API (`api_body` with `changes`)."""
+    response = await http.post(tenant.apis, json=api_body(**changes), headers=tenant.editor)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def make_request(
+    http: httpx.AsyncClient, tenant: "Tenant", api_id: int, **changes: Any
+) -> dict[str, Any]:
+    """Create a request under `api_id` through the REST API (`request_body` with `changes`)."""
+    response = await http.post(
+        f"{tenant.apis}/{api_id}/requests", json=request_body(**changes), headers=tenant.editor
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body

@@ -1,5 +1,6 @@
 """The `callout` command: set-up, serving, keys. Every rule it relies on lives in the services."""
 
+import sys
 from typing import Annotated, NoReturn
 
 import typer
@@ -37,8 +38,12 @@ out = Console()
 err = Console(stderr=True)
 
 
-def _fail(message: str) -> NoReturn:
+def _report(message: str) -> None:
     err.print(f"[bold red]error:[/] {message}", highlight=False)
+
+
+def _fail(message: str) -> NoReturn:
+    _report(message)
     raise typer.Exit(1)
 
 
@@ -156,8 +161,11 @@ def main() -> None:
     try:
         app()
     except CalloutError as error:
-        _fail(error.detail)
+        _report(error.detail)
     except ValidationError as error:
-        _fail("; ".join(f"{p.field}: {p.message}" for p in validation_problems(error.errors())))
+        _report("; ".join(f"{p.field}: {p.message}" for p in validation_problems(error.errors())))
     except crypto.KeyMaterialError as error:
-        _fail(str(error))
+        _report(str(error))
+    else:
+        return
+    sys.exit(1)

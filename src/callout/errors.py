@@ -29,6 +29,7 @@ class CalloutError(Exception):
     status = 500
     type = "error"
     title = "Error"
+    headers: dict[str, str] = {}
 
     def __init__(self, detail: str, problems: list[FieldProblem] | None = None) -> None:
         super().__init__(detail)
@@ -66,6 +67,7 @@ class Unauthenticated(CalloutError):
     status = 401
     type = "unauthenticated"
     title = "Unauthenticated"
+    headers = {"WWW-Authenticate": 'Bearer realm="callout"'}  # RFC 9110 section 15.5.2
 
 
 class Forbidden(CalloutError):

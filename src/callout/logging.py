@@ -14,8 +14,8 @@ from callout.apis.fields import MASK
 
 PATTERNS = [
     re.compile(
-        r"(?i)(authorization|proxy-authorization|lv-access|lv-session)(\"?\s*[:=]\s*\"?)"
-        r"([^\"\r\n,}]+)"
+        r"(?i)(authorization|proxy-authorization|lv-access|lv-session)([\"']?\s*[:=]\s*[\"']?)"
+        r"([^\"'\r\n,}]+)"
     ),
     re.compile(
         r"(?i)((?:password|passwd|secret|token|api[_-]?key|client_secret|refresh_token|"

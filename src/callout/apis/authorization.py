@@ -6,7 +6,6 @@ value. Adding a scheme is one class here and one member of `Authorization`.
 """
 
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -20,22 +19,13 @@ from pydantic import (
     model_validator,
 )
 
-from callout.apis.fields import MASK, LineTemplate, NameValue, drop_computed
+from callout.apis.fields import MASK, LineTemplate, NameValue, check_http_url, drop_read_only
 from callout.schemas import Model, field_error
 
 Text = Annotated[str, StringConstraints(max_length=500)]
 
 
-def _http_url(value: str) -> str:
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an absolute http:// or https:// URL")
-    if parts.username or parts.password:
-        raise ValueError("must not hold credentials")
-    return value.strip()
-
-
-HttpUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_http_url)]
+HttpUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(check_http_url)]
 
 
 class Scheme(Model):
@@ -46,7 +36,7 @@ class Scheme(Model):
     @model_validator(mode="before")
     @classmethod
     def _drop_read_flags(cls, data: Any) -> Any:
-        return drop_computed(cls, data)
+        return drop_read_only(data, cls.model_computed_fields)
 
     @classmethod
     def secret_fields(cls) -> tuple[str, ...]:

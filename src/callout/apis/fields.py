@@ -1,10 +1,18 @@
 """Field types shared by APIs and requests: names, URLs, headers, name/value lists, templates."""
 
 import re
+from collections.abc import Iterable
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-from pydantic import AfterValidator, Field, StringConstraints, field_serializer, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    StringConstraints,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from callout.runtime import templates
 from callout.schemas import Model, field_error
@@ -14,6 +22,8 @@ from callout.schemas import Model, field_error
 MASK = "**********"
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# RFC 9110 section 5.5: a field value may hold spaces and tabs, no other control character.
+FIELD_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # RFC 9110 section 5.6.2: token = 1*tchar
 TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -60,8 +70,16 @@ Identifier = Annotated[
 ]
 Template = Annotated[str, StringConstraints(max_length=8192), AfterValidator(_template)]
 BodyTemplate = Annotated[str, StringConstraints(max_length=1_000_000), AfterValidator(_template)]
+
+
+def _field_value(value: str) -> str:
+    if FIELD_CONTROL.search(value):
+        raise ValueError("must not contain control characters (CR, LF, NUL, ...)")
+    return value
+
+
 LineTemplate = Annotated[
-    str, StringConstraints(max_length=8192), AfterValidator(_no_control), AfterValidator(_template)
+    str, StringConstraints(max_length=8192), AfterValidator(_field_value), AfterValidator(_template)
 ]
 
 
@@ -70,13 +88,11 @@ def name_key(name: str) -> str:
     return name.strip().casefold()
 
 
-def check_base_url(value: str) -> str:
-    """An absolute http(s) URL with a host, and nothing that belongs elsewhere."""
+def check_http_url(value: str, *, query: bool = True) -> str:
+    """An absolute http(s) URL with a host and no credentials, spaces or control characters."""
     value = value.strip()
     if CONTROL.search(value) or " " in value:
         raise ValueError("must not contain spaces or control characters")
-    if "${" in value:
-        raise ValueError("must be fixed: put placeholders in the request's paths")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https"):
         raise ValueError("must be an absolute http:// or https:// URL")
@@ -86,13 +102,20 @@ def check_base_url(value: str) -> str:
         raise ValueError("must not hold credentials; use the authorization instead")
     if parts.fragment or value.endswith("#"):
         raise ValueError("must not have a #fragment")
-    if parts.query or value.endswith("?"):
+    if not query and (parts.query or value.endswith("?")):
         raise ValueError("must not have a query; put query parameters on the request")
     try:
         parts.port  # noqa: B018 - raises on a port out of range
     except ValueError:
         raise ValueError("has an invalid port") from None
     return value
+
+
+def check_base_url(value: str) -> str:
+    """The fixed start of every request's URL: no placeholders, no query."""
+    if "${" in value:
+        raise ValueError("must be fixed: put placeholders in the request's paths")
+    return check_http_url(value, query=False)
 
 
 BaseUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(check_base_url)]
@@ -108,8 +131,12 @@ def check_path(value: str) -> str:
         raise ValueError("must not hold backslashes")
     if "://" in value or value.startswith("//"):
         raise ValueError("must be relative to the API's base URL")
-    if any(segment in (".", "..") for segment in value.split("/")):
-        raise ValueError("must not hold '.' or '..' segments")
+    # Decoded first: HTTP clients and servers normalise `%2e%2e` to `..` as well.
+    decoded = unquote(value)
+    if "\\" in decoded:
+        raise ValueError("must not hold backslashes, encoded or not")
+    if any(segment in (".", "..") for segment in decoded.split("/")):
+        raise ValueError("must not hold '.' or '..' segments, encoded or not")
     return _template(value)
 
 
@@ -129,10 +156,16 @@ class NameValue(Model):
 class Header(Model):
     """A header sent with every request (API) or one request; `secret` values are encrypted."""
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     value: Annotated[LineTemplate, Field(repr=False)] = ""
     enabled: bool = True
     secret: bool = False
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _trim(cls, value: Any) -> Any:
+        """Spaces around a name are trimmed; a CR or LF is not, so the token rule refuses it."""
+        return value.strip(" \t") if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _rules(self) -> "Header":
@@ -160,8 +193,9 @@ def check_unique_headers(headers: list[Header]) -> list[Header]:
 Headers = Annotated[list[Header], Field(max_length=100), AfterValidator(check_unique_headers)]
 
 
-def drop_computed(cls: type[Model], data: Any) -> Any:
-    """Let a read body be written back: drop the read-only `has_*` flags a read added."""
+def drop_read_only(data: Any, names: Iterable[str]) -> Any:
+    """Let a read body be written back as it is: drop the fields only a read gives
+    (ids, versions, timestamps, `has_*` flags), which a write does not set."""
     if isinstance(data, dict):
-        return {k: v for k, v in data.items() if k not in cls.model_computed_fields}
+        return {k: v for k, v in data.items() if k not in names}
     return data

@@ -7,7 +7,7 @@ starts anywhere else, so none can forget the client.
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from callout.db.models import Api, Client, Request
@@ -53,11 +53,31 @@ class ApiRepository:
         return set(self.session.scalars(stmt))
 
     def page(self, where: ApiFilter, limit: int, offset: int) -> tuple[Sequence[Api], int]:
-        stmt = self.readable()
-        if where.kind == "client":
-            stmt = stmt.where(Api.client_id == self.client.id)
-        elif where.kind == "system":
-            stmt = stmt.where(Api.client_id.is_(None))
+        """One page: the client's APIs first, then the system APIs, by name within each.
+
+        The two parts are queried apart: each then reads in the order of the
+        (client_id, name_key) index and stops at the page, where one query ordered by
+        "system last" would sort every readable row for every page.
+        """
+        parts = []
+        if where.kind in ("all", "client"):
+            parts.append(self._filtered(where, Api.client_id == self.client.id))
+        if where.kind in ("all", "system"):
+            parts.append(self._filtered(where, Api.client_id.is_(None)))
+        rows: list[Api] = []
+        total = 0
+        for stmt in parts:
+            count = self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+            start = max(offset - total, 0)
+            wanted = limit - len(rows)
+            if wanted > 0 and start < count:
+                page = stmt.order_by(Api.name_key, Api.id).limit(wanted).offset(start)
+                rows.extend(self.session.scalars(page))
+            total += count
+        return rows, total
+
+    def _filtered(self, where: ApiFilter, owner: ColumnElement[bool]) -> Select[Api]:
+        stmt = self.readable().where(owner)
         if where.type:
             stmt = stmt.where(Api.type == where.type)
         if where.service_id is not None:
@@ -65,10 +85,7 @@ class ApiRepository:
         if where.search:
             pattern = "%" + _escape_like(where.search.strip().casefold()) + "%"
             stmt = stmt.where(Api.name_key.like(pattern, escape="\\"))
-        total = self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        # Client APIs first, then system APIs; by name within each.
-        ordered = stmt.order_by(Api.client_id.is_(None), Api.name_key, Api.id)
-        return self.session.scalars(ordered.limit(limit).offset(offset)).all(), total
+        return stmt
 
 
 class RequestRepository:

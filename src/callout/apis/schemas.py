@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import jsonpath_rfc9535
-from defusedxml import ElementTree
+from defusedxml import DefusedXmlException, ElementTree
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from callout.apis.authorization import Authorization, AuthorizationType, NoAuth
@@ -20,15 +20,20 @@ from callout.apis.fields import (
     NameValue,
     PathTemplate,
     Template,
+    drop_read_only,
 )
 from callout.runtime import templates
-from callout.runtime.plan import join_url
 from callout.schemas import Model, field_error
 
 ApiType = Literal["api", "slack", "teams"]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 ContentType = Literal["none", "json", "form", "multipart", "text", "xml"]
 ValueType = Literal["string", "number", "boolean", "object"]
+
+# Fields only a read gives; a write ignores them, so a read body can be saved as it is.
+# Requests are written through their own routes, never through their API.
+API_READ_ONLY = frozenset({"id", "system", "version", "created_at", "updated_at", "requests"})
+REQUEST_READ_ONLY = frozenset({"id", "api_id", "url", "version", "created_at", "updated_at"})
 
 # What a placeholder may start with besides a declared request parameter.
 CONTEXT_ROOTS = frozenset({"loginData", "call", "account", "fields", "responses"})
@@ -108,6 +113,10 @@ class ResponseParameter(Model):
         return self
 
 
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def _unique_names(items: list[Any], what: str) -> list[Any]:
     seen: set[str] = set()
     for item in items:
@@ -118,8 +127,8 @@ def _unique_names(items: list[Any], what: str) -> list[Any]:
     return items
 
 
-class RequestWrite(Model):
-    """A request as written: full URL = API base URL + url_path + endpoint_path."""
+class RequestFields(Model):
+    """A request's settings and their rules: full URL = base URL + url_path + endpoint_path."""
 
     name: Name
     description: Description = ""
@@ -151,7 +160,7 @@ class RequestWrite(Model):
         return _unique_names(value, "output")
 
     @model_validator(mode="after")
-    def _body_fits_content_type(self) -> "RequestWrite":
+    def _body_fits_content_type(self) -> "RequestFields":
         uses_form = self.content_type in ("form", "multipart")
         if self.form and not uses_form:
             raise field_error("form", "form fields need content_type form or multipart")
@@ -163,43 +172,54 @@ class RequestWrite(Model):
             )
         if self.content_type == "json":
             try:
-                json.loads(self.body)
+                json.loads(self.body, parse_constant=_refuse_constant)
             except ValueError as error:
                 raise field_error("body", f"is not valid JSON: {error}") from None
         if self.content_type == "xml":
             try:
                 ElementTree.fromstring(self.body)
-            except Exception as error:  # defusedxml raises several unrelated types
+            except DefusedXmlException:
+                raise field_error("body", "must not declare a DTD or entities") from None
+            except ElementTree.ParseError as error:
                 raise field_error("body", f"is not well-formed XML: {error}") from None
         return self
 
     @model_validator(mode="after")
-    def _placeholders_are_known(self) -> "RequestWrite":
+    def _placeholders_are_known(self) -> "RequestFields":
         known = CONTEXT_ROOTS | {p.name for p in self.parameters}
-        for loc, text in self._templates():
+        roots = ", ".join(sorted(CONTEXT_ROOTS))
+        for loc, text, secret in self._templates():
             for placeholder in templates.placeholders(text):
                 if placeholder.root not in known:
+                    # A secret header's value is never quoted back, not even in part.
+                    what = "a placeholder" if secret else str(placeholder)
                     raise field_error(
-                        loc,
-                        f"{placeholder} is neither a declared parameter nor a context value "
-                        f"({', '.join(sorted(CONTEXT_ROOTS))})",
+                        loc, f"{what} is neither a declared parameter nor a context value ({roots})"
                     )
         return self
 
-    def _templates(self) -> list[tuple[tuple[str | int, ...], str]]:
-        found: list[tuple[tuple[str | int, ...], str]] = [
-            (("url_path",), self.url_path),
-            (("endpoint_path",), self.endpoint_path),
+    def _templates(self) -> list[tuple[tuple[str | int, ...], str, bool]]:
+        """Every template with where it is and whether it is secret."""
+        found: list[tuple[tuple[str | int, ...], str, bool]] = [
+            (("url_path",), self.url_path, False),
+            (("endpoint_path",), self.endpoint_path, False),
         ]
-        found += [(("query", i, "value"), q.value) for i, q in enumerate(self.query)]
-        found += [(("headers", i, "value"), h.value) for i, h in enumerate(self.headers)]
-        found += [(("form", i, "value"), f.value) for i, f in enumerate(self.form)]
+        found += [(("query", i, "value"), q.value, False) for i, q in enumerate(self.query)]
+        found += [(("headers", i, "value"), h.value, h.secret) for i, h in enumerate(self.headers)]
+        found += [(("form", i, "value"), f.value, False) for i, f in enumerate(self.form)]
         if self.body:
-            found.append((("body",), self.body))
+            found.append((("body",), self.body, False))
         return found
 
 
-class RequestRead(RequestWrite):
+class RequestWrite(RequestFields):
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_read_only(cls, data: Any) -> Any:
+        return drop_read_only(data, REQUEST_READ_ONLY)
+
+
+class RequestRead(RequestFields):
     id: int
     api_id: int
     url: str = Field(description="The full URL template: base URL, url_path, endpoint_path.")
@@ -208,7 +228,9 @@ class RequestRead(RequestWrite):
     updated_at: datetime
 
 
-class ApiWrite(Model):
+class ApiFields(Model):
+    """An API's settings and their rules."""
+
     name: Name
     description: Description = ""
     base_url: BaseUrl
@@ -218,13 +240,20 @@ class ApiWrite(Model):
     authorization: Authorization = Field(default_factory=NoAuth)
 
     @model_validator(mode="after")
-    def _livevox_needs_livevox_url(self) -> "ApiWrite":
+    def _livevox_needs_livevox_url(self) -> "ApiFields":
         if self.authorization.type == "livevox" and "livevox" not in self.base_url.lower():
             raise field_error(
                 ("authorization", "type"),
                 'LiveVox is offered only when the base URL contains "livevox"',
             )
         return self
+
+
+class ApiWrite(ApiFields):
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_read_only(cls, data: Any) -> Any:
+        return drop_read_only(data, API_READ_ONLY)
 
 
 class ApiSummary(Model):
@@ -242,7 +271,7 @@ class ApiSummary(Model):
     updated_at: datetime
 
 
-class ApiRead(ApiWrite):
+class ApiRead(ApiFields):
     id: int
     system: bool
     version: int
@@ -257,7 +286,3 @@ class CopyApi(Model):
 
 class CopyName(Model):
     name: str
-
-
-def full_url(base_url: str, request: RequestWrite) -> str:
-    return join_url(base_url, request.url_path, request.endpoint_path)

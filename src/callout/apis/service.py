@@ -19,7 +19,6 @@ from callout.apis.schemas import (
     ApiWrite,
     RequestRead,
     RequestWrite,
-    full_url,
 )
 from callout.audit import service as audit
 from callout.clients.access import Principal
@@ -36,6 +35,7 @@ from callout.errors import (
     PreconditionRequired,
     ReadOnly,
 )
+from callout.runtime.plan import join_url
 from callout.schemas import Page
 
 API_FIELDS = ("name", "description", "base_url", "type", "service_id")
@@ -466,13 +466,15 @@ def _api_read(session: Session, api: Api, requests: Any) -> ApiRead:
 
 def _request_read(api: Api, request: Request) -> RequestRead:
     values = {c: getattr(request, c) for c in REQUEST_FIELDS}
-    write = RequestWrite.model_validate(values | {"headers": sf.read_headers(request.headers)})
-    return RequestRead(
-        **dict(write),
-        id=request.id,
-        api_id=api.id,
-        url=full_url(api.base_url, write),
-        version=request.version,
-        created_at=request.created_at,
-        updated_at=request.updated_at,
+    return RequestRead.model_validate(
+        values
+        | {
+            "headers": sf.read_headers(request.headers),
+            "id": request.id,
+            "api_id": api.id,
+            "url": join_url(api.base_url, request.url_path, request.endpoint_path),
+            "version": request.version,
+            "created_at": request.created_at,
+            "updated_at": request.updated_at,
+        }
     )

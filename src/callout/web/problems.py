@@ -25,7 +25,12 @@ LOCATIONS = ("body", "query", "path", "header")
 
 
 def problem(
-    status: int, kind: str, title: str, detail: str, problems: Sequence[FieldProblem] = ()
+    status: int,
+    kind: str,
+    title: str,
+    detail: str,
+    problems: Sequence[FieldProblem] = (),
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     content: dict[str, Any] = {
         "type": f"/problems/{kind}",
@@ -35,16 +40,16 @@ def problem(
     }
     if problems:
         content["errors"] = [{"field": p.field, "message": p.message} for p in problems]
-    return JSONResponse(content, status_code=status, media_type=MEDIA_TYPE)
+    return JSONResponse(content, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
 def field_name(loc: Sequence[str | int]) -> str:
-    """A readable path: ("body", "headers", 2, "name") -> "headers[2].name".
+    """A readable path: ("headers", 2, "name") -> "headers[2].name".
 
     The tag pydantic adds inside a discriminated union is dropped, so an OAuth 2.0 token URL
     is `authorization.token_url` here as in every other error.
     """
-    parts = list(loc[1:] if loc and loc[0] in LOCATIONS else loc)
+    parts = list(loc)
     for i in range(len(parts) - 1, 0, -1):
         if parts[i - 1] == "authorization" and parts[i] in SCHEMES:
             del parts[i]
@@ -54,26 +59,35 @@ def field_name(loc: Sequence[str | int]) -> str:
     return text or "body"
 
 
-def validation_problems(errors: Sequence[Any]) -> list[FieldProblem]:
+def validation_problems(errors: Sequence[Any], *, located: bool = False) -> list[FieldProblem]:
+    """Pydantic's errors as field problems; `located` errors (FastAPI's) start with where in
+    the HTTP request the input was (`body`, `query`, ...), which the field name leaves out."""
     found = []
     for error in errors:
+        loc = tuple(error.get("loc", ()))
+        if located and loc and loc[0] in LOCATIONS:
+            loc = loc[1:]
         message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
         if error.get("type") == "missing":
             message = "is required"
         elif error.get("type") == "extra_forbidden":
             message = "is not a field of this object"
-        found.append(FieldProblem(field_name(error.get("loc", ())), message))
+        elif error.get("type") == "json_invalid":
+            loc, message = (), f"is not valid JSON: {error.get('ctx', {}).get('error', message)}"
+        found.append(FieldProblem(field_name(loc), message))
     return found
 
 
 async def _callout_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, CalloutError)
-    return problem(error.status, error.type, error.title, error.detail, error.problems)
+    return problem(
+        error.status, error.type, error.title, error.detail, error.problems, error.headers
+    )
 
 
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    found = validation_problems(error.errors())
+    found = validation_problems(error.errors(), located=True)
     detail = "; ".join(f"{p.field}: {p.message}" for p in found)
     return problem(422, "invalid", "Invalid input", detail, found)
 

@@ -1,0 +1,367 @@
+"""The `callout` console script, run as an operator runs it: set-up, keys, API keys, serving.
+
+Each command runs the installed script in a subprocess with only CALLOUT_DATA_DIR set (no
+CALLOUT_SECRET_KEYS, no CALLOUT_DATABASE_URL), so the key file and the SQLite database in
+the data dir are what it uses. `callout init` runs once per module; tests that change the
+installation work on a copy of it.
+"""
+
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from callout.apis import service as apis
+from callout.apis.schemas import ApiWrite
+from callout.clients import service as clients
+from callout.clients.access import OPERATOR, Principal
+from callout.clients.repository import ClientRepository
+from callout.db import migrations
+from callout.db.crypto import KeySource, parse_keys
+from callout.db.engine import Database
+from callout.db.models import Api, Secret
+from callout.db.secrets import Vault, api_owner
+from callout.errors import Unauthenticated
+from callout.settings import Settings
+from tests.factories import api_body
+
+CALLOUT = Path(sys.prefix) / "bin" / "callout"
+KEY = re.compile(r"callout_[0-9a-f]{12}_[A-Za-z0-9_\-]{20,}")
+
+
+def environment(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLOUT_")}
+    env |= {"CALLOUT_DATA_DIR": str(data_dir), "COLUMNS": "200", "NO_COLOR": "1"}
+    return env | extra
+
+
+def start(data_dir: Path, *args: str, **extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
+        [str(CALLOUT), *args],
+        env=environment(data_dir, **extra),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(process: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
+    stdout, stderr = process.communicate(timeout=60)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def callout(data_dir: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return finish(start(data_dir, *args, **extra))
+
+
+def database_of(data_dir: Path) -> Database:
+    return Database(f"sqlite:///{data_dir / 'callout.db'}")
+
+
+def settings_of(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir, secret_keys=None, database_url=None)
+
+
+def principal_of(data_dir: Path, key: str) -> Principal:
+    database = database_of(data_dir)
+    try:
+        with database.transaction() as session:
+            return clients.authenticate(session, key)
+    finally:
+        database.dispose()
+
+
+def snapshot(data_dir: Path) -> dict[str, Any]:
+    """Everything an installation holds: every table's rows and the key file."""
+    connection = sqlite3.connect(data_dir / "callout.db")
+    try:
+        tables = [
+            name
+            for (name,) in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+            )
+        ]
+        rows = {
+            t: connection.execute(f'SELECT * FROM "{t}" ORDER BY 1').fetchall()  # noqa: S608
+            for t in tables
+        }
+    finally:
+        connection.close()
+    key_file = data_dir / "secret-keys"
+    if not key_file.exists():
+        return {"rows": rows}
+    return {"rows": rows, "keys": key_file.read_text(), "key_mtime": key_file.stat().st_mtime_ns}
+
+
+@dataclass(frozen=True)
+class Installation:
+    data_dir: Path
+    admin_key: str
+    output: str
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installation:
+    """One `callout init` for the module, into a data dir that does not exist yet."""
+    data_dir = tmp_path_factory.mktemp("cli") / "data"
+    done = callout(data_dir, "init")
+    assert done.returncode == 0, done.stderr
+    keys = KEY.findall(done.stdout)
+    assert len(keys) == 1, done.stdout
+    return Installation(data_dir, keys[0], done.stdout)
+
+
+@pytest.fixture
+def installation(installed: Installation, tmp_path: Path) -> Installation:
+    """A private copy of the module's installation, for a test that changes it."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(installed.data_dir, data_dir)
+    return Installation(data_dir, installed.admin_key, installed.output)
+
+
+# callout init
+
+
+def test_init_sets_up_data_dir_key_file_database_and_demo_client(installed: Installation) -> None:
+    data_dir = installed.data_dir
+    assert data_dir.is_dir()
+    key_file = data_dir / "secret-keys"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert len(parse_keys(key_file.read_text(), "key file")) == 1
+    assert (data_dir / "callout.db").is_file()
+    assert "demo" in installed.output
+
+    database = database_of(data_dir)
+    try:
+        assert migrations.is_current(database.engine)
+        with database.transaction() as session:
+            demo = ClientRepository(session).by_code("demo")
+            assert demo is not None
+            names = session.scalars(select(Api.name).where(Api.client_id == demo.id)).all()
+            assert names == ["Customer CRM"]
+            system = session.scalars(select(Api.slug).where(Api.client_id.is_(None))).all()
+            assert system  # the catalogue's system APIs
+    finally:
+        database.dispose()
+
+
+def test_init_prints_an_admin_key_that_authenticates(installed: Installation) -> None:
+    principal = principal_of(installed.data_dir, installed.admin_key)
+    assert principal.role == "admin"
+    database = database_of(installed.data_dir)
+    try:
+        with database.transaction() as session:
+            demo = ClientRepository(session).by_code("demo")
+            assert demo is not None
+            assert principal.client_id == demo.id
+            with pytest.raises(Unauthenticated):
+                clients.authenticate(session, installed.admin_key[:-1] + "x")
+    finally:
+        database.dispose()
+
+
+def test_init_again_prints_no_key_and_changes_nothing(installation: Installation) -> None:
+    before = snapshot(installation.data_dir)
+
+    again = callout(installation.data_dir, "init")
+
+    assert again.returncode == 0, again.stderr
+    assert not KEY.search(again.stdout + again.stderr)
+    assert "Already set up" in again.stdout
+    assert snapshot(installation.data_dir) == before
+
+
+# callout db upgrade
+
+
+def test_db_upgrade_is_idempotent(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    first = callout(data_dir, "db", "upgrade")
+    assert first.returncode == 0, first.stderr
+    added = re.search(r"(\d+) system API\(s\)", first.stdout)
+    assert added is not None
+    assert int(added.group(1)) > 0
+    before = snapshot(data_dir)
+
+    second = callout(data_dir, "db", "upgrade")
+
+    assert second.returncode == 0, second.stderr
+    assert "Database is current; 0 system API(s)" in second.stdout
+    assert snapshot(data_dir) == before
+    database = database_of(data_dir)
+    try:
+        assert migrations.is_current(database.engine)
+    finally:
+        database.dispose()
+
+
+# callout apikey create
+
+
+def test_apikey_create_prints_a_working_key(installation: Installation) -> None:
+    done = callout(
+        installation.data_dir, "apikey", "create", "--client", "demo", "--role", "editor",
+        "--name", "x",
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    [key] = KEY.findall(done.stdout)
+    principal = principal_of(installation.data_dir, key)
+    assert (principal.name, principal.role) == ("x", "editor")
+    assert principal.client_id is not None
+
+
+def test_apikey_create_with_a_bad_role_or_client_fails_clearly(installed: Installation) -> None:
+    before = snapshot(installed.data_dir)
+    cases = {  # run side by side: each is a second and a half of start-up
+        "--role must be viewer, editor or admin": ["--client", "demo", "--role", "boss"],
+        "no client 'nope'": ["--client", "nope", "--role", "editor"],
+    }
+    running = {
+        message: start(installed.data_dir, "apikey", "create", *args, "--name", "x")
+        for message, args in cases.items()
+    }
+
+    finished = {message: finish(process) for message, process in running.items()}
+
+    for message, done in finished.items():
+        assert done.returncode == 1, message
+        assert message in done.stderr
+        assert not KEY.search(done.stdout)
+        assert "Traceback" not in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert snapshot(installed.data_dir) == before
+
+
+# callout keys rotate
+
+
+def test_keys_rotate_reseals_and_the_demo_data_still_reads(installation: Installation) -> None:
+    data_dir = installation.data_dir
+    keys = KeySource(settings_of(data_dir))
+    old_id = keys.keyring().active_id
+    database = database_of(data_dir)
+    body = api_body(
+        name="Billing",
+        authorization={"type": "basic", "username": "alice", "password": "billing-password"},
+        headers=[{"name": "X-Api-Key", "value": "billing-header", "secret": True}],
+    )
+    try:
+        with database.transaction() as session:
+            demo = ClientRepository(session).by_code("demo")
+            assert demo is not None
+            write = ApiWrite.model_validate(body)
+            billing = apis.create_api(session, keys.keyring(), OPERATOR, demo, write).id
+
+        done = callout(data_dir, "keys", "rotate")
+
+        assert done.returncode == 0, done.stderr
+        entries = parse_keys((data_dir / "secret-keys").read_text(), "key file")
+        assert [key_id for key_id, _ in entries][1:] == [old_id]
+        new_id = entries[0][0]
+        assert f"New key {new_id}" in done.stdout
+        assert "Resealed 2 secret(s)" in done.stdout
+        assert stat.S_IMODE((data_dir / "secret-keys").stat().st_mode) == 0o600
+
+        fresh = KeySource(settings_of(data_dir)).keyring()
+        assert fresh.active_id == new_id
+        with database.transaction() as session:
+            assert set(session.scalars(select(Secret.key_id))) == {new_id}
+            assert Vault(session, fresh).reveal_all(api_owner(billing)) == {
+                "authorization.password": "billing-password",
+                "headers.x-api-key": "billing-header",
+            }
+            demo = ClientRepository(session).by_code("demo")
+            assert demo is not None
+            crm = session.scalar(select(Api.id).where(Api.name == "Customer CRM"))
+            assert crm is not None
+            read = apis.get_api(session, demo, crm)
+            assert [r.name for r in read.requests] == ["Get customer"]
+    finally:
+        database.dispose()
+    assert principal_of(data_dir, installation.admin_key).role == "admin"
+
+
+# callout serve
+
+
+def test_serve_refuses_a_database_that_is_not_migrated(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+
+    done = callout(empty, "serve", "--port", str(free_port()), CALLOUT_DATABASE_URL=url)
+
+    assert done.returncode == 1
+    assert "callout db upgrade" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def served(installation: Installation, tmp_path: Path) -> Iterator[str]:
+    """`callout serve` running in the background on a free port; its base URL."""
+    port = free_port()
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
+        [str(CALLOUT), "serve", "--port", str(port)],
+        env=environment(installation.data_dir),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert server.poll() is None, (tmp_path / "serve.log").read_text()
+            try:
+                httpx.get(f"{base}/openapi.json", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+                time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+def test_serve_answers_with_the_key_init_printed(served: str, installation: Installation) -> None:
+    document = httpx.get(f"{served}/openapi.json", timeout=5)
+    assert document.status_code == 200
+    assert document.json()["info"]["title"] == "Callout"
+
+    listed = httpx.get(
+        f"{served}/api/v1/clients",
+        headers={"Authorization": f"Bearer {installation.admin_key}"},
+        timeout=5,
+    )
+    assert listed.status_code == 200, listed.text
+    assert [c["code"] for c in listed.json()] == ["demo"]
+
+    refused = httpx.get(f"{served}/api/v1/clients", timeout=5)
+    assert refused.status_code == 401
