@@ -30,6 +30,7 @@ from callout.db.engine import Database
 from callout.db.models import Client
 from callout.settings import Settings
 from callout.web.app import create_app
+from tests.upstream import Upstream
 
 
 def postgres_url() -> str | None:
@@ -90,11 +91,19 @@ def scratch_database(database: Database, tmp_path: Path) -> Iterator[Database]:
 
 
 @pytest.fixture
+async def upstream() -> AsyncIterator[Upstream]:
+    """A real HTTP server on loopback; see tests/upstream.py."""
+    async with Upstream() as server:
+        yield server
+
+
+@pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
         secret_keys=SecretStr(generate_entry()),
         environment="production",
+        plan_ttl=0,
     )
 
 
@@ -131,8 +140,12 @@ def app(settings: Settings, bound_database: Database, keys: KeySource) -> FastAP
 
 @pytest.fixture
 async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app, inside the app's lifespan (which ASGITransport does not run)."""
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://callout.test") as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://callout.test") as client,
+    ):
         yield client
 
 

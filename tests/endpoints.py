@@ -26,6 +26,7 @@ from callout.clients.schemas import (
     ClientUpdate,
     ServiceWrite,
 )
+from callout.invocations.schemas import InvokeBody
 from callout.web.app import API_PREFIX
 from tests.factories import api_body, request_body
 
@@ -40,6 +41,8 @@ SAMPLE_BODIES: dict[type[BaseModel], Callable[[], dict[str, Any]]] = {
     ApiWrite: lambda: api_body(name="Intruder API"),
     RequestWrite: lambda: request_body(name="Intruder request"),
     CopyApi: lambda: {"name": "Intruder copy"},
+    # A dry run: even a call that wrongly got through would send nothing anywhere.
+    InvokeBody: lambda: {"parameters": {"customerId": "1"}, "mode": "dry_run"},
 }
 
 

@@ -1,14 +1,17 @@
 """The `callout` command: set-up, serving, keys. Every rule it relies on lives in the services."""
 
+import asyncio
+import json
 import sys
-from typing import Annotated, NoReturn
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 
 from callout import logging as callout_logging
-from callout.apis import catalog
+from callout.apis import catalog, definitions
 from callout.clients import service as clients
 from callout.clients.access import OPERATOR
 from callout.clients.repository import ClientRepository
@@ -18,7 +21,13 @@ from callout.db.engine import Database
 from callout.db.secrets import rotate
 from callout.demo import seed
 from callout.errors import CalloutError
+from callout.invocations.plans import PlanCache
+from callout.invocations.schemas import InvokeBody
+from callout.invocations.service import Runtime
+from callout.runtime.executor import Outcome
+from callout.runtime.plan import Plan
 from callout.settings import get_settings
+from callout.show import show_outcome
 from callout.web.problems import validation_problems
 
 # Locals stay out of tracebacks: a frame may hold a secret on its way to being sealed.
@@ -154,6 +163,71 @@ def apikey_create(
         )
     out.print(f"Key {created.name!r} ({created.role}), shown this once:")
     out.print(created.key, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def send(
+    client: Annotated[str, typer.Argument(help="The client's code.")],
+    api: Annotated[str, typer.Argument(help="The API's id or name.")],
+    request: Annotated[str, typer.Argument(help="The request's id or name.")],
+    parameter: Annotated[
+        list[str] | None,
+        typer.Option("--parameter", "-p", help="name=value; a value starting { or [ is JSON."),
+    ] = None,
+    context: Annotated[
+        Path | None, typer.Option(help="JSON file: loginData, call, account, fields, responses.")
+    ] = None,
+    mode: Annotated[str, typer.Option(help="live, dry_run or mock.")] = "live",
+    sample: Annotated[str | None, typer.Option(help="Sample response for mock mode.")] = None,
+) -> None:
+    """Call a request and print its outcome, status, timing, outputs and body.
+
+    Exits 0 on success, 1 on failure or timeout.
+    """
+    body = InvokeBody.model_validate(
+        {
+            "parameters": dict(_parameter(p) for p in parameter or []),
+            "context": json.loads(context.read_text()) if context else {},
+            "mode": mode,
+            "sample": sample,
+        }
+    )
+    keyring = crypto.KeySource(get_settings()).keyring()
+    with _database().transaction() as session:
+        target = clients.visible_client(session, OPERATOR, client)
+        api_id, request_id = definitions.resolve(session, target, api, request)
+        plan = PlanCache(ttl=0).plan(session, keyring, target, api_id, request_id)
+    outcome = asyncio.run(_run(plan, body))
+    show_outcome(out, outcome)
+    if outcome.outcome != "success":
+        raise typer.Exit(1)
+
+
+async def _run(plan: Plan, body: InvokeBody) -> Outcome:
+    runtime = await Runtime.start(plan_ttl=0)
+    try:
+        return await runtime.executor.run(
+            plan,
+            body.parameters,
+            body.context.model_dump(),
+            mode=body.mode,
+            sample=body.sample,
+            trace=True,
+        )
+    finally:
+        await runtime.close()
+
+
+def _parameter(text: str) -> tuple[str, Any]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        _fail(f"--parameter {text!r} is not name=value")
+    if value[:1] in ("{", "["):
+        try:
+            return name, json.loads(value)
+        except ValueError:
+            _fail(f"--parameter {name}: the value starts like JSON but is not JSON")
+    return name, value
 
 
 def main() -> None:

@@ -3,8 +3,14 @@
 from sqlalchemy.orm import Session
 
 from callout.apis import service as apis
-from callout.apis.fields import Header
-from callout.apis.schemas import ApiWrite, RequestParameter, RequestWrite, ResponseParameter
+from callout.apis.fields import Header, NameValue
+from callout.apis.schemas import (
+    ApiWrite,
+    RequestParameter,
+    RequestWrite,
+    ResponseParameter,
+    SampleResponse,
+)
 from callout.clients import service as clients
 from callout.clients.access import OPERATOR
 from callout.clients.schemas import ApiKeyCreate, ApiKeyCreated, ClientCreate, ServiceWrite
@@ -47,6 +53,13 @@ def seed(session: Session, keyring: Keyring) -> ApiKeyCreated:
             url_path="v1",
             endpoint_path="customers/${customerId}",
             parameters=[RequestParameter(name="customerId", required=True)],
+            samples=[
+                SampleResponse(
+                    name="Overdue customer",
+                    headers=[NameValue(name="Content-Type", value="application/json")],
+                    body='{"name": "Ann Example", "balance": 1250.5, "overdue": true}',
+                )
+            ],
             outputs=[
                 ResponseParameter(name="fullName", path="$.name"),
                 ResponseParameter(name="balance", path="$.balance", type="number"),

@@ -12,9 +12,11 @@ One handler (`web/problems.py`) renders them as RFC 9457 problem+json; the CLI p
       + PreconditionRequired a write without If-Match (428)
       + PreconditionFailed   a write whose If-Match is stale (412)
       + SecretUnreadable     a stored secret failed to decrypt: wrong key or moved ciphertext (500)
+      + InvocationFailed     an invoked request ended in failure or timeout (422, 502, 504)
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -31,10 +33,16 @@ class CalloutError(Exception):
     title = "Error"
     headers: dict[str, str] = {}
 
-    def __init__(self, detail: str, problems: list[FieldProblem] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        problems: list[FieldProblem] | None = None,
+        extensions: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.problems = problems or []
+        self.extensions = extensions or {}  # RFC 9457 extension members
 
 
 class Invalid(CalloutError):
@@ -98,3 +106,16 @@ class SecretUnreadable(CalloutError):
     status = 500
     type = "secret-unreadable"
     title = "A stored secret could not be decrypted"
+
+
+class InvocationFailed(CalloutError):
+    """The call ran and did not succeed; the problem carries its outcome and reason."""
+
+    type = "invocation-failed"
+    title = "The call did not succeed"
+    # Bad input is the caller's (422); a timeout is the upstream's (504); the rest is 502.
+    STATUS_BY_REASON = {"invalid_parameters": 422, "timeout": 504}
+
+    def __init__(self, detail: str, reason: str, extensions: dict[str, Any]) -> None:
+        super().__init__(detail, extensions=extensions)
+        self.status = self.STATUS_BY_REASON.get(reason, 502)

@@ -30,6 +30,12 @@ class Settings(BaseSettings):
         description="Comma-separated `key_id:base64(32 bytes)`; the first encrypts. "
         "Unset means the key file in the data dir, created on first run.",
     )
+    plan_ttl: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="Seconds a cached request plan is trusted before its version is checked.",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 

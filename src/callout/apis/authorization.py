@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from callout.apis.fields import MASK, LineTemplate, NameValue, check_http_url, drop_read_only
+from callout.runtime import templates
 from callout.schemas import Model, field_error
 
 Text = Annotated[str, StringConstraints(max_length=500)]
@@ -108,6 +109,15 @@ class BearerAuth(Scheme):
 
     def required_secrets(self) -> tuple[str, ...]:
         return ("token",)
+
+    @model_validator(mode="after")
+    def _token_is_a_template(self) -> "BearerAuth":
+        if self.token is not None:
+            try:
+                templates.parse(self.token.get_secret_value())
+            except templates.TemplateError as error:  # says where, never what
+                raise field_error("token", str(error)) from None
+        return self
 
 
 SignatureMethod = Literal["HMAC-SHA1", "HMAC-SHA256", "RSA-SHA1", "PLAINTEXT"]

@@ -64,6 +64,8 @@ class RequestParameter(Model):
 
     @model_validator(mode="after")
     def _default_has_type(self) -> "RequestParameter":
+        if self.name in CONTEXT_ROOTS:
+            raise field_error("name", f"{self.name} is a context value; choose another name")
         if self.default is not None and not _matches(self.default, self.type):
             raise field_error("default", f"is not a {self.type}")
         return self
@@ -113,6 +115,15 @@ class ResponseParameter(Model):
         return self
 
 
+class SampleResponse(Model):
+    """A response kept with the request, to try it without calling out (`mode=mock`)."""
+
+    name: Name
+    status: Annotated[int, Field(ge=100, le=599)] = 200
+    headers: Annotated[list[NameValue], Field(max_length=50)] = []
+    body: Annotated[str, StringConstraints(max_length=1_000_000)] = ""
+
+
 def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON value")
 
@@ -148,6 +159,7 @@ class RequestFields(Model):
     success_statuses: Annotated[
         list[Annotated[int, Field(ge=100, le=599)]], Field(max_length=50)
     ] = Field(default=[], description="Statuses that mean success; empty means any 2xx.")
+    samples: Annotated[list[SampleResponse], Field(max_length=20)] = []
 
     @field_validator("parameters")
     @classmethod
@@ -158,6 +170,11 @@ class RequestFields(Model):
     @classmethod
     def _unique_outputs(cls, value: list[ResponseParameter]) -> list[ResponseParameter]:
         return _unique_names(value, "output")
+
+    @field_validator("samples")
+    @classmethod
+    def _unique_samples(cls, value: list[SampleResponse]) -> list[SampleResponse]:
+        return _unique_names(value, "sample")
 
     @model_validator(mode="after")
     def _body_fits_content_type(self) -> "RequestFields":

@@ -5,6 +5,7 @@ A secret field is named by where it sits: `authorization.password`, `headers.x-a
 mask back to keep the stored one, or leaves it out to drop it.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,11 @@ class SecretChanges:
 
 
 def header_field(header: Header) -> str:
-    return f"headers.{header.name.lower()}"
+    return header_field_name(header.name)
+
+
+def header_field_name(name: str) -> str:
+    return f"headers.{name.lower()}"
 
 
 def _take(
@@ -102,15 +107,34 @@ def raise_problems(problems: list[FieldProblem]) -> None:
         raise Invalid("; ".join(f"{p.field}: {p.message}" for p in problems), problems)
 
 
-def read_headers(rows: list[dict[str, Any]]) -> list[Header]:
+def headers_of(rows: list[dict[str, Any]], secrets: Mapping[str, str] | None) -> list[Header]:
+    """Stored headers as a schema: secret values from `secrets` (opened for the runtime),
+    or the mask when `secrets` is None (a read)."""
     return [
-        Header.model_validate({**row, "value": MASK if row["secret"] else row["value"]})
+        Header.model_validate(
+            row | {"value": _secret_value(secrets, header_field_name(row["name"]))}
+            if row["secret"]
+            else row
+        )
         for row in rows
     ]
 
 
-def read_authorization(row: dict[str, Any], stored: set[str]) -> Scheme:
-    """The authorization as read: each stored secret shows as the mask."""
+def authorization_of(row: dict[str, Any], secrets: Mapping[str, str]) -> Scheme:
+    """The stored authorization as a schema, its secret fields taken from `secrets`: the
+    opened values for the runtime, or the mask for each stored field for a read."""
     scheme = SCHEMES[row["type"]]
-    masks = {f: MASK for f in scheme.secret_fields() if f"authorization.{f}" in stored}
-    return scheme.model_validate(row | masks)
+    values = {
+        name: secrets[f"authorization.{name}"]
+        for name in scheme.secret_fields()
+        if f"authorization.{name}" in secrets
+    }
+    return scheme.model_validate(row | values)
+
+
+def masks(stored: set[str]) -> dict[str, str]:
+    return dict.fromkeys(stored, MASK)
+
+
+def _secret_value(secrets: Mapping[str, str] | None, field: str) -> str:
+    return MASK if secrets is None else secrets.get(field, "")

@@ -41,7 +41,7 @@ from callout.schemas import Page
 API_FIELDS = ("name", "description", "base_url", "type", "service_id")
 REQUEST_FIELDS = (
     "name", "description", "method", "url_path", "endpoint_path", "query", "content_type",
-    "body", "form", "parameters", "outputs", "timeout", "success_statuses",
+    "body", "form", "parameters", "outputs", "timeout", "success_statuses", "samples",
 )  # fmt: skip
 COPY_PREFIX = "Copy of "
 
@@ -454,8 +454,8 @@ def _api_read(session: Session, api: Api, requests: Any) -> ApiRead:
         base_url=api.base_url,
         type=api.type,
         service_id=api.service_id,
-        headers=sf.read_headers(api.headers),
-        authorization=sf.read_authorization(api.authorization, stored[api_owner(api.id)]),
+        headers=sf.headers_of(api.headers, None),
+        authorization=sf.authorization_of(api.authorization, sf.masks(stored[api_owner(api.id)])),
         system=api.client_id is None,
         version=api.version,
         created_at=api.created_at,
@@ -469,7 +469,7 @@ def _request_read(api: Api, request: Request) -> RequestRead:
     return RequestRead.model_validate(
         values
         | {
-            "headers": sf.read_headers(request.headers),
+            "headers": sf.headers_of(request.headers, None),
             "id": request.id,
             "api_id": api.id,
             "url": join_url(api.base_url, request.url_path, request.endpoint_path),

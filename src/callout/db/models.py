@@ -155,6 +155,7 @@ class Request(Base):
     outputs: Mapped[list[dict[str, Any]]] = mapped_column(JSONColumn, default=list)
     timeout: Mapped[float | None] = mapped_column()
     success_statuses: Mapped[list[int]] = mapped_column(JSONColumn, default=list)
+    samples: Mapped[list[dict[str, Any]]] = mapped_column(JSONColumn, default=list)
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

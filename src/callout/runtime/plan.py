@@ -1,6 +1,29 @@
-"""The request plan: an API and one of its requests merged into what the executor sends."""
+"""The request plan: an API and one of its requests merged into what the executor sends.
 
+A plan is built once per request version (and API version) and cached; everything a call
+needs is in it, templates parsed and JSONPaths compiled, so the hot path reads no database
+and parses nothing but the response.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+import jsonpath_rfc9535
+
+from callout.apis.authorization import Scheme
+from callout.apis.schemas import ApiFields, RequestFields, ResponseParameter
+from callout.runtime import templates
+from callout.runtime.templates import JsonTemplate, Part
+
+DEFAULT_TIMEOUT = 10.0
+CONTENT_TYPES = {
+    "json": "application/json",
+    "form": "application/x-www-form-urlencoded",
+    "text": "text/plain; charset=utf-8",
+    "xml": "application/xml; charset=utf-8",
+}
 
 
 def join_url(base_url: str, url_path: str, endpoint_path: str) -> str:
@@ -23,3 +46,151 @@ def join_url(base_url: str, url_path: str, endpoint_path: str) -> str:
     if not path.startswith("/"):
         path = "/" + path
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+@dataclass(frozen=True, slots=True)
+class PlanKey:
+    """What a plan was built from: a newer version of either means a new plan."""
+
+    client_id: int
+    request_id: int
+    api_version: int
+    request_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    name: str
+    type: str
+    required: bool
+    default: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    name: str
+    source: str  # body, header, status
+    path: str
+    jsonpath: jsonpath_rfc9535.JSONPathQuery | None
+    type: str
+    array: bool
+    default: Any
+    field: str | None  # data field to fill, or None for an alert
+    message: tuple[Part, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderTemplate:
+    name: str
+    value: tuple[Part, ...]
+    secret: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    name: str
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Plan:
+    key: PlanKey
+    api_name: str
+    request_name: str
+    api_type: str
+    method: str
+    origin: str  # scheme://host[:port]
+    base_path: str  # the base URL's path, which every rendered URL must keep
+    path: tuple[Part, ...]
+    query: tuple[tuple[str, tuple[Part, ...]], ...]
+    headers: tuple[HeaderTemplate, ...]
+    content_type: str
+    body: JsonTemplate | tuple[Part, ...] | None
+    form: tuple[tuple[str, tuple[Part, ...]], ...]
+    parameters: tuple[Parameter, ...]
+    outputs: tuple[Output, ...]
+    timeout: float
+    success: frozenset[int] | None  # None: any 2xx
+    authorization: Scheme
+    secrets: frozenset[str]  # every stored secret in plain text, to mask in traces
+    samples: tuple[Sample, ...]
+
+    def __repr__(self) -> str:  # a plan holds secrets: never print them
+        return f"Plan({self.api_name!r} / {self.request_name!r}, {self.key})"
+
+    def is_success(self, status: int) -> bool:
+        return 200 <= status < 300 if self.success is None else status in self.success
+
+
+def compile_plan(key: PlanKey, api: ApiFields, request: RequestFields) -> Plan:
+    """Merge an API and its request, with their secrets in the clear, into a plan."""
+    url = join_url(api.base_url, request.url_path, request.endpoint_path)
+    split = urlsplit(url)
+    merged: dict[str, HeaderTemplate] = {}
+    for header in [*api.headers, *request.headers]:  # a request's header overrides its API's
+        if header.enabled:
+            merged[header.name.lower()] = HeaderTemplate(
+                header.name, templates.parse(header.value), header.secret
+            )
+    content_type = CONTENT_TYPES.get(request.content_type)
+    if content_type and "content-type" not in merged:
+        merged["content-type"] = HeaderTemplate("Content-Type", (content_type,), False)
+    secrets = {h.value for h in [*api.headers, *request.headers] if h.secret and h.value}
+    for name in api.authorization.secret_fields():
+        value = getattr(api.authorization, name)
+        if value is not None and value.get_secret_value():
+            secrets.add(value.get_secret_value())
+    return Plan(
+        key=key,
+        api_name=api.name,
+        request_name=request.name,
+        api_type=api.type,
+        method=request.method,
+        origin=f"{split.scheme}://{split.netloc}",
+        base_path=urlsplit(api.base_url).path.rstrip("/"),
+        path=templates.parse(split.path),
+        query=tuple((q.name, templates.parse(q.value)) for q in request.query if q.enabled),
+        headers=tuple(merged.values()),
+        content_type=request.content_type,
+        body=_body(request),
+        form=tuple((f.name, templates.parse(f.value)) for f in request.form if f.enabled),
+        parameters=tuple(
+            Parameter(p.name, p.type, p.required, p.default) for p in request.parameters
+        ),
+        outputs=tuple(_output(o) for o in request.outputs),
+        timeout=request.timeout or DEFAULT_TIMEOUT,
+        success=frozenset(request.success_statuses) or None,
+        authorization=api.authorization,
+        secrets=frozenset(secrets),
+        samples=tuple(
+            Sample(s.name, s.status, tuple((h.name, h.value) for h in s.headers), s.body.encode())
+            for s in request.samples
+        ),
+    )
+
+
+def _body(request: RequestFields) -> JsonTemplate | tuple[Part, ...] | None:
+    if request.body is None:
+        return None
+    if request.content_type == "json":
+        return templates.compile_json(json.loads(request.body))
+    return templates.parse(request.body)
+
+
+def _output(output: ResponseParameter) -> Output:
+    jsonpath = None
+    if output.source == "body" and output.path.startswith("$"):
+        jsonpath = jsonpath_rfc9535.compile(output.path)
+    return Output(
+        name=output.name,
+        source=output.source,
+        path=output.path,
+        jsonpath=jsonpath,
+        type=output.type,
+        array=output.array,
+        default=output.default,
+        field=(output.field or output.name) if output.target == "field" else None,
+        message=templates.parse(output.message),
+    )

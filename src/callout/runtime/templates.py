@@ -10,12 +10,24 @@ placeholders, nothing runs. `$${` writes a literal `${`. A path segment is any t
     -> (Placeholder(("responses", "Get Customer", "email")),)
 """
 
+import json
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+from xml.sax.saxutils import escape
+
+from callout.runtime.errors import ParameterError
 
 OPEN = "${"
 ESCAPED_OPEN = "$${"
 FORBIDDEN_IN_PATH = frozenset("{}$")
 MAX_PATH_DEPTH = 8
+FORBIDDEN_IN_HEADER = re.compile(r"[\r\n\x00]")
+# XML 1.0 section 2.2: no C0 controls but tab, LF and CR; no lone surrogates, no U+FFFE/FFFF.
+FORBIDDEN_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+XML_QUOTES = {'"': "&quot;", "'": "&apos;"}
 
 
 @dataclass(frozen=True)
@@ -39,40 +51,195 @@ class TemplateError(ValueError):
 
 def parse(template: str) -> tuple[Part, ...]:
     """Split a template into literal text and placeholders, or say what is wrong."""
+    if "${" not in template:
+        return (template,) if template else ()
     parts: list[Part] = []
     literal: list[str] = []
     i = 0
     while i < len(template):
-        if template.startswith(ESCAPED_OPEN, i):
-            literal.append(OPEN)
-            i += len(ESCAPED_OPEN)
+        start = template.find(OPEN, i)
+        if start < 0:
+            literal.append(template[i:])
+            break
+        if start > 0 and template[start - 1] == "$" and start - 1 >= i:
+            literal.append(template[i : start - 1] + OPEN)  # `$${` is a literal `${`
+            i = start + len(OPEN)
             continue
-        if not template.startswith(OPEN, i):
-            literal.append(template[i])
-            i += 1
-            continue
-        end = template.find("}", i + len(OPEN))
+        literal.append(template[i:start])
+        end = template.find("}", start + len(OPEN))
         if end < 0:
-            raise TemplateError(f"placeholder opened at position {i + 1} is never closed")
-        inner = template[i + len(OPEN) : end]
+            raise TemplateError(f"placeholder opened at position {start + 1} is never closed")
+        inner = template[start + len(OPEN) : end]
         if any(char in FORBIDDEN_IN_PATH for char in inner):
-            raise TemplateError(f"placeholder at position {i + 1} holds '{{', '}}' or '$'")
+            raise TemplateError(f"placeholder at position {start + 1} holds '{{', '}}' or '$'")
         path = tuple(segment.strip() for segment in inner.split("."))
         if not all(path):
-            raise TemplateError(f"placeholder at position {i + 1} has an empty name or segment")
+            raise TemplateError(f"placeholder at position {start + 1} has an empty name or segment")
         if len(path) > MAX_PATH_DEPTH:
             raise TemplateError(
-                f"placeholder at position {i + 1} is deeper than {MAX_PATH_DEPTH} segments"
+                f"placeholder at position {start + 1} is deeper than {MAX_PATH_DEPTH} segments"
             )
-        if literal:
-            parts.append("".join(literal))
-            literal = []
+        text = "".join(literal)
+        if text:
+            parts.append(text)
+        literal = []
         parts.append(Placeholder(path))
         i = end + 1
-    if literal:
-        parts.append("".join(literal))
+    text = "".join(literal)
+    if text:
+        parts.append(text)
     return tuple(parts)
 
 
 def placeholders(template: str) -> list[Placeholder]:
     return [part for part in parse(template) if isinstance(part, Placeholder)]
+
+
+# Rendering: each place a value lands has its own encoding, so no value can change the
+# shape of what it lands in. Scope maps a placeholder's root (a request parameter, or
+# loginData, call, account, fields, responses) to its value.
+
+Scope = Mapping[str, Any]
+MAX_VALUE_CHARS = 65_536
+
+
+def lookup(placeholder: Placeholder, scope: Scope) -> Any:
+    """The value a placeholder names: `${a.b.0.c}` walks mappings by key and lists by index."""
+    value: Any = scope
+    for depth, segment in enumerate(placeholder.path):
+        if isinstance(value, Mapping) and segment in value:
+            value = value[segment]
+        elif isinstance(value, list) and segment.isdigit() and int(segment) < len(value):
+            value = value[int(segment)]
+        else:
+            missing = ".".join(placeholder.path[: depth + 1])
+            raise ParameterError(f"{placeholder} has no value: {missing} is missing")
+    return value
+
+
+def to_text(value: Any) -> str:
+    """A value as text: JSON spellings for numbers, booleans and structures; null is empty."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def text_of(parts: Sequence[Part], scope: Scope) -> str:
+    """Literal text and placeholder values joined, unencoded (text bodies, alert messages)."""
+    if len(parts) == 1 and isinstance(parts[0], str):
+        return parts[0]
+    return "".join(
+        p if isinstance(p, str) else _bounded(p, to_text(lookup(p, scope))) for p in parts
+    )
+
+
+def path_of(parts: Sequence[Part], scope: Scope) -> str:
+    """A URL path: each value percent-encoded as (part of) one segment.
+
+    A value can never add a `/`, and a segment made only of values cannot be `.` or `..`
+    nor vanish: `customers/${id}` with id `../admin` becomes `customers/..%2Fadmin`, with id
+    `..` or an empty id it is refused.
+    """
+    text = []
+    for part in parts:
+        if isinstance(part, str):
+            text.append(part)
+        else:
+            value = _bounded(part, to_text(lookup(part, scope)))
+            if not value:
+                raise ParameterError(f"{part} is empty, which would change the URL's path")
+            text.append(quote(value, safe=""))
+    path = "".join(text)
+    if any(segment in (".", "..") for segment in path.split("/")):
+        raise ParameterError("a value made a '.' or '..' segment in the URL's path")
+    return path
+
+
+def header_of(name: str, parts: Sequence[Part], scope: Scope) -> str:
+    """A header value; a value holding CR, LF or NUL is refused, so no header gains a line."""
+    value = text_of(parts, scope)
+    if FORBIDDEN_IN_HEADER.search(value):
+        raise ParameterError(f"header {name}: a value holds CR, LF or NUL")
+    return value
+
+
+def xml_of(parts: Sequence[Part], scope: Scope) -> str:
+    """XML text: values escaped as character data that is safe in attributes too."""
+    text = []
+    for part in parts:
+        if isinstance(part, str):
+            text.append(part)
+        else:
+            value = _bounded(part, to_text(lookup(part, scope)))
+            if FORBIDDEN_IN_XML.search(value):
+                raise ParameterError(f"{part} holds a character XML 1.0 cannot carry")
+            text.append(escape(value, XML_QUOTES))
+    return "".join(text)
+
+
+@dataclass(frozen=True)
+class Whole:
+    """A JSON string that is exactly one placeholder: it becomes the typed value."""
+
+    placeholder: Placeholder
+
+
+@dataclass(frozen=True)
+class Mixed:
+    """A JSON string with text and placeholders: it stays a string."""
+
+    parts: tuple[Part, ...]
+
+
+@dataclass(frozen=True)
+class Members:
+    """A JSON object: its keys render as text."""
+
+    items: tuple[tuple["JsonTemplate", "JsonTemplate"], ...]
+
+
+JsonTemplate = Whole | Mixed | Members | tuple[Any, ...] | str | int | float | bool | None
+
+
+def compile_json(value: Any) -> JsonTemplate:
+    """A parsed JSON body as a template, built once per plan:
+
+    {"id": "${id}", "note": "call ${call.id}", "tags": ["a"]}
+    -> Members((("id", Whole(${id})), ("note", Mixed(("call ", ${call.id}))),
+                ("tags", ("a",))))
+    """
+    if isinstance(value, str):
+        parts = parse(value)
+        if len(parts) == 1 and isinstance(parts[0], Placeholder):
+            return Whole(parts[0])
+        if any(isinstance(p, Placeholder) for p in parts):
+            return Mixed(parts)
+        return "".join(p for p in parts if isinstance(p, str))
+    if isinstance(value, list):
+        return tuple(compile_json(v) for v in value)
+    if isinstance(value, dict):
+        return Members(tuple((compile_json(k), compile_json(v)) for k, v in value.items()))
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    raise TypeError(f"not a JSON value: {type(value).__name__}")
+
+
+def json_of(template: JsonTemplate, scope: Scope) -> Any:
+    """The JSON structure with values in place, ready for `json.dumps` (which escapes)."""
+    if isinstance(template, Whole):
+        return lookup(template.placeholder, scope)
+    if isinstance(template, Mixed):
+        return text_of(template.parts, scope)
+    if isinstance(template, Members):
+        return {to_text(json_of(k, scope)): json_of(v, scope) for k, v in template.items}
+    if isinstance(template, tuple):
+        return [json_of(v, scope) for v in template]
+    return template
+
+
+def _bounded(placeholder: Placeholder, value: str) -> str:
+    if len(value) > MAX_VALUE_CHARS:
+        raise ParameterError(f"{placeholder} is longer than {MAX_VALUE_CHARS} characters")
+    return value

@@ -12,6 +12,8 @@ from callout.audit.router import router as audit_router
 from callout.clients.router import router as clients_router
 from callout.db.crypto import KeySource
 from callout.db.engine import Database
+from callout.invocations.router import router as invocations_router
+from callout.invocations.service import Runtime
 from callout.settings import Settings, get_settings
 from callout.web import problems
 
@@ -30,10 +32,14 @@ def create_app(
     keys = keys or KeySource(settings)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owns_database:
-            database.dispose()
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.runtime = await Runtime.start(plan_ttl=settings.plan_ttl)
+        try:
+            yield
+        finally:
+            await app.state.runtime.close()
+            if owns_database:
+                database.dispose()
 
     app = FastAPI(
         title="Callout",
@@ -44,7 +50,7 @@ def create_app(
     )
     app.state.settings, app.state.database, app.state.keys = settings, database, keys
     problems.install(app)
-    for router in (clients_router, apis_router, audit_router):
+    for router in (clients_router, apis_router, invocations_router, audit_router):
         app.include_router(router, prefix=API_PREFIX)
 
     @app.get("/", include_in_schema=False)

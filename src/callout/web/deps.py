@@ -12,6 +12,7 @@ from callout.db.crypto import Keyring, KeySource
 from callout.db.engine import Database
 from callout.db.models import Client
 from callout.errors import Invalid
+from callout.invocations.service import Runtime
 
 
 def _session(request: Request) -> Iterator[Session]:
@@ -78,6 +79,14 @@ def _if_match(
 
 
 IfMatchDep = Annotated[int | None, Depends(_if_match)]
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 
 
 def etag(version: int) -> str:

@@ -31,6 +31,7 @@ def problem(
     detail: str,
     problems: Sequence[FieldProblem] = (),
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> JSONResponse:
     content: dict[str, Any] = {
         "type": f"/problems/{kind}",
@@ -40,6 +41,7 @@ def problem(
     }
     if problems:
         content["errors"] = [{"field": p.field, "message": p.message} for p in problems]
+    content.update(extensions or {})
     return JSONResponse(content, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -81,7 +83,13 @@ def validation_problems(errors: Sequence[Any], *, located: bool = False) -> list
 async def _callout_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, CalloutError)
     return problem(
-        error.status, error.type, error.title, error.detail, error.problems, error.headers
+        error.status,
+        error.type,
+        error.title,
+        error.detail,
+        error.problems,
+        error.headers,
+        error.extensions,
     )
 
 

@@ -1,0 +1,100 @@
+"""An API and one of its requests as the runtime needs them: with their secrets opened.
+
+This is the one place stored secrets are decrypted for sending; what it returns goes
+straight into a request plan and nowhere else.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from callout.apis import secret_fields as sf
+from callout.apis.fields import name_key
+from callout.apis.repository import ApiRepository, RequestRepository
+from callout.apis.schemas import ApiFields, RequestFields
+from callout.apis.service import REQUEST_FIELDS
+from callout.db.crypto import Keyring
+from callout.db.models import Api, Client, Request
+from callout.db.secrets import Vault, api_owner, request_owner
+from callout.errors import NotFound
+
+
+@dataclass(frozen=True)
+class Versions:
+    api_version: int
+    request_version: int
+
+
+@dataclass(frozen=True)
+class Definition:
+    api: ApiFields
+    request: RequestFields
+    versions: Versions
+
+
+def versions(session: Session, client: Client, api_id: int, request_id: int) -> Versions:
+    """The current versions of a request and its API, if this client may call it."""
+    stmt = (
+        RequestRepository(session, client)
+        .readable()
+        .where(Request.id == request_id, Request.api_id == api_id)
+        .with_only_columns(Api.version, Request.version)
+    )
+    row = session.execute(stmt).first()
+    if row is None:
+        raise NotFound(f"no request {request_id} in API {api_id} for client {client.code!r}")
+    return Versions(row[0], row[1])
+
+
+def load(
+    session: Session, keyring: Keyring, client: Client, api_id: int, request_id: int
+) -> Definition:
+    stmt = (
+        RequestRepository(session, client)
+        .readable()
+        .where(Request.id == request_id, Request.api_id == api_id)
+        .add_columns(Api)
+    )
+    row = session.execute(stmt).first()
+    if row is None:
+        raise NotFound(f"no request {request_id} in API {api_id} for client {client.code!r}")
+    request, api = row[0], row[1]
+    vault = Vault(session, keyring)
+    api_secrets = vault.reveal_all(api_owner(api.id))
+    request_secrets = vault.reveal_all(request_owner(request.id))
+    api_fields = ApiFields(
+        name=api.name,
+        description=api.description,
+        base_url=api.base_url,
+        type=api.type,
+        service_id=api.service_id,
+        headers=sf.headers_of(api.headers, api_secrets),
+        authorization=sf.authorization_of(api.authorization, api_secrets),
+    )
+    values = {c: getattr(request, c) for c in REQUEST_FIELDS}
+    request_fields = RequestFields.model_validate(
+        values | {"headers": sf.headers_of(request.headers, request_secrets)}
+    )
+    return Definition(api_fields, request_fields, Versions(api.version, request.version))
+
+
+def resolve(session: Session, client: Client, api_ref: str, request_ref: str) -> tuple[int, int]:
+    """An API and one of its requests named by id or by name (ignoring case), as the CLI
+    takes them; the client's own API wins over a system API of the same name."""
+    apis = ApiRepository(session, client)
+    api = apis.get(int(api_ref)) if api_ref.isdigit() else None
+    if api is None:
+        matches = session.scalars(
+            apis.readable()
+            .where(Api.name_key == name_key(api_ref))
+            .order_by(Api.client_id.is_(None))
+        ).all()
+        api = matches[0] if matches else None
+    if api is None:
+        raise NotFound(f"no API {api_ref!r} in client {client.code!r}")
+    requests = RequestRepository(session, client)
+    request = requests.get(api, int(request_ref)) if request_ref.isdigit() else None
+    request = request or requests.by_name_key(api, name_key(request_ref))
+    if request is None:
+        raise NotFound(f"no request {request_ref!r} in API {api.name!r}")
+    return api.id, request.id

@@ -1,0 +1,69 @@
+"""Compiled request plans, cached per client and request, checked against stored versions.
+
+A cached plan is trusted for `ttl` seconds; after that, the next call checks the request's
+and its API's versions (one indexed query) and rebuilds the plan only if either moved.
+So an edit reaches every worker within `ttl`, and the hot path touches the database at
+most once per `ttl` per request. `fresh=True` (tests, the CLI) always checks.
+"""
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from time import monotonic
+
+from sqlalchemy.orm import Session
+
+from callout.apis import definitions
+from callout.db.crypto import Keyring
+from callout.db.models import Client
+from callout.runtime.plan import Plan, PlanKey, compile_plan
+
+
+@dataclass
+class _Entry:
+    plan: Plan
+    api_id: int
+    checked: float
+
+
+class PlanCache:
+    def __init__(self, ttl: float = 2.0, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._entries: OrderedDict[tuple[int, int], _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def cached(self, client: Client, api_id: int, request_id: int) -> Plan | None:
+        """A plan still within its ttl, without touching the database."""
+        with self._lock:
+            entry = self._entries.get((client.id, request_id))
+            if entry and entry.api_id == api_id and monotonic() - entry.checked < self.ttl:
+                self._entries.move_to_end((client.id, request_id))
+                return entry.plan
+        return None
+
+    def plan(
+        self, session: Session, keyring: Keyring, client: Client, api_id: int, request_id: int
+    ) -> Plan:
+        """The plan for this request as stored now; compiled again only if it changed."""
+        current = definitions.versions(session, client, api_id, request_id)
+        with self._lock:
+            entry = self._entries.get((client.id, request_id))
+        if entry is not None and entry.api_id == api_id and _versions(entry.plan) == current:
+            entry.checked = monotonic()
+            return entry.plan
+        loaded = definitions.load(session, keyring, client, api_id, request_id)
+        key = PlanKey(
+            client.id, request_id, loaded.versions.api_version, loaded.versions.request_version
+        )
+        plan = compile_plan(key, loaded.api, loaded.request)
+        with self._lock:
+            self._entries[(client.id, request_id)] = _Entry(plan, api_id, monotonic())
+            self._entries.move_to_end((client.id, request_id))
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return plan
+
+
+def _versions(plan: Plan) -> definitions.Versions:
+    return definitions.Versions(plan.key.api_version, plan.key.request_version)

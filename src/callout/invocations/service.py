@@ -1,0 +1,127 @@
+"""Invoking a stored request: find its plan, run it, log it, and report the outcome."""
+
+import asyncio
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from callout.clients.access import Principal
+from callout.db.crypto import Keyring
+from callout.db.models import Client
+from callout.errors import InvocationFailed
+from callout.invocations.log import InvocationLog
+from callout.invocations.plans import PlanCache
+from callout.invocations.schemas import InvocationRead, InvokeBody, InvokeResult, TracedResult
+from callout.runtime.executor import Executor, Outcome
+from callout.runtime.http import HttpClient
+from callout.schemas import Page
+
+
+@dataclass
+class Runtime:
+    """What invoking needs in a process: one executor, one plan cache, one log."""
+
+    executor: Executor
+    plans: PlanCache
+    log: InvocationLog
+
+    @classmethod
+    async def start(cls, plan_ttl: float = 2.0) -> "Runtime":
+        http = HttpClient()
+        await http.start()
+        return cls(Executor(http), PlanCache(ttl=plan_ttl), InvocationLog())
+
+    async def close(self) -> None:
+        await self.executor.http.close()
+
+
+async def invoke(
+    runtime: Runtime,
+    session: Session,
+    keyring: Keyring,
+    principal: Principal,
+    client: Client,
+    api_id: int,
+    request_id: int,
+    body: InvokeBody,
+    *,
+    trace: bool = False,
+) -> Outcome:
+    """Run the request; a test (`trace`) always reads the stored version, never a cached one.
+
+    Editors and admins may call: a call acts on an external system with the stored secrets.
+    """
+    principal.require("editor")
+    plan = None if trace else runtime.plans.cached(client, api_id, request_id)
+    if plan is None:
+        plan = await asyncio.to_thread(
+            runtime.plans.plan, session, keyring, client, api_id, request_id
+        )
+    # The unit of work ends here, before the call goes out: it only read, and the upstream
+    # may take seconds, during which no database connection (nor SQLite's lock) is held.
+    await asyncio.to_thread(session.commit)
+    outcome = await runtime.executor.run(
+        plan,
+        body.parameters,
+        body.context.model_dump(),
+        mode=body.mode,
+        sample=body.sample,
+        trace=trace,
+    )
+    runtime.log.add(
+        client.id,
+        InvocationRead(
+            invocation_id=outcome.invocation_id,
+            at=datetime.now(UTC),
+            actor=principal.actor,
+            api_id=api_id,
+            api_name=plan.api_name,
+            request_id=request_id,
+            request_name=plan.request_name,
+            mode=body.mode,
+            outcome=outcome.outcome,
+            reason=outcome.reason,
+            status=outcome.status,
+            duration_ms=outcome.duration_ms,
+        ),
+    )
+    return outcome
+
+
+def result(outcome: Outcome) -> InvokeResult:
+    """A success as the REST API answers it; a failure or timeout raises the problem."""
+    data = InvokeResult.model_validate(_plain(outcome))
+    if outcome.outcome != "success":
+        extensions = data.model_dump(
+            mode="json",
+            include={
+                "invocation_id",
+                "outcome",
+                "reason",
+                "outputs",
+                "alerts",
+                "warnings",
+                "duration_ms",
+            },
+        )
+        extensions["upstream_status"] = outcome.status
+        raise InvocationFailed(outcome.message or outcome.outcome, outcome.reason or "", extensions)
+    return data
+
+
+def traced(outcome: Outcome) -> TracedResult:
+    return TracedResult.model_validate(_plain(outcome))
+
+
+def log_page(runtime: Runtime, client: Client, limit: int, offset: int) -> Page[InvocationRead]:
+    items, total = runtime.log.page(client.id, limit, offset)
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+def _plain(outcome: Outcome) -> dict[str, object]:
+    plain = asdict(outcome)
+    for view in ("request", "response"):
+        if plain[view] is not None:
+            plain[view]["headers"] = [{"name": n, "value": v} for n, v in plain[view]["headers"]]
+    return plain

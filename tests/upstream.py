@@ -1,0 +1,101 @@
+"""A real HTTP server on loopback that records what it receives and answers as told.
+
+    async with Upstream() as upstream:
+        upstream.answer(200, {"name": "Ann"})            # JSON, or bytes/str with headers
+        ... call f"{upstream.url}/api/customers/7" ...
+        upstream.received[0].raw_path  # '/api/customers/7'
+
+Answers queue up in order; when the queue is empty the last one repeats. `delay` holds the
+answer back (for deadlines); `echo()` answers with the request itself as JSON.
+"""
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass(frozen=True)
+class Seen:
+    method: str
+    raw_path: str  # as it came on the wire, percent-encoding kept
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return next((v for n, v in self.headers if n.lower() == name.lower()), None)
+
+
+@dataclass
+class Answer:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    echo: bool = False
+
+
+class Upstream:
+    def __init__(self) -> None:
+        self.received: list[Seen] = []
+        self._answers: list[Answer] = []  # none queued: echo
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    def answer(
+        self,
+        status: int = 200,
+        body: Any = b"",
+        headers: dict[str, str] | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        """Queue an answer: a dict or list goes as JSON, a str as UTF-8 text."""
+        found_headers = dict(headers or {})
+        if isinstance(body, dict | list):
+            body = json.dumps(body).encode()
+            found_headers.setdefault("Content-Type", "application/json")
+        elif isinstance(body, str):
+            body = body.encode()
+        self._answers.append(Answer(status, body, found_headers, delay))
+
+    def echo(self) -> None:
+        self._answers.append(Answer(echo=True))
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        seen = Seen(
+            request.method, request.raw_path, list(request.headers.items()), await request.read()
+        )
+        self.received.append(seen)
+        if len(self._answers) > 1:
+            answer = self._answers.pop(0)
+        else:
+            answer = self._answers[0] if self._answers else Answer(echo=True)
+        if answer.delay:
+            await asyncio.sleep(answer.delay)
+        if answer.echo:
+            return web.json_response(
+                {
+                    "method": seen.method,
+                    "raw_path": seen.raw_path,
+                    "headers": dict(seen.headers),
+                    "body": seen.body.decode("utf-8", "replace"),
+                }
+            )
+        return web.Response(status=answer.status, body=answer.body, headers=answer.headers)
+
+    async def __aenter__(self) -> "Upstream":
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
