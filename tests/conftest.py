@@ -119,7 +119,7 @@ def bound_database(database: Database) -> Iterator[Database]:
     with database.engine.connect() as connection:
         transaction = connection.begin()
         bound = copy.copy(database)
-        bound.sessions = sessionmaker(
+        bound.sessions = bound.read_sessions = sessionmaker(
             bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
         )
         yield bound

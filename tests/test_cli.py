@@ -6,19 +6,13 @@ the data dir are what it uses. `callout init` runs once per module; tests that c
 installation work on a copy of it.
 """
 
-import os
 import re
 import shutil
-import socket
-import sqlite3
 import stat
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -27,90 +21,28 @@ from sqlalchemy import select
 from callout.apis import service as apis
 from callout.apis.schemas import ApiWrite
 from callout.clients import service as clients
-from callout.clients.access import OPERATOR, Principal
+from callout.clients.access import OPERATOR
 from callout.clients.repository import ClientRepository
 from callout.db import migrations
-from callout.db.crypto import KeySource, parse_keys
-from callout.db.engine import Database
+from callout.db.crypto import KeySource, generate_entry, parse_keys
 from callout.db.models import Api, Secret
 from callout.db.secrets import Vault, api_owner
 from callout.errors import Unauthenticated
-from callout.settings import Settings
+from tests.cli import (
+    CALLOUT,
+    KEY,
+    Installation,
+    callout,
+    database_of,
+    environment,
+    finish,
+    free_port,
+    principal_of,
+    settings_of,
+    snapshot,
+    start,
+)
 from tests.factories import api_body
-
-CALLOUT = Path(sys.prefix) / "bin" / "callout"
-KEY = re.compile(r"callout_[0-9a-f]{12}_[A-Za-z0-9_\-]{20,}")
-
-
-def environment(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLOUT_")}
-    env |= {"CALLOUT_DATA_DIR": str(data_dir), "COLUMNS": "200", "NO_COLOR": "1"}
-    return env | extra
-
-
-def start(data_dir: Path, *args: str, **extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
-        [str(CALLOUT), *args],
-        env=environment(data_dir, **extra),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def finish(process: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
-    stdout, stderr = process.communicate(timeout=60)
-    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
-
-
-def callout(data_dir: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    return finish(start(data_dir, *args, **extra))
-
-
-def database_of(data_dir: Path) -> Database:
-    return Database(f"sqlite:///{data_dir / 'callout.db'}")
-
-
-def settings_of(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, secret_keys=None, database_url=None)
-
-
-def principal_of(data_dir: Path, key: str) -> Principal:
-    database = database_of(data_dir)
-    try:
-        with database.transaction() as session:
-            return clients.authenticate(session, key)
-    finally:
-        database.dispose()
-
-
-def snapshot(data_dir: Path) -> dict[str, Any]:
-    """Everything an installation holds: every table's rows and the key file."""
-    connection = sqlite3.connect(data_dir / "callout.db")
-    try:
-        tables = [
-            name
-            for (name,) in connection.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
-            )
-        ]
-        rows = {
-            t: connection.execute(f'SELECT * FROM "{t}" ORDER BY 1').fetchall()  # noqa: S608
-            for t in tables
-        }
-    finally:
-        connection.close()
-    key_file = data_dir / "secret-keys"
-    if not key_file.exists():
-        return {"rows": rows}
-    return {"rows": rows, "keys": key_file.read_text(), "key_mtime": key_file.stat().st_mtime_ns}
-
-
-@dataclass(frozen=True)
-class Installation:
-    data_dir: Path
-    admin_key: str
-    output: str
 
 
 @pytest.fixture(scope="module")
@@ -280,7 +212,11 @@ def test_keys_rotate_reseals_and_the_demo_data_still_reads(installation: Install
         assert fresh.active_id == new_id
         with database.transaction() as session:
             assert set(session.scalars(select(Secret.key_id))) == {new_id}
-            assert Vault(session, fresh).reveal_all(api_owner(billing)) == {
+            owner = session.scalar(
+                select(Secret.client_id).where(Secret.owner == api_owner(billing))
+            )
+            assert owner is not None
+            assert Vault(session, fresh, owner).reveal_all(api_owner(billing)) == {
                 "authorization.password": "billing-password",
                 "headers.x-api-key": "billing-header",
             }
@@ -303,18 +239,30 @@ def test_serve_refuses_a_database_that_is_not_migrated(tmp_path: Path) -> None:
     empty.mkdir()
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
 
-    done = callout(empty, "serve", "--port", str(free_port()), CALLOUT_DATABASE_URL=url)
+    done = callout(
+        empty,
+        "serve",
+        "--port",
+        str(free_port()),
+        CALLOUT_DATABASE_URL=url,
+        CALLOUT_SECRET_KEYS=generate_entry(),
+    )
 
     assert done.returncode == 1
     assert "callout db upgrade" in done.stderr
     assert "Traceback" not in done.stderr
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+def test_serve_refuses_to_start_without_its_key_file(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+
+    done = callout(empty, "serve", "--port", str(free_port()))
+
+    assert done.returncode == 1
+    assert "no key file" in done.stderr
+    assert "callout init" in done.stderr
+    assert not (empty / "secret-keys").exists()
 
 
 @pytest.fixture

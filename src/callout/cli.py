@@ -74,8 +74,7 @@ def init() -> None:
     """
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    keys = crypto.KeySource(settings)
-    keyring = keys.keyring()
+    keyring = crypto.KeySource(settings, create=True).keyring()
     database = _database()
     _upgrade(database)
     with database.transaction() as session:
@@ -97,9 +96,12 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    crypto.KeySource(settings).keyring()  # a missing or bad key fails now, not on a save
     database = _database()
     if not migrations.is_current(database.engine):
         _fail("the database is not at the newest revision; run `callout db upgrade` first")
+    with database.transaction() as session:  # a newer package may ship newer system APIs
+        catalog.sync(session)
     database.dispose()
     callout_logging.configure()
     uvicorn.run(
@@ -141,6 +143,11 @@ def keys_rotate() -> None:
         f"in {report.passes} pass(es); {report.retried} row(s) changed meanwhile and were "
         "read again."
     )
+    if report.unreadable:
+        _fail(
+            f"{len(report.unreadable)} secret(s) no key opens were left as they are: "
+            + ", ".join(report.unreadable)
+        )
 
 
 @apikey_app.command("create")

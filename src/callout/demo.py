@@ -2,6 +2,7 @@
 
 from sqlalchemy.orm import Session
 
+from callout.apis import request_service
 from callout.apis import service as apis
 from callout.apis.fields import Header, NameValue
 from callout.apis.schemas import (
@@ -41,7 +42,7 @@ def seed(session: Session, keyring: Keyring) -> ApiKeyCreated:
             headers=[Header(name="Accept", value="application/json")],
         ),
     )
-    apis.create_request(
+    request_service.create_request(
         session,
         keyring,
         OPERATOR,

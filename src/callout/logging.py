@@ -10,7 +10,7 @@ import logging
 import re
 import sys
 
-from callout.apis.fields import MASK
+from callout.schemas import MASK
 
 PATTERNS = [
     re.compile(

@@ -1,11 +1,47 @@
 """Building blocks shared by every domain's schemas."""
 
-from typing import Generic, TypeVar
+import re
+from dataclasses import dataclass
+from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 T = TypeVar("T")
+
+# What a secret looks like when read back; sending it back in a write keeps the stored value.
+# It is pydantic's own SecretStr rendering, so secret fields and secret headers mask alike.
+MASK = "**********"
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def no_control(value: str) -> str:
+    if CONTROL.search(value):
+        raise ValueError("must not contain control characters (CR, LF, NUL, ...)")
+    return value
+
+
+def name_key(name: str) -> str:
+    """The form in which names are compared: case and surrounding space ignored."""
+    return name.strip().casefold()
+
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(no_control),
+]
+Description = Annotated[str, StringConstraints(max_length=4000)]
+# Row ids are 32-bit on PostgreSQL: a larger one names nothing, and must not reach a query.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class Model(BaseModel):
@@ -14,6 +50,27 @@ class Model(BaseModel):
     left out of error texts: an input may hold a secret."""
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+
+@dataclass(frozen=True)
+class IfMatch:
+    """An If-Match header (RFC 9110 section 13.1.1): `*`, or the strong ETags it lists.
+
+    A weak ETag (`W/"3"`) never matches: If-Match compares strongly.
+    """
+
+    versions: frozenset[int]
+    anything: bool = False
+
+    def matches(self, version: int) -> bool:
+        return self.anything or version in self.versions
+
+    def __str__(self) -> str:
+        if len(self.versions) == 1:
+            return f"version {next(iter(self.versions))}"
+        if self.versions:
+            return "versions " + ", ".join(str(v) for v in sorted(self.versions))
+        return "only weak ETags, which never match"
 
 
 class Page(Model, Generic[T]):

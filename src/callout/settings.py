@@ -10,14 +10,16 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Values people paste from examples; a key like this protects nothing.
-PLACEHOLDER_KEYS = frozenset({"changethis", "change-me", "changeme", "secret", "example"})
+from callout.db.crypto import KeyMaterialError, parse_keys
 
 
 class Settings(BaseSettings):
     """Callout's settings; see the README's Configuration section for each one."""
 
-    model_config = SettingsConfigDict(env_prefix="CALLOUT_", extra="ignore")
+    # Inputs stay out of error texts: CALLOUT_SECRET_KEYS is an input.
+    model_config = SettingsConfigDict(
+        env_prefix="CALLOUT_", extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Literal["development", "production"] = "production"
     data_dir: Path = Path(".callout")
@@ -40,17 +42,17 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
 
     @model_validator(mode="after")
-    def _refuse_placeholder_keys(self) -> "Settings":
-        if self.secret_keys is None or self.environment == "development":
-            return self
-        for entry in self.secret_keys.get_secret_value().split(","):
-            material = entry.rpartition(":")[2].strip().lower()
-            if material in PLACEHOLDER_KEYS:
-                raise ValueError(
-                    "CALLOUT_SECRET_KEYS holds a placeholder key; generate one with "
-                    "`callout keys generate` (placeholders are accepted only when "
-                    "CALLOUT_ENVIRONMENT=development)"
+    def _keys_parse(self) -> "Settings":
+        """Bad key material fails at start-up, not on the first secret written."""
+        if self.secret_keys is not None:
+            try:
+                parse_keys(
+                    self.secret_keys.get_secret_value(),
+                    "CALLOUT_SECRET_KEYS",
+                    allow_placeholders=self.environment == "development",
                 )
+            except KeyMaterialError as error:
+                raise ValueError(str(error)) from None
         return self
 
     @property

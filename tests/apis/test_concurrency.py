@@ -15,6 +15,7 @@ from callout.db.crypto import KeySource
 from callout.db.engine import Database
 from callout.db.models import Api, AuditEvent, Client
 from callout.errors import PreconditionFailed
+from callout.schemas import IfMatch
 from callout.settings import Settings
 from callout.web.app import create_app
 from tests.conftest import bearer
@@ -98,7 +99,9 @@ def _write(
         with database.transaction() as session:
             client = session.get(Client, client_id)
             assert client is not None
-            service.update_api(session, keyring, principal, client, api_id, if_match, data)
+            service.update_api(
+                session, keyring, principal, client, api_id, IfMatch(frozenset({if_match})), data
+            )
     except PreconditionFailed:
         outcomes[writer] = "refused"
     except Exception as error:  # reported by the test, not lost in the thread

@@ -7,10 +7,10 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callout.apis.fields import MASK
 from callout.db.crypto import KeySource
 from callout.db.models import Secret
 from callout.db.secrets import Vault
+from callout.schemas import MASK
 from tests.conftest import Tenant, Tenants
 from tests.factories import SENTINEL, add_system_api, api_body, make_api, make_request, request_body
 
@@ -202,7 +202,7 @@ async def test_copy_carries_the_secrets_and_a_put_of_its_read_body_keeps_them(
         (a_id, "headers.x-api-key"),
     }
     assert secrets_of(session, request_owner) == {(a_id, "headers.x-request-key")}
-    vault = Vault(session, keys.keyring())
+    vault = Vault(session, keys.keyring(), a_id)
     assert set(vault.reveal_all(api_owner).values()) == {SENTINEL}
     assert vault.reveal_all(request_owner) == {"headers.x-request-key": SENTINEL}
 

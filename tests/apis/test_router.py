@@ -6,10 +6,10 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from callout.apis.fields import MASK
 from callout.db.crypto import KeySource
 from callout.db.models import Api, Request, Secret
 from callout.db.secrets import Vault
+from callout.schemas import MASK
 from tests.conftest import Tenant, Tenants
 from tests.factories import SENTINEL, add_system_api, api_body, make_api, make_request, request_body
 
@@ -170,14 +170,30 @@ async def test_stale_if_match_is_refused_with_a_clear_message(
     assert read.json()["description"] == "first"
 
 
-async def test_weak_etag_in_if_match_is_accepted(http: httpx.AsyncClient, tenants: Tenants) -> None:
+async def test_weak_etag_never_matches_if_match(http: httpx.AsyncClient, tenants: Tenants) -> None:
+    """RFC 9110 section 13.1.1: If-Match compares strongly, so W/"1" is not version 1."""
     a = tenants.a
     api = await make_api(http, a)
     url = f"{a.apis}/{api['id']}"
-    updated = await http.put(url, json=api_body(description="weak"), headers=if_match(a, 'W/"1"'))
-    assert updated.status_code == 200, updated.text
-    assert updated.headers["ETag"] == '"2"'
-    assert (await http.delete(url, headers=if_match(a, 'W/"2"'))).status_code == 204
+    refused = await http.put(url, json=api_body(description="weak"), headers=if_match(a, 'W/"1"'))
+    assert refused.status_code == 412, refused.text
+    assert (await http.get(url, headers=a.viewer)).json()["description"] == "Customer records"
+
+
+async def test_if_match_star_or_a_list_holding_the_version_is_accepted(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    api = await make_api(http, a)
+    url = f"{a.apis}/{api['id']}"
+    listed = await http.put(
+        url, json=api_body(description="listed"), headers=if_match(a, '"7", "1"')
+    )
+    assert listed.status_code == 200, listed.text
+    starred = await http.put(url, json=api_body(description="starred"), headers=if_match(a, "*"))
+    assert starred.status_code == 200, starred.text
+    assert starred.headers["ETag"] == '"3"'
+    assert (await http.delete(url, headers=if_match(a, "*"))).status_code == 204
 
 
 # Listing
@@ -455,7 +471,7 @@ async def test_secret_request_headers_read_masked_and_a_put_of_the_read_body_kee
     assert saved.json()["headers"][0]["value"] == MASK
     rows = session.scalars(select(Secret.field).where(Secret.owner == f"request:{made['id']}"))
     assert list(rows) == ["headers.x-api-key"]
-    vault = Vault(session, keys.keyring())
+    vault = Vault(session, keys.keyring(), a.client.id)
     assert vault.reveal_all(f"request:{made['id']}") == {"headers.x-api-key": SENTINEL}
 
 

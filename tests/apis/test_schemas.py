@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from callout.apis.authorization import BasicAuth, BearerAuth, OAuth1Auth, OAuth2Auth
-from callout.apis.fields import MASK, RESERVED_HEADERS, Header, NameValue
+from callout.apis.fields import RESERVED_HEADERS, Header, NameValue
 from callout.apis.schemas import (
     CONTEXT_ROOTS,
     ApiWrite,
@@ -27,6 +27,7 @@ from callout.apis.schemas import (
 from callout.errors import FieldProblem
 from callout.runtime import templates
 from callout.runtime.templates import Placeholder, TemplateError
+from callout.schemas import MASK
 from callout.web.problems import validation_problems
 from tests.factories import api_body, request_body, rsa_private_key
 

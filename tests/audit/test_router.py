@@ -7,8 +7,8 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callout.apis.fields import MASK
 from callout.db.models import AuditEvent
+from callout.schemas import MASK
 from tests.conftest import Tenant, Tenants
 from tests.factories import SENTINEL, add_system_api, api_body, request_body
 

@@ -3,6 +3,7 @@
 import base64
 import os
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -204,12 +205,12 @@ def test_malformed_key_error_does_not_show_the_key_material() -> None:
 # Key sources
 
 
-def test_key_file_is_created_on_first_use_with_owner_only_mode_and_reused(
+def test_key_file_is_created_by_init_with_owner_only_mode_and_reused(
     tmp_path: Path,
 ) -> None:
     settings = file_settings(tmp_path / "data")
     assert not settings.key_file.exists()
-    first = KeySource(settings).keyring()
+    first = KeySource(settings, create=True).keyring()
 
     assert settings.key_file.exists()
     assert stat.S_IMODE(settings.key_file.stat().st_mode) == 0o600
@@ -231,15 +232,41 @@ def test_key_source_prefers_the_environment_and_writes_no_file(tmp_path: Path) -
     assert not settings.key_file.exists()
 
 
-def test_key_source_with_malformed_environment_keys_names_the_variable(tmp_path: Path) -> None:
-    keys = KeySource(Settings(data_dir=tmp_path, secret_keys=SecretStr("k1:short")))
-    with pytest.raises(KeyMaterialError, match="CALLOUT_SECRET_KEYS"):
-        keys.keyring()
+def test_malformed_environment_keys_fail_at_start_naming_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(
+        ValidationError, match="CALLOUT_SECRET_KEYS: key 'k1' is not base64"
+    ) as caught:
+        Settings(data_dir=tmp_path, secret_keys=SecretStr("k1:short"))
+    assert "short" not in str(caught.value)
+
+
+def test_a_missing_key_file_is_an_error_not_a_new_key(tmp_path: Path) -> None:
+    settings = file_settings(tmp_path / "data")
+    with pytest.raises(KeyMaterialError, match="callout init"):
+        KeySource(settings).keyring()
+    assert not settings.key_file.exists()
+
+
+def test_a_key_file_others_can_read_is_refused(tmp_path: Path) -> None:
+    settings = file_settings(tmp_path / "data")
+    KeySource(settings, create=True).keyring()
+    settings.key_file.chmod(0o644)
+    with pytest.raises(KeyMaterialError, match="chmod 600"):
+        KeySource(settings).keyring()
+
+
+def test_keys_added_at_the_same_time_are_all_kept(tmp_path: Path) -> None:
+    settings = file_settings(tmp_path / "data")
+    first = KeySource(settings, create=True).keyring().active_id
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        added = list(pool.map(lambda _: KeySource(settings).add_key(), range(16)))
+    kept = KeySource(settings).keyring().key_ids
+    assert sorted(kept) == sorted([*added, first])
 
 
 def test_added_key_seals_and_keeps_the_old_ones(tmp_path: Path) -> None:
     settings = file_settings(tmp_path / "data")
-    keys = KeySource(settings)
+    keys = KeySource(settings, create=True)
     old = keys.keyring()
     sealed_old = old.seal(SENTINEL, BINDING)
 
@@ -255,7 +282,7 @@ def test_added_key_seals_and_keeps_the_old_ones(tmp_path: Path) -> None:
 
 
 def test_running_server_picks_up_a_key_added_elsewhere_without_restart(tmp_path: Path) -> None:
-    server = KeySource(file_settings(tmp_path / "data"))
+    server = KeySource(file_settings(tmp_path / "data"), create=True)
     before = server.keyring()
 
     new_id = KeySource(file_settings(tmp_path / "data")).add_key()  # as `callout keys rotate`
@@ -271,7 +298,7 @@ def test_running_server_picks_up_a_key_added_elsewhere_without_restart(tmp_path:
 
 def test_running_server_picks_up_a_rewritten_key_file(tmp_path: Path) -> None:
     settings = file_settings(tmp_path / "data")
-    server = KeySource(settings)
+    server = KeySource(settings, create=True)
     server.keyring()
     write_key_file(settings.key_file, [entry("hand", key(4))])
     assert server.keyring().active_id == "hand"
@@ -279,10 +306,11 @@ def test_running_server_picks_up_a_rewritten_key_file(tmp_path: Path) -> None:
 
 
 def test_key_file_write_leaves_no_temporary_files(tmp_path: Path) -> None:
-    keys = KeySource(file_settings(tmp_path / "data"))
+    keys = KeySource(file_settings(tmp_path / "data"), create=True)
     keys.keyring()
     keys.add_key()
-    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["secret-keys"]
+    names = sorted(p.name for p in (tmp_path / "data").iterdir())
+    assert names == ["secret-keys", "secret-keys.lock"]
 
 
 # Settings
@@ -311,8 +339,9 @@ def test_placeholder_key_is_accepted_in_development(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("CALLOUT_ENVIRONMENT", "development")
     settings = Settings()
     assert settings.environment == "development"
-    assert settings.secret_keys is not None
-    assert settings.secret_keys.get_secret_value() == "k1:changethis"
+    keyring = KeySource(settings).keyring()
+    assert keyring.active_id == "k1"
+    assert keyring.open(keyring.seal(SENTINEL, BINDING), BINDING) == SENTINEL
 
 
 def test_real_key_is_accepted_in_production() -> None:

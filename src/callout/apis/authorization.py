@@ -19,11 +19,13 @@ from pydantic import (
     model_validator,
 )
 
-from callout.apis.fields import MASK, LineTemplate, NameValue, check_http_url, drop_read_only
+from callout.apis.fields import TOKEN, LineTemplate, NameValue, check_http_url, drop_read_only
 from callout.runtime import templates
-from callout.schemas import Model, field_error
+from callout.schemas import MASK, Model, field_error, no_control
 
-Text = Annotated[str, StringConstraints(max_length=500)]
+Text = Annotated[str, StringConstraints(max_length=500), AfterValidator(no_control)]
+# A stored secret: write-only, masked when printed, at most 16 KiB (an RSA key fits).
+Secret = Annotated[SecretStr | None, Field(max_length=16_384)]
 
 
 HttpUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(check_http_url)]
@@ -60,10 +62,10 @@ class LiveVoxAuth(Scheme):
     """The platform's own session: relayed from the agent's login, or obtained by logging in."""
 
     type: Literal["livevox"] = "livevox"
-    access_token: SecretStr | None = None
+    access_token: Secret = None
     client_name: Text = ""
     user_name: Text = ""
-    password: SecretStr | None = None
+    password: Secret = None
     agent: bool = False
 
     @computed_field  # type: ignore[prop-decorator]
@@ -82,7 +84,7 @@ class BasicAuth(Scheme):
 
     type: Literal["basic"] = "basic"
     username: Annotated[str, StringConstraints(min_length=1, max_length=500)]
-    password: SecretStr | None = None
+    password: Secret = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -100,7 +102,7 @@ class BearerAuth(Scheme):
     """RFC 6750 bearer token; the token may itself be a `${...}` placeholder."""
 
     type: Literal["bearer"] = "bearer"
-    token: SecretStr | None = None
+    token: Secret = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -128,12 +130,12 @@ class OAuth1Auth(Scheme):
 
     type: Literal["oauth1"] = "oauth1"
     consumer_key: Annotated[str, StringConstraints(min_length=1, max_length=500)]
-    consumer_secret: SecretStr | None = None
-    token: SecretStr | None = None
-    token_secret: SecretStr | None = None
+    consumer_secret: Secret = None
+    token: Secret = None
+    token_secret: Secret = None
     signature_method: SignatureMethod = "HMAC-SHA1"
-    rsa_private_key: SecretStr | None = None
-    realm: Text = ""
+    rsa_private_key: Secret = None
+    realm: Annotated[Text, StringConstraints(pattern=r'^[^"\\]*$')] = ""
     placement: Literal["header", "query"] = "header"
 
     @computed_field  # type: ignore[prop-decorator]
@@ -189,7 +191,7 @@ class OAuth2Auth(Scheme):
     token_url: HttpUrl
     authorization_url: HttpUrl | None = None
     client_id: Annotated[str, StringConstraints(min_length=1, max_length=500)]
-    client_secret: SecretStr | None = None
+    client_secret: Secret = None
     client_auth: Literal["basic", "post"] = Field(
         default="basic", description="client_secret_basic or client_secret_post (RFC 6749 2.3.1)"
     )
@@ -197,11 +199,11 @@ class OAuth2Auth(Scheme):
     audience: Text = ""
     extra_token_params: Annotated[list[NameValue], Field(max_length=50)] = []
     username: Text = ""
-    password: SecretStr | None = None
-    refresh_token: SecretStr | None = None
+    password: Secret = None
+    refresh_token: Secret = None
     placement: Literal["header", "query"] = "header"
     header_prefix: Annotated[LineTemplate, StringConstraints(max_length=50)] = "Bearer"
-    query_parameter: Annotated[str, StringConstraints(min_length=1, max_length=100)] = (
+    query_parameter: Annotated[str, StringConstraints(pattern=TOKEN.pattern, max_length=100)] = (
         "access_token"
     )
 
@@ -229,7 +231,12 @@ class OAuth2Auth(Scheme):
         return self
 
     def required_secrets(self) -> tuple[str, ...]:
-        return {"password": ("password",), "refresh_token": ("refresh_token",)}.get(self.grant, ())
+        # RFC 6749 section 4.4: client credentials are nothing without the client's secret.
+        return {
+            "client_credentials": ("client_secret",),
+            "password": ("password",),
+            "refresh_token": ("refresh_token",),
+        }.get(self.grant, ())
 
 
 Authorization = Annotated[

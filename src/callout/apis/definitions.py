@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from callout.apis import secret_fields as sf
-from callout.apis.fields import name_key
+from callout.apis.records import REQUEST_FIELDS
 from callout.apis.repository import ApiRepository, RequestRepository
 from callout.apis.schemas import ApiFields, RequestFields
-from callout.apis.service import REQUEST_FIELDS
 from callout.db.crypto import Keyring
 from callout.db.models import Api, Client, Request
 from callout.db.secrets import Vault, api_owner, request_owner
 from callout.errors import NotFound
+from callout.schemas import name_key
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def load(
     if row is None:
         raise NotFound(f"no request {request_id} in API {api_id} for client {client.code!r}")
     request, api = row[0], row[1]
-    vault = Vault(session, keyring)
+    vault = Vault(session, keyring, client.id)
     api_secrets = vault.reveal_all(api_owner(api.id))
     request_secrets = vault.reveal_all(request_owner(request.id))
     api_fields = ApiFields(

@@ -15,18 +15,18 @@ from pydantic import (
 )
 
 from callout.runtime import templates
-from callout.schemas import Model, field_error
+from callout.schemas import CONTROL, MASK, Model, field_error, no_control
 
-# What a secret looks like when read back; sending it back in a write keeps the stored value.
-# It is pydantic's own SecretStr rendering, so secret fields and secret headers mask alike.
-MASK = "**********"
-
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # RFC 9110 section 5.5: a field value may hold spaces and tabs, no other control character.
 FIELD_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # RFC 9110 section 5.6.2: token = 1*tchar
 TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A domain name (labels of letters, digits, '-' and '_', Unicode letters allowed for IDNs),
+# or an IP address: IPv4 is digits and dots, IPv6 has a colon.
+HOST = re.compile(r"^(?:\w(?:[\w-]{0,61}\w)?\.)*\w(?:[\w-]{0,61}\w)?\.?$|^[0-9a-f.]*:[0-9a-f:.]*$")
+# Headers that carry credentials: stored sealed, whoever writes them.
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 # Headers the HTTP client owns: letting a client set them would let it frame or re-target
 # the request behind the guard's back.
 RESERVED_HEADERS = frozenset(
@@ -45,12 +45,6 @@ RESERVED_HEADERS = frozenset(
 )
 
 
-def _no_control(value: str) -> str:
-    if CONTROL.search(value):
-        raise ValueError("must not contain control characters (CR, LF, NUL, ...)")
-    return value
-
-
 def _template(value: str) -> str:
     try:
         templates.parse(value)
@@ -59,12 +53,6 @@ def _template(value: str) -> str:
     return value
 
 
-Name = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    AfterValidator(_no_control),
-]
-Description = Annotated[str, StringConstraints(max_length=4000)]
 Identifier = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=IDENTIFIER.pattern, max_length=64)
 ]
@@ -83,21 +71,18 @@ LineTemplate = Annotated[
 ]
 
 
-def name_key(name: str) -> str:
-    """The form in which names are compared: case and surrounding space ignored."""
-    return name.strip().casefold()
-
-
 def check_http_url(value: str, *, query: bool = True) -> str:
     """An absolute http(s) URL with a host and no credentials, spaces or control characters."""
     value = value.strip()
     if CONTROL.search(value) or " " in value:
         raise ValueError("must not contain spaces or control characters")
+    if "\\" in value:  # parsers disagree on where a host ends at a backslash
+        raise ValueError("must not contain backslashes")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https"):
         raise ValueError("must be an absolute http:// or https:// URL")
-    if not parts.hostname:
-        raise ValueError("must name a host")
+    if not parts.hostname or not HOST.match(parts.hostname):
+        raise ValueError("must name a host: a domain name or an IP address")
     if parts.username is not None or parts.password is not None:
         raise ValueError("must not hold credentials; use the authorization instead")
     if parts.fragment or value.endswith("#"):
@@ -123,7 +108,7 @@ BaseUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(chec
 
 def check_path(value: str) -> str:
     """A relative path template: no query, fragment, dot segments or backslashes."""
-    _no_control(value)
+    no_control(value)
     for char, where in (("?", "a query (use query parameters)"), ("#", "a fragment")):
         if char in value:
             raise ValueError(f"must not hold {where}")
@@ -147,7 +132,7 @@ class NameValue(Model):
     """One entry of an ordered list: a query parameter, form field or extra token parameter."""
 
     name: Annotated[
-        str, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_control)
+        str, StringConstraints(min_length=1, max_length=200), AfterValidator(no_control)
     ]
     value: Template = ""
     enabled: bool = True
@@ -173,6 +158,8 @@ class Header(Model):
             raise field_error("name", f"{self.name!r} is not an RFC 9110 token")
         if self.name.lower() in RESERVED_HEADERS:
             raise field_error("name", f"{self.name} is set by Callout's HTTP client, not by hand")
+        if self.name.lower() in CREDENTIAL_HEADERS and not self.secret:
+            raise field_error("secret", f"a {self.name} header carries credentials: mark it secret")
         return self
 
     @field_serializer("value")

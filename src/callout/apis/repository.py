@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from callout.db.models import Api, Client, Request
+from callout.db.models import Api, Client, Request, Secret
 
 
 @dataclass(frozen=True)
@@ -45,10 +45,12 @@ class ApiRepository:
         return self.session.scalar(stmt)
 
     def name_keys_like(self, prefix_key: str) -> set[str]:
+        """Names of the client's own APIs that start like this one."""
         stmt = (
-            select(Api.name_key)
+            self.readable()
             .where(Api.client_id == self.client.id)
             .where(Api.name_key.like(_escape_like(prefix_key) + "%", escape="\\"))
+            .with_only_columns(Api.name_key)
         )
         return set(self.session.scalars(stmt))
 
@@ -112,3 +114,14 @@ class RequestRepository:
     def by_name_key(self, api: Api, key: str) -> Request | None:
         stmt = self.readable().where(Request.api_id == api.id, Request.name_key == key)
         return self.session.scalar(stmt)
+
+    def with_secrets(self, api: Api) -> list[str]:
+        """Names of the API's requests that hold a secret."""
+        stmt = (
+            self.readable()
+            .where(Request.api_id == api.id)
+            .join(Secret, Secret.request_id == Request.id)
+            .with_only_columns(Request.name)
+            .distinct()
+        )
+        return list(self.session.scalars(stmt))

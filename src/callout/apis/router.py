@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response, status
 
-from callout.apis import service
+from callout.apis import request_service, service
 from callout.apis.repository import ApiFilter
 from callout.apis.schemas import (
     ApiRead,
@@ -20,7 +20,16 @@ from callout.apis.schemas import (
     RequestWrite,
 )
 from callout.schemas import Page
-from callout.web.deps import ClientDep, IfMatchDep, KeyringDep, PrincipalDep, SessionDep, etag
+from callout.web.deps import (
+    ClientDep,
+    IdPath,
+    IdQuery,
+    IfMatchDep,
+    KeyringDep,
+    PrincipalDep,
+    SessionDep,
+    etag,
+)
 
 router = APIRouter(prefix="/clients/{client}/apis", tags=["apis"])
 PRECONDITIONS: dict[int | str, dict[str, Any]] = {
@@ -41,7 +50,7 @@ def list_apis(
     client: ClientDep,
     kind: Literal["all", "client", "system"] = "all",
     type: ApiType | None = None,
-    service_id: int | None = None,
+    service_id: IdQuery = None,
     search: Annotated[str | None, Query(max_length=100, description="Part of the name.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -66,7 +75,7 @@ def create_api(
 
 
 @router.get("/{api_id}")
-def get_api(session: SessionDep, client: ClientDep, api_id: int, response: Response) -> ApiRead:
+def get_api(session: SessionDep, client: ClientDep, api_id: IdPath, response: Response) -> ApiRead:
     """The API with its requests; secrets read as a mask plus `has_<field>`."""
     api = service.get_api(session, client, api_id)
     _located(response, api.version)
@@ -79,7 +88,7 @@ def update_api(
     keyring: KeyringDep,
     principal: PrincipalDep,
     client: ClientDep,
-    api_id: int,
+    api_id: IdPath,
     if_match: IfMatchDep,
     data: ApiWrite,
     response: Response,
@@ -95,7 +104,7 @@ def delete_api(
     session: SessionDep,
     principal: PrincipalDep,
     client: ClientDep,
-    api_id: int,
+    api_id: IdPath,
     if_match: IfMatchDep,
 ) -> Response:
     service.delete_api(session, principal, client, api_id, if_match)
@@ -103,7 +112,7 @@ def delete_api(
 
 
 @router.get("/{api_id}/copy-name")
-def offered_copy_name(session: SessionDep, client: ClientDep, api_id: int) -> CopyName:
+def offered_copy_name(session: SessionDep, client: ClientDep, api_id: IdPath) -> CopyName:
     """The name the copy prompt offers: "Copy of NAME", made unique."""
     return CopyName(name=service.offered_copy_name(session, client, api_id))
 
@@ -114,7 +123,7 @@ def copy_api(
     keyring: KeyringDep,
     principal: PrincipalDep,
     client: ClientDep,
-    api_id: int,
+    api_id: IdPath,
     response: Response,
     data: Annotated[CopyApi | None, Body()] = None,
 ) -> ApiRead:
@@ -126,8 +135,8 @@ def copy_api(
 
 
 @router.get("/{api_id}/requests", tags=["requests"])
-def list_requests(session: SessionDep, client: ClientDep, api_id: int) -> list[RequestRead]:
-    return service.list_requests(session, client, api_id)
+def list_requests(session: SessionDep, client: ClientDep, api_id: IdPath) -> list[RequestRead]:
+    return request_service.list_requests(session, client, api_id)
 
 
 @router.post("/{api_id}/requests", status_code=status.HTTP_201_CREATED, tags=["requests"])
@@ -136,11 +145,11 @@ def create_request(
     keyring: KeyringDep,
     principal: PrincipalDep,
     client: ClientDep,
-    api_id: int,
+    api_id: IdPath,
     data: RequestWrite,
     response: Response,
 ) -> RequestRead:
-    request = service.create_request(session, keyring, principal, client, api_id, data)
+    request = request_service.create_request(session, keyring, principal, client, api_id, data)
     location = f"/api/v1/clients/{client.code}/apis/{api_id}/requests/{request.id}"
     _located(response, request.version, location)
     return request
@@ -148,9 +157,9 @@ def create_request(
 
 @router.get("/{api_id}/requests/{request_id}", tags=["requests"])
 def get_request(
-    session: SessionDep, client: ClientDep, api_id: int, request_id: int, response: Response
+    session: SessionDep, client: ClientDep, api_id: IdPath, request_id: IdPath, response: Response
 ) -> RequestRead:
-    request = service.get_request(session, client, api_id, request_id)
+    request = request_service.get_request(session, client, api_id, request_id)
     _located(response, request.version)
     return request
 
@@ -161,13 +170,13 @@ def update_request(
     keyring: KeyringDep,
     principal: PrincipalDep,
     client: ClientDep,
-    api_id: int,
-    request_id: int,
+    api_id: IdPath,
+    request_id: IdPath,
     if_match: IfMatchDep,
     data: RequestWrite,
     response: Response,
 ) -> RequestRead:
-    request = service.update_request(
+    request = request_service.update_request(
         session, keyring, principal, client, api_id, request_id, if_match, data
     )
     _located(response, request.version)
@@ -184,9 +193,9 @@ def delete_request(
     session: SessionDep,
     principal: PrincipalDep,
     client: ClientDep,
-    api_id: int,
-    request_id: int,
+    api_id: IdPath,
+    request_id: IdPath,
     if_match: IfMatchDep,
 ) -> Response:
-    service.delete_request(session, principal, client, api_id, request_id, if_match)
+    request_service.delete_request(session, principal, client, api_id, request_id, if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

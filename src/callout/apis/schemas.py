@@ -10,20 +10,19 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from callout.apis.authorization import Authorization, AuthorizationType, NoAuth
 from callout.apis.fields import (
+    IDENTIFIER,
     TOKEN,
     BaseUrl,
     BodyTemplate,
-    Description,
     Headers,
     Identifier,
-    Name,
     NameValue,
     PathTemplate,
     Template,
     drop_read_only,
 )
 from callout.runtime import templates
-from callout.schemas import Model, field_error
+from callout.schemas import Description, Id, Model, Name, field_error
 
 ApiType = Literal["api", "slack", "teams"]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -85,9 +84,9 @@ class ResponseParameter(Model):
     array: bool = Field(default=False, description="A list of `type` values.")
     default: Any = None
     target: Literal["field", "alert"] = "field"
-    field: Annotated[str, StringConstraints(max_length=100)] = Field(
-        default="", description="Data field to fill; empty means the output's name."
-    )
+    field: Annotated[
+        str, StringConstraints(pattern=r"^$|" + IDENTIFIER.pattern, max_length=100)
+    ] = Field(default="", description="Data field to fill; empty means the output's name.")
     message: Template = Field(default="", description="Alert text; `${...}` reads outputs.")
     description: Description = ""
 
@@ -159,6 +158,14 @@ class RequestFields(Model):
     success_statuses: Annotated[
         list[Annotated[int, Field(ge=100, le=599)]], Field(max_length=50)
     ] = Field(default=[], description="Statuses that mean success; empty means any 2xx.")
+
+    @field_validator("success_statuses")
+    @classmethod
+    def _unique_statuses(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError("a status is listed twice")
+        return value
+
     samples: Annotated[list[SampleResponse], Field(max_length=20)] = []
 
     @field_validator("parameters")
@@ -252,7 +259,7 @@ class ApiFields(Model):
     description: Description = ""
     base_url: BaseUrl
     type: ApiType = "api"
-    service_id: int | None = None
+    service_id: Id | None = None
     headers: Headers = []
     authorization: Authorization = Field(default_factory=NoAuth)
 
@@ -299,6 +306,11 @@ class ApiRead(ApiFields):
 
 class CopyApi(Model):
     name: Name | None = Field(default=None, description='Empty means "Copy of NAME", made unique.')
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class CopyName(Model):

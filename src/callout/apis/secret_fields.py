@@ -12,24 +12,89 @@ from typing import Any
 from pydantic import SecretStr
 
 from callout.apis.authorization import SCHEMES, Scheme
-from callout.apis.fields import MASK, Header
+from callout.apis.fields import Header
 from callout.errors import FieldProblem, Invalid
+from callout.schemas import MASK
 
 
 @dataclass
-class SecretChanges:
-    """The outcome of splitting: new values to seal, stored ones to keep, and the clear part."""
+class SecretSplit:
+    """Splitting one object's input (an API's or a request's) into what is stored in the
+    clear and the secrets to seal, against the secrets it already has stored.
 
+    `headers_resent` and `authorization_resent` say why the mask may not keep a stored
+    secret this time (the API now sends it somewhere else); each masked secret of that
+    kind is then refused by name.
+    """
+
+    stored: set[str]
+    headers_resent: str | None = None
+    authorization_resent: str | None = None
     new: dict[str, str] = field(default_factory=dict)
     kept: set[str] = field(default_factory=set)
+    problems: list[FieldProblem] = field(default_factory=list)
 
     @property
     def fields(self) -> set[str]:
         return set(self.new) | self.kept
 
-    def changed(self, stored: set[str]) -> set[str]:
+    def changed(self) -> set[str]:
         """Secret fields whose value is new or was dropped: named in the audit, never shown."""
-        return set(self.new) | (stored - self.kept)
+        return set(self.new) | (self.stored - self.kept)
+
+    def headers(self, headers: list[Header]) -> list[dict[str, Any]]:
+        """Headers as stored: secret values are left out of the row."""
+        rows = []
+        for index, header in enumerate(headers):
+            if header.secret:
+                loc = f"headers[{index}].value"
+                self._take(header_field(header), loc, header.value, self.headers_resent)
+            rows.append(
+                {
+                    "name": header.name,
+                    "value": "" if header.secret else header.value,
+                    "enabled": header.enabled,
+                    "secret": header.secret,
+                }
+            )
+        return rows
+
+    def authorization(self, auth: Scheme) -> dict[str, Any]:
+        """The authorization as stored: its settings without the secret values."""
+        secrets = auth.secret_fields()
+        for name in secrets:
+            value: SecretStr | None = getattr(auth, name)
+            if value is not None:
+                loc = f"authorization.{name}"
+                self._take(loc, loc, value.get_secret_value(), self.authorization_resent)
+        reported = {p.field for p in self.problems}
+        for name in auth.required_secrets():
+            loc = f"authorization.{name}"
+            if loc not in self.fields and loc not in reported:
+                self.problems.append(
+                    FieldProblem(loc, f"is required for {auth.type} authorization")
+                )
+        return auth.model_dump(
+            mode="json", exclude=set(secrets) | set(type(auth).model_computed_fields)
+        )
+
+    def check(self) -> None:
+        """Raise every problem found, each naming its field."""
+        if self.problems:
+            detail = "; ".join(f"{p.field}: {p.message}" for p in self.problems)
+            raise Invalid(detail, self.problems)
+
+    def _take(self, name: str, loc: str, value: str, resend: str | None) -> None:
+        if value != MASK:
+            self.new[name] = value
+        elif name not in self.stored:
+            self.problems.append(
+                FieldProblem(loc, "the mask keeps a stored secret, but none is stored")
+            )
+        elif resend:
+            self.problems.append(FieldProblem(loc, f"send this secret again: {resend}"))
+        else:
+            self.kept.add(name)
 
 
 def header_field(header: Header) -> str:
@@ -38,73 +103,6 @@ def header_field(header: Header) -> str:
 
 def header_field_name(name: str) -> str:
     return f"headers.{name.lower()}"
-
-
-def _take(
-    changes: SecretChanges,
-    problems: list[FieldProblem],
-    stored: set[str],
-    name: str,
-    loc: str,
-    value: str,
-) -> None:
-    if value != MASK:
-        changes.new[name] = value
-    elif name in stored:
-        changes.kept.add(name)
-    else:
-        problems.append(FieldProblem(loc, "the mask keeps a stored secret, but none is stored"))
-
-
-def split_headers(
-    headers: list[Header], stored: set[str], changes: SecretChanges, problems: list[FieldProblem]
-) -> list[dict[str, Any]]:
-    """Headers as stored: secret values are left out of the row (they go to `changes`)."""
-    rows = []
-    for index, header in enumerate(headers):
-        if header.secret:
-            _take(
-                changes,
-                problems,
-                stored,
-                header_field(header),
-                f"headers[{index}].value",
-                header.value,
-            )
-        rows.append(
-            {
-                "name": header.name,
-                "value": "" if header.secret else header.value,
-                "enabled": header.enabled,
-                "secret": header.secret,
-            }
-        )
-    return rows
-
-
-def split_authorization(
-    auth: Scheme, stored: set[str], changes: SecretChanges, problems: list[FieldProblem]
-) -> dict[str, Any]:
-    """The authorization as stored: its settings without the secret values."""
-    secrets = auth.secret_fields()
-    for name in secrets:
-        value: SecretStr | None = getattr(auth, name)
-        loc = f"authorization.{name}"
-        if value is not None:
-            _take(changes, problems, stored, loc, loc, value.get_secret_value())
-    reported = {p.field for p in problems}
-    for name in auth.required_secrets():
-        loc = f"authorization.{name}"
-        if loc not in changes.fields and loc not in reported:
-            problems.append(FieldProblem(loc, f"is required for {auth.type} authorization"))
-    return auth.model_dump(
-        mode="json", exclude=set(secrets) | set(type(auth).model_computed_fields)
-    )
-
-
-def raise_problems(problems: list[FieldProblem]) -> None:
-    if problems:
-        raise Invalid("; ".join(f"{p.field}: {p.message}" for p in problems), problems)
 
 
 def headers_of(rows: list[dict[str, Any]], secrets: Mapping[str, str] | None) -> list[Header]:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from callout.audit import service
 from callout.audit.schemas import AuditEventRead
 from callout.schemas import Page
-from callout.web.deps import ClientDep, SessionDep
+from callout.web.deps import ClientDep, IdQuery, SessionDep
 
 router = APIRouter(prefix="/clients/{client}/audit", tags=["audit"])
 
@@ -17,7 +17,7 @@ def list_events(
     session: SessionDep,
     client: ClientDep,
     object_type: Literal["api", "request", "service", "api_key"] | None = None,
-    object_id: int | None = None,
+    object_id: IdQuery = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[AuditEventRead]:

@@ -13,7 +13,7 @@ from callout.clients.schemas import (
     ServiceRead,
     ServiceWrite,
 )
-from callout.web.deps import ClientDep, PrincipalDep, SessionDep
+from callout.web.deps import ClientDep, IdPath, PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/clients", tags=["clients"])
 
@@ -57,7 +57,7 @@ def create_service(
 
 
 @router.get("/{client}/services/{service_id}", tags=["services"])
-def get_service(session: SessionDep, client: ClientDep, service_id: int) -> ServiceRead:
+def get_service(session: SessionDep, client: ClientDep, service_id: IdPath) -> ServiceRead:
     found = service.get_service(session, client, service_id)
     return ServiceRead.model_validate(found, from_attributes=True)
 
@@ -67,7 +67,7 @@ def update_service(
     session: SessionDep,
     principal: PrincipalDep,
     client: ClientDep,
-    service_id: int,
+    service_id: IdPath,
     data: ServiceWrite,
 ) -> ServiceRead:
     updated = service.update_service(session, principal, client, service_id, data)
@@ -80,7 +80,7 @@ def update_service(
     tags=["services"],
 )
 def delete_service(
-    session: SessionDep, principal: PrincipalDep, client: ClientDep, service_id: int
+    session: SessionDep, principal: PrincipalDep, client: ClientDep, service_id: IdPath
 ) -> Response:
     service.delete_service(session, principal, client, service_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -107,7 +107,7 @@ def create_api_key(
     tags=["api keys"],
 )
 def revoke_api_key(
-    session: SessionDep, principal: PrincipalDep, client: ClientDep, key_id: int
+    session: SessionDep, principal: PrincipalDep, client: ClientDep, key_id: IdPath
 ) -> Response:
     service.revoke_api_key(session, principal, client, key_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -5,8 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints
 
-from callout.apis.fields import Description, Name
-from callout.schemas import Model
+from callout.schemas import Description, Model, Name
 
 Code = Annotated[
     str,

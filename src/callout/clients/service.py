@@ -3,7 +3,6 @@
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from callout.apis.fields import name_key
 from callout.audit import service as audit
 from callout.clients.access import Principal, matches, new_key, prefix_of
 from callout.clients.repository import ApiKeyRepository, ClientRepository, ServiceRepository
@@ -17,8 +16,10 @@ from callout.clients.schemas import (
     ServiceRead,
     ServiceWrite,
 )
+from callout.db.engine import flush
 from callout.db.models import ApiKey, Client, Service, utcnow
 from callout.errors import Conflict, NotFound, Unauthenticated
+from callout.schemas import name_key
 
 
 def authenticate(session: Session, key: str | None) -> Principal:
@@ -57,7 +58,7 @@ def create_client(session: Session, principal: Principal, data: ClientCreate) ->
         raise Conflict.field("code", f"a client {data.code!r} exists already")
     client = Client(code=data.code, name=data.name)
     session.add(client)
-    session.flush()
+    flush(session, taken=Conflict.field("code", f"a client {data.code!r} exists already"))
     return client
 
 
@@ -94,7 +95,7 @@ def create_service(
         description=data.description,
     )
     session.add(service)
-    session.flush()
+    flush(session, taken=_service_taken(data.name))
     audit.record(
         session,
         client.id,
@@ -115,7 +116,7 @@ def update_service(
     changed = [f for f in ("name", "description") if getattr(service, f) != getattr(data, f)]
     service.name, service.name_key = data.name, name_key(data.name)
     service.description = data.description
-    session.flush()
+    flush(session, taken=_service_taken(data.name))
     audit.record(
         session, client.id, principal, "update", ("service", service.id, service.name), changed
     )
@@ -133,7 +134,11 @@ def delete_service(session: Session, principal: Principal, client: Client, servi
         )
     audit.record(session, client.id, principal, "delete", ("service", service.id, service.name))
     session.delete(service)
-    session.flush()
+    flush(session)  # an API given this service meanwhile makes it a conflict, not a 500
+
+
+def _service_taken(name: str) -> Conflict:
+    return Conflict.field("name", f"a service named {name!r} exists already")
 
 
 def _check_service_name(
@@ -141,7 +146,7 @@ def _check_service_name(
 ) -> None:
     same = ServiceRepository(session, client).by_name_key(name_key(name))
     if same is not None and same is not current:
-        raise Conflict.field("name", f"a service named {same.name!r} exists already")
+        raise _service_taken(same.name)
 
 
 def create_api_key(

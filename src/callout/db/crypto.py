@@ -12,21 +12,31 @@ with mode 0600), as `key_id:base64(32 bytes)` entries; the first one encrypts, a
 """
 
 import base64
+import fcntl
+import hashlib
 import json
 import os
 import secrets
+import stat
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from callout.errors import SecretUnreadable
-from callout.settings import Settings
+
+if TYPE_CHECKING:
+    from callout.settings import Settings
 
 NONCE_BYTES = 12
 KEY_BYTES = 32
+# Values people paste from examples; a key like this protects nothing.
+PLACEHOLDER_KEYS = frozenset({"changethis", "change-me", "changeme", "secret", "example"})
 
 
 @dataclass(frozen=True)
@@ -54,8 +64,14 @@ class KeyMaterialError(ValueError):
     """A key entry is malformed; the message says which one and why."""
 
 
-def parse_keys(text: str, source: str) -> list[tuple[str, bytes]]:
-    """Parse `key_id:base64` entries separated by commas or newlines, first one active."""
+def parse_keys(
+    text: str, source: str, *, allow_placeholders: bool = False
+) -> list[tuple[str, bytes]]:
+    """Parse `key_id:base64` entries separated by commas or newlines, first one active.
+
+    A placeholder such as `dev:changethis` is refused, except in development, where it
+    stands for a key derived from it: convenient, and worthless as protection.
+    """
     keys: list[tuple[str, bytes]] = []
     for number, raw in enumerate(text.replace(",", "\n").splitlines(), start=1):
         entry = raw.strip()
@@ -64,6 +80,15 @@ def parse_keys(text: str, source: str) -> list[tuple[str, bytes]]:
         key_id, sep, material = entry.partition(":")
         if not sep or not key_id.strip():
             raise KeyMaterialError(f"{source}: entry {number} is not `key_id:base64key`")
+        if material.strip().lower() in PLACEHOLDER_KEYS:
+            if not allow_placeholders:
+                raise KeyMaterialError(
+                    f"{source}: key {key_id.strip()!r} is a placeholder; generate one with "
+                    "`callout keys generate` (placeholders are accepted only when "
+                    "CALLOUT_ENVIRONMENT=development)"
+                )
+            keys.append((key_id.strip(), hashlib.sha256(material.strip().encode()).digest()))
+            continue
         try:
             key = base64.b64decode(material.strip(), validate=True)
         except ValueError:
@@ -129,10 +154,14 @@ class KeySource:
     A rotation run by `callout keys rotate` rewrites the key file; a server that is running
     picks the new key up on its next seal or open, so it neither fails to read rows the
     rotation re-sealed nor keeps sealing under the retired key.
+
+    Only `callout init` creates the key file (`create=True`): a missing file anywhere else
+    is an error, never a fresh key that would leave every stored secret unreadable.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: "Settings", *, create: bool = False) -> None:
         self._settings = settings
+        self._create = create
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = None
         self._keyring: Keyring | None = None
@@ -141,17 +170,28 @@ class KeySource:
         if self._settings.secret_keys is not None:
             if self._keyring is None:
                 self._keyring = Keyring(
-                    parse_keys(self._settings.secret_keys.get_secret_value(), "CALLOUT_SECRET_KEYS")
+                    parse_keys(
+                        self._settings.secret_keys.get_secret_value(),
+                        "CALLOUT_SECRET_KEYS",
+                        allow_placeholders=self._settings.environment == "development",
+                    )
                 )
             return self._keyring
         path = self._settings.key_file
         with self._lock:
             stamp = _stamp(path)
+            if stamp is None and self._create:
+                with _locked(path):
+                    if _stamp(path) is None:
+                        write_key_file(path, [generate_entry()])
+                stamp = _stamp(path)
+            if stamp is None:
+                raise KeyMaterialError(
+                    f"no key file at {path}: run `callout init`, or restore it from the backup "
+                    "taken with the database"
+                )
             if self._keyring is None or stamp != self._stamp:
-                if stamp is None:
-                    write_key_file(path, [generate_entry()])
-                    stamp = _stamp(path)
-                self._keyring = Keyring(parse_keys(path.read_text(), str(path)))
+                self._keyring = Keyring(parse_keys(_read_private(path), str(path)))
                 self._stamp = stamp
             return self._keyring
 
@@ -160,23 +200,44 @@ class KeySource:
         return self._settings.secret_keys is None
 
     def add_key(self) -> str:
-        """Put a new key first in the key file; returns its id. Old keys stay to open old rows."""
-        current = self.keyring()
-        entry = generate_entry()
-        lines = [entry] + [
-            line for line in self._settings.key_file.read_text().splitlines() if line.strip()
-        ]
-        write_key_file(self._settings.key_file, lines)
-        fresh = self.keyring()
-        assert fresh.active_id != current.active_id
-        return fresh.active_id
+        """Put a new key first in the key file; returns its id. Old keys stay to open old rows.
+
+        Under an exclusive lock on the key file, so two rotations at once both keep their keys.
+        """
+        path = self._settings.key_file
+        with _locked(path):
+            lines = [line for line in _read_private(path).splitlines() if line.strip()]
+            entry = generate_entry()
+            write_key_file(path, [entry, *lines])
+        return entry.partition(":")[0]
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock between processes, held on a file beside the key file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _read_private(path: Path) -> str:
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise KeyMaterialError(
+            f"{path} is readable by others (mode {mode:04o}); run `chmod 600 {path}`"
+        )
+    return path.read_text()
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
     """The key file's identity: a rewrite replaces the inode, so this changes with it."""
     try:
-        stat = path.stat()
-        return stat.st_ino, stat.st_mtime_ns
+        found = path.stat()
+        return found.st_ino, found.st_mtime_ns
     except FileNotFoundError:
         return None
 

@@ -10,9 +10,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
+from callout.errors import Conflict, PreconditionFailed
 from callout.settings import Settings
 
 
@@ -23,9 +26,7 @@ def make_engine(url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite opens transactions lazily and lets SELECTs run outside them; BEGIN
-        # explicitly so a read-then-write is one transaction, as on PostgreSQL.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
@@ -40,23 +41,58 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: Connection) -> None:
+    """Begin explicitly (pysqlite would let SELECTs run outside any transaction).
+
+    A unit of work that may write takes SQLite's write lock as it begins (BEGIN IMMEDIATE):
+    two of them queue instead of one failing half-way when it first writes. A unit of work
+    that only reads begins deferred, so reads run side by side (WAL) and never wait on a write.
+    """
+    reads_only = connection.get_execution_options().get(READS_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
+
+
+READS_ONLY = "callout_reads_only"
+
+
 class Database:
-    """One engine and its session factory."""
+    """One engine and its session factories: for units of work that write, and that read."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessions = sessionmaker(
+            self.engine.execution_options(**{READS_ONLY: True}), expire_on_commit=False
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Database":
         return cls(settings.resolved_database_url)
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
+    def transaction(self, *, reads_only: bool = False) -> Iterator[Session]:
         """A unit of work: commits when the block ends, rolls back when it raises."""
-        with self.sessions() as session, session.begin():
+        sessions = self.read_sessions if reads_only else self.sessions
+        with sessions() as session, session.begin():
             yield session
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def flush(session: Session, taken: Conflict | None = None, stale: str = "") -> None:
+    """Flush, turning a lost race into the errors the checks before it would have given:
+    a name taken meanwhile (`taken`), a row changed or deleted meanwhile (`stale` names it)."""
+    try:
+        session.flush()
+    except IntegrityError as error:
+        if taken is not None and "unique" in str(error.orig).lower():
+            raise taken from None
+        raise Conflict(
+            "something this change refers to was changed or deleted meanwhile; reload and try again"
+        ) from None
+    except StaleDataError:
+        raise PreconditionFailed(
+            f"{stale} was changed or deleted by another writer just now; reload it"
+        ) from None

@@ -5,14 +5,15 @@ Every row is bound (AES-GCM associated data) to its client, owner and field; see
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
 
 from callout.db.crypto import Binding, Keyring, KeySource, Sealed
 from callout.db.engine import Database
 from callout.db.models import Secret
+from callout.errors import SecretUnreadable
 
 
 def api_owner(api_id: int) -> str:
@@ -23,36 +24,46 @@ def request_owner(request_id: int) -> str:
     return f"request:{request_id}"
 
 
-def stored_fields(session: Session, owners: Iterable[str]) -> dict[str, set[str]]:
-    """Which fields hold a stored secret, per owner; nothing is decrypted."""
+def stored_fields(session: Session, client_id: int, owners: Iterable[str]) -> dict[str, set[str]]:
+    """Which fields of these owners hold a stored secret; nothing is decrypted."""
     found: dict[str, set[str]] = defaultdict(set)
     owners = list(owners)
     if owners:
-        rows = session.execute(select(Secret.owner, Secret.field).where(Secret.owner.in_(owners)))
-        for owner, field in rows:
-            found[owner].add(field)
+        rows = session.execute(
+            select(Secret.owner, Secret.field).where(
+                Secret.client_id == client_id, Secret.owner.in_(owners)
+            )
+        )
+        for owner, name in rows:
+            found[owner].add(name)
     return found
 
 
 class Vault:
-    """Sealing and opening the secrets of one client's objects, in the caller's unit of work."""
+    """Sealing and opening one client's secrets, in the caller's unit of work.
 
-    def __init__(self, session: Session, keyring: Keyring) -> None:
+    Every query is the client's: a secret row of another client is never read, whatever
+    owner name is asked for.
+    """
+
+    def __init__(self, session: Session, keyring: Keyring, client_id: int) -> None:
         self.session = session
         self.keyring = keyring
+        self.client_id = client_id
 
-    def put(
-        self, client_id: int, api_id: int, request_id: int | None, field: str, plaintext: str
-    ) -> None:
+    def readable(self) -> Select[Secret]:
+        return select(Secret).where(Secret.client_id == self.client_id)
+
+    def put(self, api_id: int, request_id: int | None, field: str, plaintext: str) -> None:
         owner = request_owner(request_id) if request_id else api_owner(api_id)
-        sealed = self.keyring.seal(plaintext, Binding(client_id, owner, field))
+        sealed = self.keyring.seal(plaintext, Binding(self.client_id, owner, field))
         row = self.session.scalar(
-            select(Secret).where(Secret.owner == owner, Secret.field == field)
+            self.readable().where(Secret.owner == owner, Secret.field == field)
         )
         if row is None:
             self.session.add(
                 Secret(
-                    client_id=client_id,
+                    client_id=self.client_id,
                     api_id=api_id,
                     request_id=request_id,
                     owner=owner,
@@ -68,12 +79,16 @@ class Vault:
     def keep_only(self, owner: str, fields: set[str]) -> None:
         """Drop the owner's secrets for fields no longer in use."""
         self.session.execute(
-            delete(Secret).where(Secret.owner == owner, Secret.field.not_in(fields or {""}))
+            delete(Secret).where(
+                Secret.client_id == self.client_id,
+                Secret.owner == owner,
+                Secret.field.not_in(fields),
+            )
         )
 
     def reveal_all(self, owner: str) -> dict[str, str]:
         """The owner's secrets in plain text: for an outgoing request or a copy, nothing else."""
-        rows = self.session.scalars(select(Secret).where(Secret.owner == owner)).all()
+        rows = self.session.scalars(self.readable().where(Secret.owner == owner)).all()
         return {
             row.field: self.keyring.open(
                 Sealed(row.key_id, row.ciphertext), Binding(row.client_id, row.owner, row.field)
@@ -87,6 +102,7 @@ class RotationReport:
     resealed: int = 0
     retried: int = 0
     passes: int = 0
+    unreadable: list[str] = field(default_factory=list)  # "row 12 (api:7 authorization.token)"
 
 
 def rotate(database: Database, keys: KeySource, batch: int = 200) -> RotationReport:
@@ -95,8 +111,10 @@ def rotate(database: Database, keys: KeySource, batch: int = 200) -> RotationRep
     Each row is rewritten only if its ciphertext is still the one read; a row an edit changed
     meanwhile is read again on the next pass, so the edit survives and, if it was sealed
     under an old key, is resealed too. Passes repeat until no row is left under an old key.
+    A row no key opens is left as it is and reported; the others are still resealed.
     """
     report = RotationReport()
+    skipped: set[int] = set()
     while True:
         keyring = keys.keyring()
         report.passes += 1
@@ -110,13 +128,18 @@ def rotate(database: Database, keys: KeySource, batch: int = 200) -> RotationRep
                     Secret.key_id,
                     Secret.ciphertext,
                 )
-                .where(Secret.key_id != keyring.active_id)
+                .where(Secret.key_id != keyring.active_id, Secret.id.not_in(skipped))
                 .order_by(Secret.id)
                 .limit(batch)
             ).all()
             for row in rows:
                 binding = Binding(row.client_id, row.owner, row.field)
-                plain = keyring.open(Sealed(row.key_id, row.ciphertext), binding)
+                try:
+                    plain = keyring.open(Sealed(row.key_id, row.ciphertext), binding)
+                except SecretUnreadable:
+                    skipped.add(row.id)
+                    report.unreadable.append(f"row {row.id} ({row.owner} {row.field})")
+                    continue
                 sealed = keyring.seal(plain, binding)
                 swapped = session.execute(
                     update(Secret)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from callout.invocations import service
 from callout.invocations.schemas import InvocationRead, InvokeBody, InvokeResult, TracedResult
 from callout.schemas import Page
-from callout.web.deps import ClientDep, KeyringDep, PrincipalDep, RuntimeDep, SessionDep
+from callout.web.deps import ClientDep, IdPath, KeyringDep, PrincipalDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/clients/{client}", tags=["invocations"])
 REQUEST = "/apis/{api_id}/requests/{request_id}"
@@ -27,8 +27,8 @@ async def invoke(
     keyring: KeyringDep,
     principal: PrincipalDep,
     client: ClientDep,
-    api_id: int,
-    request_id: int,
+    api_id: IdPath,
+    request_id: IdPath,
     body: InvokeBody,
 ) -> InvokeResult:
     """Call the request. Success answers 200; a failure or timeout answers problem+json
@@ -46,8 +46,8 @@ async def test(
     keyring: KeyringDep,
     principal: PrincipalDep,
     client: ClientDep,
-    api_id: int,
-    request_id: int,
+    api_id: IdPath,
+    request_id: IdPath,
     body: InvokeBody,
 ) -> TracedResult:
     """Call the request and answer 200 whatever the outcome, with the whole trace: the

@@ -91,7 +91,8 @@ async def invoke(
 
 def result(outcome: Outcome) -> InvokeResult:
     """A success as the REST API answers it; a failure or timeout raises the problem."""
-    data = InvokeResult.model_validate(_plain(outcome))
+    plain = _plain(outcome)
+    data = InvokeResult.model_validate({k: plain[k] for k in InvokeResult.model_fields})
     if outcome.outcome != "success":
         extensions = data.model_dump(
             mode="json",

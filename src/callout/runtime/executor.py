@@ -90,7 +90,7 @@ class Executor:
                 received = _sample(plan, sample)
                 recorder.step("sample", f"status {received.status}")
             recorder.received(received)
-            self._conclude(plan, received, scope, outcome)
+            self._conclude(plan, received, scope, outcome, recorder.redactor)
             recorder.step("map")
         except TimeoutError:
             _fail(outcome, Timeout(f"no complete answer within {plan.timeout:g} s"))
@@ -119,7 +119,12 @@ class Executor:
         return received
 
     def _conclude(
-        self, plan: Plan, received: Received, scope: templates.Scope, outcome: Outcome
+        self,
+        plan: Plan,
+        received: Received,
+        scope: templates.Scope,
+        outcome: Outcome,
+        redactor: Redactor,
     ) -> None:
         outcome.status = received.status
         success = plan.is_success(received.status)
@@ -129,12 +134,10 @@ class Executor:
             if success:
                 raise
             outcome.warnings.append(error.message)  # an error page need not be readable
-        else:
-            outcome.outputs, outcome.alerts, outcome.warnings = (
-                mapped.outputs,
-                mapped.alerts,
-                mapped.warnings,
-            )
+        else:  # what goes back to the desktop is masked like the trace: no secret returns
+            outcome.outputs = redactor.data(mapped.outputs)
+            outcome.alerts = [redactor.text(alert) for alert in mapped.alerts]
+            outcome.warnings = mapped.warnings
         if not success:
             outcome.outcome, outcome.reason = "failure", "status"
             outcome.message = f"the upstream answered {received.status}"

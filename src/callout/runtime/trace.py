@@ -8,10 +8,11 @@ the headers the API marks secret), then every stored secret wherever it still ap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from time import perf_counter
+from typing import Any
 from urllib.parse import urlencode
 
-from callout.apis.fields import MASK
 from callout.runtime.http import Outgoing, Received
+from callout.schemas import MASK
 
 PREVIEW_BYTES = 4096
 ALWAYS_SECRET_HEADERS = frozenset(
@@ -31,6 +32,16 @@ class Redactor:
         for secret in self._secrets:
             if secret in value:
                 value = value.replace(secret, MASK)
+        return value
+
+    def data(self, value: Any) -> Any:
+        """Strings anywhere in a JSON-like value, masked: an upstream may echo a secret."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self.data(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.data(v) for k, v in value.items()}
         return value
 
     def headers(self, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:

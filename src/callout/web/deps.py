@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Header, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from callout.clients import service as clients
@@ -13,18 +13,15 @@ from callout.db.engine import Database
 from callout.db.models import Client
 from callout.errors import Invalid
 from callout.invocations.service import Runtime
+from callout.schemas import MAX_ID, IfMatch
 
 
 def _session(request: Request) -> Iterator[Session]:
-    """One unit of work per HTTP request: committed before the response is sent."""
+    """One unit of work per HTTP request: committed before the response is sent.
+    A GET only reads, and says so, so it never waits on SQLite's write lock."""
     database: Database = request.app.state.database
-    with database.sessions() as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with database.transaction(reads_only=request.method in ("GET", "HEAD")) as session:
+        yield session
 
 
 SessionDep = Annotated[Session, Depends(_session, scope="function")]
@@ -69,16 +66,23 @@ def _if_match(
         str | None,
         Header(description='The ETag from your last read, e.g. `"3"`: refused when stale.'),
     ] = None,
-) -> int | None:
+) -> IfMatch | None:
     if if_match is None:
         return None
-    tag = if_match.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        raise Invalid.field("If-Match", 'must be the ETag you read, e.g. "3"')
-    return int(tag)
+    if if_match.strip() == "*":
+        return IfMatch(frozenset(), anything=True)
+    versions = set()
+    for tag in (t.strip() for t in if_match.split(",")):
+        if tag.startswith("W/"):
+            continue  # weak: never matches a strong comparison
+        value = tag.strip('"')
+        if not (tag.startswith('"') and tag.endswith('"') and value.isdigit()):
+            raise Invalid.field("If-Match", 'must be the ETag you read, e.g. "3"')
+        versions.add(int(value))
+    return IfMatch(frozenset(versions))
 
 
-IfMatchDep = Annotated[int | None, Depends(_if_match)]
+IfMatchDep = Annotated[IfMatch | None, Depends(_if_match)]
 
 
 def _runtime(request: Request) -> Runtime:
@@ -87,6 +91,10 @@ def _runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+
+
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 def etag(version: int) -> str:

@@ -16,12 +16,11 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from callout.apis import records
 from callout.apis import secret_fields as sf
-from callout.apis.fields import name_key
 from callout.apis.schemas import ApiWrite, RequestWrite
-from callout.apis.service import api_columns, request_columns
 from callout.db.models import Api, Request, utcnow
-from callout.errors import FieldProblem
+from callout.schemas import name_key
 
 
 @dataclass(frozen=True)
@@ -91,12 +90,12 @@ def sync(session: Session, entries: list[Entry] | None = None) -> int:
 
 
 def _apply(session: Session, api: Api, existing: dict[str, Request], entry: Entry) -> None:
-    changes, problems = sf.SecretChanges(), list[FieldProblem]()
-    api.headers = sf.split_headers(entry.api.headers, set(), changes, problems)
-    api.authorization = sf.split_authorization(entry.api.authorization, set(), changes, problems)
-    if changes.new or problems:
+    split = sf.SecretSplit(stored=set())
+    api.headers = split.headers(entry.api.headers)
+    api.authorization = split.authorization(entry.api.authorization)
+    if split.new or split.problems:
         raise CatalogError(f"{entry.slug}.yaml: a system API ships no secrets")
-    for column, value in api_columns(entry.api).items():
+    for column, value in records.api_columns(entry.api).items():
         setattr(api, column, value)
     api.catalog_digest, api.updated_at = entry.digest, utcnow()
     session.flush()
@@ -105,10 +104,11 @@ def _apply(session: Session, api: Api, existing: dict[str, Request], entry: Entr
         if row is None:
             row = Request(api_id=api.id)
             session.add(row)
-        headers = sf.split_headers(request.headers, set(), changes, problems)
-        if changes.new:
+        request_split = sf.SecretSplit(stored=set())
+        headers = request_split.headers(request.headers)
+        if request_split.new or request_split.problems:
             raise CatalogError(f"{entry.slug}.yaml: request {request.name}: no secrets here")
-        for column, value in request_columns(request).items():
+        for column, value in records.request_columns(request).items():
             setattr(row, column, value)
         row.headers, row.updated_at = headers, utcnow()
     for gone in existing.values():

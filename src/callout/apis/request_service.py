@@ -1,0 +1,125 @@
+"""Use cases for the requests under an API: list, read, create, update, delete."""
+
+from sqlalchemy.orm import Session
+
+from callout.apis import records
+from callout.apis import secret_fields as sf
+from callout.apis.repository import RequestRepository
+from callout.apis.schemas import RequestRead, RequestWrite
+from callout.audit import service as audit
+from callout.clients.access import Principal
+from callout.db.crypto import Keyring
+from callout.db.engine import flush
+from callout.db.models import Api, Client, Request, utcnow
+from callout.db.secrets import request_owner, stored_fields
+from callout.schemas import IfMatch, name_key
+
+
+def list_requests(session: Session, client: Client, api_id: int) -> list[RequestRead]:
+    api = records.find_api(session, client, api_id)
+    return [records.request_read(api, r) for r in RequestRepository(session, client).of_api(api)]
+
+
+def get_request(session: Session, client: Client, api_id: int, request_id: int) -> RequestRead:
+    api = records.find_api(session, client, api_id)
+    return records.request_read(api, records.find_request(session, client, api, request_id))
+
+
+def create_request(
+    session: Session,
+    keyring: Keyring,
+    principal: Principal,
+    client: Client,
+    api_id: int,
+    data: RequestWrite,
+) -> RequestRead:
+    principal.require("editor")
+    api = records.writable(records.find_api(session, client, api_id))
+    _check_name(session, client, api, data.name, None)
+    split = sf.SecretSplit(stored=set())
+    headers = split.headers(data.headers)
+    split.check()
+    request = Request(api_id=api.id, headers=headers, **records.request_columns(data))
+    session.add(request)
+    flush(session, taken=records.request_taken(data.name))
+    records.seal(session, keyring, client, api, request, split)
+    audit.record(
+        session,
+        client.id,
+        principal,
+        "create",
+        ("request", request.id, request.name),
+        set(data.model_fields_set) | split.fields,
+        detail={"api": api.id},
+    )
+    return records.request_read(api, request)
+
+
+def update_request(
+    session: Session,
+    keyring: Keyring,
+    principal: Principal,
+    client: Client,
+    api_id: int,
+    request_id: int,
+    if_match: IfMatch | None,
+    data: RequestWrite,
+) -> RequestRead:
+    principal.require("editor")
+    api = records.writable(records.find_api(session, client, api_id))
+    request = records.find_request(session, client, api, request_id)
+    records.check_version("request", request.name, request.version, if_match)
+    _check_name(session, client, api, data.name, request)
+    owner = request_owner(request.id)
+    split = sf.SecretSplit(stored=stored_fields(session, client.id, [owner])[owner])
+    headers = split.headers(data.headers)
+    split.check()
+    before = records.request_snapshot(request)
+    for column, value in records.request_columns(data).items():
+        setattr(request, column, value)
+    request.headers, request.updated_at = headers, utcnow()
+    # The row first: its versioned UPDATE is where a concurrent save of the same version loses.
+    flush(session, taken=records.request_taken(data.name), stale=f"request {request.name!r}")
+    records.seal(session, keyring, client, api, request, split)
+    audit.record(
+        session,
+        client.id,
+        principal,
+        "update",
+        ("request", request.id, request.name),
+        records.diff(before, records.request_snapshot(request)) | split.changed(),
+        detail={"api": api.id},
+    )
+    return records.request_read(api, request)
+
+
+def delete_request(
+    session: Session,
+    principal: Principal,
+    client: Client,
+    api_id: int,
+    request_id: int,
+    if_match: IfMatch | None,
+) -> None:
+    principal.require("editor")
+    api = records.writable(records.find_api(session, client, api_id))
+    request = records.find_request(session, client, api, request_id)
+    records.check_version("request", request.name, request.version, if_match)
+    audit.record(
+        session,
+        client.id,
+        principal,
+        "delete",
+        ("request", request.id, request.name),
+        detail={"api": api.id},
+    )
+    session.delete(request)  # its secrets go with it (ON DELETE CASCADE)
+    flush(session, stale=f"request {request.name!r}")
+
+
+def _check_name(
+    session: Session, client: Client, api: Api, name: str, current: Request | None
+) -> None:
+    same = RequestRepository(session, client).by_name_key(api, name_key(name))
+    if same is not None and same is not current:
+        raise records.request_taken(same.name)

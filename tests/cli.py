@@ -1,0 +1,97 @@
+"""Running the real `callout` console script in tests, as an operator runs it."""
+
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from callout.clients import service as clients
+from callout.clients.access import Principal
+from callout.db.engine import Database
+from callout.settings import Settings
+
+CALLOUT = Path(sys.prefix) / "bin" / "callout"
+KEY = re.compile(r"callout_[0-9a-f]{12}_[A-Za-z0-9_\-]{20,}")
+
+
+def environment(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLOUT_")}
+    env |= {"CALLOUT_DATA_DIR": str(data_dir), "COLUMNS": "200", "NO_COLOR": "1"}
+    return env | extra
+
+
+def start(data_dir: Path, *args: str, **extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
+        [str(CALLOUT), *args],
+        env=environment(data_dir, **extra),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(process: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
+    stdout, stderr = process.communicate(timeout=60)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def callout(data_dir: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return finish(start(data_dir, *args, **extra))
+
+
+def database_of(data_dir: Path) -> Database:
+    return Database(f"sqlite:///{data_dir / 'callout.db'}")
+
+
+def settings_of(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir, secret_keys=None, database_url=None)
+
+
+def principal_of(data_dir: Path, key: str) -> Principal:
+    database = database_of(data_dir)
+    try:
+        with database.transaction() as session:
+            return clients.authenticate(session, key)
+    finally:
+        database.dispose()
+
+
+def snapshot(data_dir: Path) -> dict[str, Any]:
+    """Everything an installation holds: every table's rows and the key file."""
+    connection = sqlite3.connect(data_dir / "callout.db")
+    try:
+        tables = [
+            name
+            for (name,) in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+            )
+        ]
+        rows = {
+            t: connection.execute(f'SELECT * FROM "{t}" ORDER BY 1').fetchall()  # noqa: S608
+            for t in tables
+        }
+    finally:
+        connection.close()
+    key_file = data_dir / "secret-keys"
+    if not key_file.exists():
+        return {"rows": rows}
+    return {"rows": rows, "keys": key_file.read_text(), "key_mtime": key_file.stat().st_mtime_ns}
+
+
+@dataclass(frozen=True)
+class Installation:
+    data_dir: Path
+    admin_key: str
+    output: str
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

@@ -1,0 +1,193 @@
+"""`callout send`, run as an operator runs it: the installed script in a subprocess, on a
+data dir set up by `callout init` (see tests/test_cli.py for the environment it gets)."""
+
+import asyncio
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from callout.apis import request_service
+from callout.apis import service as apis
+from callout.apis.schemas import ApiWrite, RequestWrite
+from callout.clients.access import OPERATOR
+from callout.clients.repository import ClientRepository
+from callout.db.crypto import KeySource
+from tests.cli import (
+    CALLOUT,
+    Installation,
+    callout,
+    database_of,
+    environment,
+    finish,
+    free_port,
+    settings_of,
+    start,
+)
+from tests.factories import SENTINEL, api_body, request_body
+from tests.upstream import Upstream
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installation:
+    """One `callout init` for the module, into a data dir that does not exist yet."""
+    data_dir = tmp_path_factory.mktemp("send") / "data"
+    done = callout(data_dir, "init")
+    assert done.returncode == 0, done.stderr
+    return Installation(data_dir, "", done.stdout)
+
+
+@pytest.fixture
+def installation(installed: Installation, tmp_path: Path) -> Installation:
+    """A private copy of the module's installation, for a test that adds to it."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(installed.data_dir, data_dir)
+    return Installation(data_dir, "", installed.output)
+
+
+def add_api(data_dir: Path, base_url: str, **api_changes: object) -> None:
+    """An API "Billing" with the request "Get customer" for the demo client, stored through
+    the service layer in the installation's own SQLite file and key file."""
+    database = database_of(data_dir)
+    keyring = KeySource(settings_of(data_dir)).keyring()
+    try:
+        with database.transaction() as session:
+            demo = ClientRepository(session).by_code("demo")
+            assert demo is not None
+            write = ApiWrite.model_validate(
+                api_body(name="Billing", base_url=base_url) | api_changes
+            )
+            api = apis.create_api(session, keyring, OPERATOR, demo, write)
+            request_service.create_request(
+                session, keyring, OPERATOR, demo, api.id, RequestWrite(**request_body())
+            )
+    finally:
+        database.dispose()
+
+
+async def send_async(data_dir: Path, *args: str) -> tuple[int, str, str]:
+    """`callout send ...` without blocking the event loop, so an `upstream` can answer it."""
+    process = await asyncio.create_subprocess_exec(
+        str(CALLOUT),
+        "send",
+        *args,
+        env=environment(data_dir),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, stdout.decode(), stderr.decode()
+
+
+def lines(text: str) -> list[str]:
+    """Printed lines without rich's padding."""
+    return [line.rstrip() for line in text.splitlines()]
+
+
+def test_mock_send_prints_success_outputs_and_alert(
+    installed: Installation, tmp_path: Path
+) -> None:
+    context = tmp_path / "context.json"
+    context.write_text(json.dumps({"account": {"id": "A-42"}}))
+
+    done = callout(
+        installed.data_dir, "send", "demo", "Customer CRM", "Get customer",
+        "-p", "customerId=7", "--mode", "mock", "--context", str(context),
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    printed = lines(done.stdout)
+    assert printed[0].startswith("success  status 200")
+    assert "GET https://crm.example.com/api/v1/customers/7" in printed
+    outputs = {line.split()[0]: line.split(maxsplit=1)[1] for line in printed[3:5]}
+    assert printed[2].split() == ["output", "value"]
+    assert outputs == {"fullName": '"Ann Example"', "balance": "1250.5"}
+    assert "alert: Account A-42 is overdue" in printed
+    assert done.stderr == ""
+
+
+async def test_live_send_prints_status_and_pretty_body_with_secrets_masked(
+    installation: Installation, upstream: Upstream
+) -> None:
+    add_api(
+        installation.data_dir,
+        f"{upstream.url}/api",
+        headers=[{"name": "X-Api-Key", "value": SENTINEL, "secret": True}],
+        authorization={"type": "bearer", "token": SENTINEL},
+    )  # no answer queued: the upstream echoes the request, secrets and all
+
+    code, stdout, stderr = await send_async(
+        installation.data_dir, "demo", "billing", "get customer", "-p", "customerId=7"
+    )
+
+    assert code == 0, stderr
+    printed = lines(stdout)
+    assert printed[0].startswith("success  status 200")
+    assert f"GET {upstream.url}/api/v1/customers/7" in printed
+    assert '  "raw_path": "/api/v1/customers/7",' in printed  # the body, indented
+    assert '  "method": "GET",' in printed
+    [seen] = upstream.received
+    assert seen.header("Authorization") == f"Bearer {SENTINEL}"
+    assert seen.header("X-Api-Key") == SENTINEL
+    assert SENTINEL not in stdout + stderr
+
+
+def test_send_to_an_unreachable_upstream_prints_failure_and_exits_1(
+    installation: Installation,
+) -> None:
+    add_api(installation.data_dir, f"http://127.0.0.1:{free_port()}/api")
+
+    done = callout(
+        installation.data_dir, "send", "demo", "Billing", "Get customer", "-p", "customerId=7"
+    )
+
+    assert done.returncode == 1, done.stdout
+    first = lines(done.stdout)[0]
+    assert first.startswith("failure")
+    assert "upstream_error" in first
+    assert "could not connect to 127.0.0.1" in first
+    assert "Traceback" not in done.stderr
+
+
+def fails_clearly(installed: Installation, cases: dict[str, list[str]]) -> None:
+    """Each case's `callout send` exits 1 with its message as one line on stderr; run side by
+    side, since each is a second and a half of start-up."""
+    running = {
+        message: start(installed.data_dir, "send", *args, "--mode", "mock")
+        for message, args in cases.items()
+    }
+
+    finished = {message: finish(process) for message, process in running.items()}
+
+    for message, done in finished.items():
+        assert done.returncode == 1, (message, done.stdout, done.stderr)
+        assert f"error: {message}" in done.stderr, (message, done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert "Traceback" not in done.stderr
+        assert done.stdout == ""
+
+
+def test_send_with_bad_parameter_syntax_fails_clearly(installed: Installation) -> None:
+    crm = ["demo", "Customer CRM", "Get customer"]
+    not_json = "--parameter customerId: the value starts like JSON but is not JSON"
+    fails_clearly(
+        installed,
+        {
+            "--parameter 'customerId' is not name=value": [*crm, "-p", "customerId"],
+            not_json: [*crm, "-p", "customerId={7"],
+        },
+    )
+
+
+def test_send_to_an_unknown_api_or_request_names_what_is_missing(
+    installed: Installation,
+) -> None:
+    fails_clearly(
+        installed,
+        {
+            "no API 'Nope' in client 'demo'": ["demo", "Nope", "Get customer"],
+            "no request 'Nope' in API 'Customer CRM'": ["demo", "customer crm", "Nope"],
+        },
+    )

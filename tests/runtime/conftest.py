@@ -1,0 +1,94 @@
+"""Runtime fixtures: plans compiled from plain dicts, and an executor on a real HTTP client.
+
+plan = compile_from(api_def(), request_def(endpoint_path="customers/${customerId}"))
+plan = on_upstream(request_def(...), api={"authorization": {...}})  # base URL on loopback
+"""
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from callout.apis.schemas import ApiWrite, RequestWrite
+from callout.runtime.executor import Executor
+from callout.runtime.http import HttpClient
+from callout.runtime.plan import Plan, PlanKey, compile_plan
+from tests.upstream import Upstream
+
+BASE_URL = "https://crm.example.com/api"
+KEY = PlanKey(client_id=1, request_id=1, api_version=1, request_version=1)
+
+
+def api_def(**changes: Any) -> dict[str, Any]:
+    """An API definition as the REST API takes it, with `changes` on top."""
+    return {"name": "CRM", "base_url": BASE_URL} | changes
+
+
+def request_def(**changes: Any) -> dict[str, Any]:
+    """A request under it: `GET v1/customers/${customerId}`, one required string parameter."""
+    body: dict[str, Any] = {
+        "name": "Get customer",
+        "method": "GET",
+        "url_path": "v1",
+        "endpoint_path": "customers/${customerId}",
+        "parameters": [{"name": "customerId", "type": "string", "required": True}],
+    }
+    return body | changes
+
+
+def compile_from(api: Mapping[str, Any], request: Mapping[str, Any]) -> Plan:
+    """A plan, through the same schemas and compiler the service uses."""
+    return compile_plan(KEY, ApiWrite.model_validate(api), RequestWrite.model_validate(request))
+
+
+def plan_of(**request_changes: Any) -> Plan:
+    """A plan on `BASE_URL` for `request_def(**request_changes)`."""
+    return compile_from(api_def(), request_def(**request_changes))
+
+
+class AnyPathUpstream(Upstream):
+    """`tests.upstream.Upstream` answering every path: its `/{tail:.*}` route stops at a
+    newline, so a path holding `%0D%0A` got aiohttp's own 404 and was never recorded."""
+
+    async def __aenter__(self) -> "AnyPathUpstream":
+        app = web.Application()
+        app.router.add_route("*", r"/{tail:[\s\S]*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        return self
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[Upstream]:
+    """A real HTTP server on loopback (see tests/upstream.py) that takes any path."""
+    async with AnyPathUpstream() as server:
+        yield server
+
+
+PlanFactory = Callable[..., Plan]
+
+
+@pytest.fixture
+def on_upstream(upstream: Upstream) -> PlanFactory:
+    """Builds plans whose API's base URL is `<upstream>/api`:
+    `on_upstream(endpoint_path=..., api={"authorization": ...})`."""
+
+    def build(api: Mapping[str, Any] | None = None, **request_changes: Any) -> Plan:
+        definition = api_def(base_url=f"{upstream.url}/api", **(api or {}))
+        return compile_from(definition, request_def(**request_changes))
+
+    return build
+
+
+@pytest.fixture
+async def executor() -> AsyncIterator[Executor]:
+    """An executor on a started HTTP client, closed after the test."""
+    http = HttpClient()
+    await http.start()
+    try:
+        yield Executor(http)
+    finally:
+        await http.close()
