@@ -20,7 +20,7 @@ from callout.apis import secret_fields as sf
 from callout.apis.authorization import BasicAuth, BearerAuth, NoAuth
 from callout.apis.fields import Header, NameValue
 from callout.apis.schemas import ApiWrite, RequestParameter, RequestWrite, ResponseParameter
-from callout.apis.service import api_columns, request_columns
+from callout.apis.records import api_columns, request_columns
 from callout.clients import service as clients
 from callout.clients.access import OPERATOR
 from callout.clients.schemas import ApiKeyCreate, ClientCreate, ServiceWrite
@@ -279,9 +279,9 @@ def seed(database: Database, keyring: Keyring, count: int, rng: random.Random) -
         apis, sealed, requests = [], [], []
         for name in names[start : start + BATCH]:
             data = api_variant(name, rng)
-            changes = sf.SecretChanges()
-            headers = sf.split_headers(data.headers, set(), changes, [])
-            authorization = sf.split_authorization(data.authorization, set(), changes, [])
+            changes = sf.SecretSplit(stored=set())
+            headers = changes.headers(data.headers)
+            authorization = changes.authorization(data.authorization)
             created = now - timedelta(seconds=rng.randrange(2 * 365 * 86400))
             apis.append(
                 api_columns(data)

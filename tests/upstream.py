@@ -87,7 +87,8 @@ class Upstream:
 
     async def __aenter__(self) -> "Upstream":
         app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
+        # Any path, newlines included: a hostile test may send `%0D%0A` and must be heard.
+        app.router.add_route("*", r"/{tail:[\s\S]*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)

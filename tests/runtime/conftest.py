@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from callout.apis.schemas import ApiWrite, RequestWrite
 from callout.runtime.executor import Executor
@@ -45,27 +44,6 @@ def compile_from(api: Mapping[str, Any], request: Mapping[str, Any]) -> Plan:
 def plan_of(**request_changes: Any) -> Plan:
     """A plan on `BASE_URL` for `request_def(**request_changes)`."""
     return compile_from(api_def(), request_def(**request_changes))
-
-
-class AnyPathUpstream(Upstream):
-    """`tests.upstream.Upstream` answering every path: its `/{tail:.*}` route stops at a
-    newline, so a path holding `%0D%0A` got aiohttp's own 404 and was never recorded."""
-
-    async def __aenter__(self) -> "AnyPathUpstream":
-        app = web.Application()
-        app.router.add_route("*", r"/{tail:[\s\S]*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-        return self
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[Upstream]:
-    """A real HTTP server on loopback (see tests/upstream.py) that takes any path."""
-    async with AnyPathUpstream() as server:
-        yield server
 
 
 PlanFactory = Callable[..., Plan]

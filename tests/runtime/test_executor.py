@@ -431,7 +431,7 @@ async def test_bearer_replaces_an_authorization_header_of_the_api(
     plan = on_upstream(
         api={
             "authorization": {"type": "bearer", "token": "tok-123"},
-            "headers": [{"name": "authorization", "value": "Basic old"}],
+            "headers": [{"name": "authorization", "value": "Basic old", "secret": True}],
         }
     )
     upstream.answer(200, {})

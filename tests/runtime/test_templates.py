@@ -344,7 +344,7 @@ def test_header_keeps_a_hostile_value_on_one_line(value: str) -> None:
 
 @pytest.mark.parametrize("value", [*LINE_BREAKERS, "\r\n", "a\rb", "a\nb", "\x00"])
 def test_header_refuses_a_value_with_cr_lf_or_nul_without_quoting_it(value: str) -> None:
-    with pytest.raises(ParameterError, match="CR, LF or NUL") as caught:
+    with pytest.raises(ParameterError, match="control character") as caught:
         header_of("X-Note", parse("note ${v}"), scope_of(value))
     assert "X-Note" in caught.value.message
     assert "Injected" not in caught.value.message
@@ -439,7 +439,7 @@ def test_xml_escapes_markup_and_both_quotes() -> None:
     )
 
 
-@pytest.mark.parametrize("value", ["a\x00b", "\x01", "\x0b", "\x1f", "\ufffe", "\uffff", "\ud800"])
+@pytest.mark.parametrize("value", ["a\x00b", "\x01", "\x0b", "\x1f", "\ufffe", "\uffff"])
 def test_xml_refuses_a_character_xml_cannot_carry(value: str) -> None:
     with pytest.raises(ParameterError, match=r"XML 1\.0"):
         xml_of(parse("<a>${v}</a>"), scope_of(value))
@@ -515,7 +515,9 @@ def test_no_rendered_header_gains_a_line(value: str) -> None:
     try:
         outgoing = render(plan, bind(plan, {"customerId": value}, {}))
     except ParameterError:
-        assert set(value) & {"\r", "\n", "\x00"}
+        # Refused only for what a header cannot carry: a control character other than tab
+        # (RFC 9110 section 5.5), or a lone surrogate, which is not text.
+        assert re.search(r"[\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]", value)
         return
     for _, header in outgoing.headers:
         assert not set(header) & {"\r", "\n", "\x00"}

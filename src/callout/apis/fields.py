@@ -159,7 +159,9 @@ class Header(Model):
         if self.name.lower() in RESERVED_HEADERS:
             raise field_error("name", f"{self.name} is set by Callout's HTTP client, not by hand")
         if self.name.lower() in CREDENTIAL_HEADERS and not self.secret:
-            raise field_error("secret", f"a {self.name} header carries credentials: mark it secret")
+            raise field_error(
+                "secret", f"the {self.name} header carries credentials: mark it secret"
+            )
         return self
 
     @field_serializer("value")

@@ -9,9 +9,10 @@
       -> Outcome    success, failure or timeout, with the reason; steps when tracing
 
 Every call ends in exactly one outcome; expected failures never raise out of `run`.
+This is the hot path: anything that can be worked out once per plan is in the plan.
 """
 
-import asyncio
+import itertools
 import json
 import logging
 import secrets
@@ -19,12 +20,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
+
+from multidict import CIMultiDict
 
 from callout.runtime import templates
 from callout.runtime.auth import SCHEMES
 from callout.runtime.auth.base import AuthContext
-from callout.runtime.errors import AuthError, ExecutionError, MappingError, ParameterError, Timeout
+from callout.runtime.errors import AuthError, ExecutionError, MappingError, ParameterError
 from callout.runtime.http import HttpClient, Outgoing, Received
 from callout.runtime.mapping import map_response
 from callout.runtime.plan import Parameter, Plan
@@ -35,9 +38,12 @@ log = logging.getLogger("callout.runtime")
 Mode = Literal["live", "dry_run", "mock"]
 OutcomeName = Literal["success", "failure", "timeout"]
 MAX_URL_CHARS = 8192
+# Invocation ids: unique per process by a counter, across processes by a random prefix.
+_PROCESS = secrets.token_hex(4)
+_COUNTER = itertools.count(1)
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """How a call ended: the three branches a script follows, and what it gave."""
 
@@ -72,125 +78,133 @@ class Executor:
         trace: bool = False,
     ) -> Outcome:
         started = perf_counter()
-        secret_headers = [h.name for h in plan.headers if h.secret]
-        recorder = Recorder(Redactor(plan.secrets, secret_headers), trace)
-        outcome = Outcome("success", secrets.token_hex(8))
+        recorder = Recorder(plan.redactor, trace)
+        outcome = Outcome("success", f"{_PROCESS}{next(_COUNTER):08x}")
         try:
+            # Steps are timed only when tracing: the hot path pays no clock for them.
             scope = bind(plan, parameters, context)
-            recorder.step("bind")
+            if trace:
+                recorder.step("bind")
             outgoing = render(plan, scope)
-            recorder.step("render")
+            if trace:
+                recorder.step("render")
             if mode == "live":
-                received = await self._call(plan, outgoing, scope, recorder)
+                if not plan.authorized:
+                    outgoing = await self._authorize(plan, outgoing, scope, recorder)
+                if trace:
+                    recorder.step("authorize", plan.authorization.type)
+                    recorder.sent(outgoing)
+                received = await self.http.send(outgoing, plan.timeout)
+                if trace:
+                    recorder.step("send", "status", received.status)
             else:  # nothing goes out, not even a token request: authorization comes when sent
                 recorder.sent(outgoing)
                 if mode == "dry_run":
                     outcome.request = recorder.view(outgoing)
                     return outcome
                 received = _sample(plan, sample)
-                recorder.step("sample", f"status {received.status}")
-            recorder.received(received)
-            self._conclude(plan, received, scope, outcome, recorder.redactor)
-            recorder.step("map")
-        except TimeoutError:
-            _fail(outcome, Timeout(f"no complete answer within {plan.timeout:g} s"))
+                recorder.step("sample", "status", received.status)
+            if trace:
+                recorder.received(received)
+            _conclude(plan, received, scope, outcome, recorder.redactor)
+            if trace:
+                recorder.step("map")
         except ExecutionError as error:
-            _fail(outcome, error)
+            outcome.outcome, outcome.reason, outcome.message = (
+                error.outcome,
+                error.reason,
+                error.message,
+            )
         finally:
             outcome.duration_ms = round((perf_counter() - started) * 1000, 3)
-            outcome.steps, outcome.response = recorder.steps, recorder.response
             if trace:
+                outcome.steps, outcome.response = recorder.steps, recorder.response
                 outcome.request = outcome.request or recorder.request
-            _log(plan, mode, outcome)
+            if log.isEnabledFor(logging.INFO):
+                _log(plan, mode, outcome)
         return outcome
 
-    async def _call(
+    async def _authorize(
         self, plan: Plan, outgoing: Outgoing, scope: templates.Scope, recorder: Recorder
-    ) -> Received:
+    ) -> Outgoing:
+        """Run the API's scheme: what a plan's fixed headers do not already prove."""
         apply = SCHEMES.get(plan.authorization.type)
         if apply is None:
             raise AuthError(f"{plan.authorization.type} authorization cannot be sent yet")
-        async with asyncio.timeout(plan.timeout):  # one deadline over every step that waits
-            outgoing = await apply(plan, outgoing, AuthContext(scope, self.http, recorder))
-            recorder.step("authorize")
-            recorder.sent(outgoing)
-            received = await self.http.send(outgoing, plan.timeout)
-        recorder.step("send", f"status {received.status}")
-        return received
-
-    def _conclude(
-        self,
-        plan: Plan,
-        received: Received,
-        scope: templates.Scope,
-        outcome: Outcome,
-        redactor: Redactor,
-    ) -> None:
-        outcome.status = received.status
-        success = plan.is_success(received.status)
-        try:
-            mapped = map_response(plan, received, scope)
-        except MappingError as error:
-            if success:
-                raise
-            outcome.warnings.append(error.message)  # an error page need not be readable
-        else:  # what goes back to the desktop is masked like the trace: no secret returns
-            outcome.outputs = redactor.data(mapped.outputs)
-            outcome.alerts = [redactor.text(alert) for alert in mapped.alerts]
-            outcome.warnings = mapped.warnings
-        if not success:
-            outcome.outcome, outcome.reason = "failure", "status"
-            outcome.message = f"the upstream answered {received.status}"
+        ctx = AuthContext(scope, self.http, recorder)
+        outgoing = await apply(plan, outgoing, ctx)
+        if ctx.secrets:  # credentials the plan does not know (a token from the context)
+            recorder.redactor = recorder.redactor.including(ctx.secrets)
+        return outgoing
 
 
 def bind(plan: Plan, parameters: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
     """The scope placeholders read: the context's values and the checked parameters."""
-    declared = {p.name: p for p in plan.parameters}
-    unknown = sorted(set(parameters) - set(declared))
-    if unknown:
+    if not parameters.keys() <= plan.declared:
+        unknown = sorted(set(parameters) - plan.declared)
         raise ParameterError(
             f"unknown parameter {', '.join(unknown)}; this request takes "
-            f"{', '.join(declared) or 'none'}"
+            f"{', '.join(sorted(plan.declared)) or 'none'}"
         )
     scope = dict(context)
     for parameter in plan.parameters:
         value = parameters.get(parameter.name)
         if value is None:
             value = parameter.default
-        if value is None and parameter.required:
-            raise ParameterError(f"parameter {parameter.name} is required")
-        # An optional parameter left out is null: empty in text, null in JSON.
-        scope[parameter.name] = None if value is None else _typed(parameter, value)
+            if value is None:
+                if parameter.required:
+                    raise ParameterError(f"parameter {parameter.name} is required")
+                scope[parameter.name] = None  # left out: empty in text, null in JSON
+                continue
+        found = type(value)
+        if (found is str and parameter.type == "string") or (
+            found is int and parameter.type == "number"
+        ):
+            scope[parameter.name] = value  # already what it should be, the common case
+        else:
+            scope[parameter.name] = _typed(parameter, value)
     return scope
 
 
 def _typed(parameter: Parameter, value: Any) -> Any:
     """The value in its declared type; text that spells one (as scripts send) is accepted."""
-    kind = parameter.type
-    if kind == "string" and isinstance(value, str | int | float) and not isinstance(value, bool):
-        return templates.to_text(value)
-    if kind == "number" and not isinstance(value, bool):
-        if isinstance(value, int | float):
+    kind, found = parameter.type, type(value)
+    if kind == "string":
+        if found is str:
             return value
-        if isinstance(value, str):
-            try:
-                return int(value)
-            except ValueError:
-                try:
-                    number = float(value)
-                except ValueError:
-                    pass
-                else:
-                    if number == number and abs(number) != float("inf"):
-                        return number
-    if kind == "boolean":
-        if isinstance(value, bool):
+        if found is int or (found is float and _finite(value)):
+            return templates.to_text(value)
+    elif kind == "number":
+        if found is int or (found is float and _finite(value)):
             return value
-        if isinstance(value, str) and value.lower() in ("true", "false"):
+        if found is str:
+            number = _number(value)
+            if number is not None:
+                return number
+    elif kind == "boolean":
+        if found is bool:
+            return value
+        if found is str and value.lower() in ("true", "false"):
             return value.lower() == "true"
-    if kind == "object" and isinstance(value, dict | list):
+    elif found is dict or found is list:
         return value
     raise ParameterError(f"parameter {parameter.name} must be a {kind}")
+
+
+def _finite(value: float) -> bool:
+    return value == value and value not in (float("inf"), float("-inf"))
+
+
+def _number(text: str) -> int | float | None:
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if _finite(number) else None
 
 
 def render(plan: Plan, scope: templates.Scope) -> Outgoing:
@@ -200,13 +214,21 @@ def render(plan: Plan, scope: templates.Scope) -> Outgoing:
         raise ParameterError("the rendered URL left the API's base path")
     url = plan.origin + path
     if plan.query:
-        url += "?" + urlencode([(name, templates.text_of(v, scope)) for name, v in plan.query])
+        url += "?" + "&".join(
+            f"{name}={_form(templates.text_of(value, scope))}" for name, value in plan.query
+        )
     if len(url) > MAX_URL_CHARS:
         raise ParameterError(f"the rendered URL is longer than {MAX_URL_CHARS} characters")
     outgoing = Outgoing(
         plan.method,
         url,
-        [(h.name, templates.header_of(h.name, h.value, scope)) for h in plan.headers],
+        [
+            (
+                h.name,
+                h.fixed if h.fixed is not None else templates.header_of(h.name, h.value, scope),
+            )
+            for h in plan.headers
+        ],
     )
     if plan.content_type == "multipart":
         outgoing.form = tuple((name, templates.text_of(v, scope)) for name, v in plan.form)
@@ -214,50 +236,69 @@ def render(plan: Plan, scope: templates.Scope) -> Outgoing:
         fields = [(name, templates.text_of(v, scope)) for name, v in plan.form]
         outgoing.body = urlencode(fields).encode()
     elif plan.body is not None:
-        outgoing.body = _body(plan, scope).encode()
+        outgoing.body = _body(plan, scope)
     return outgoing
 
 
-def _body(plan: Plan, scope: templates.Scope) -> str:
-    if plan.content_type == "json":
-        try:
-            return json.dumps(
-                templates.json_of(plan.body, scope), ensure_ascii=False, allow_nan=False
-            )
-        except ValueError:
-            raise ParameterError("a value is not valid in JSON (NaN or infinity)") from None
-    assert isinstance(plan.body, tuple)
-    if plan.content_type == "xml":
-        return templates.xml_of(plan.body, scope)
-    return templates.text_of(plan.body, scope)
+def _form(value: str) -> str:
+    return value if templates.UNRESERVED(value) else quote_plus(value)
+
+
+def _body(plan: Plan, scope: templates.Scope) -> bytes:
+    try:
+        if plan.content_type == "json":
+            value = templates.json_of(plan.body, scope)
+            return json.dumps(value, ensure_ascii=False, allow_nan=False).encode()
+        assert isinstance(plan.body, tuple)
+        if plan.content_type == "xml":
+            return templates.xml_of(plan.body, scope).encode()
+        return templates.text_of(plan.body, scope).encode()
+    except ValueError:  # NaN or infinity in a value placed whole in JSON
+        raise ParameterError("a value is not valid in JSON (NaN or infinity)") from None
+    except UnicodeEncodeError:  # a lone surrogate inside a value placed whole
+        raise ParameterError("a value holds a lone surrogate, not text") from None
 
 
 def _sample(plan: Plan, name: str | None) -> Received:
     for sample in plan.samples:
         if name is None or sample.name == name:
-            return Received(sample.status, sample.headers, sample.body)
+            return Received(sample.status, CIMultiDict(sample.headers), sample.body)
     if name is None:
         raise ParameterError("mode mock needs a sample response, and this request has none")
     raise ParameterError(f"this request has no sample response named {name!r}")
 
 
-def _fail(outcome: Outcome, error: ExecutionError) -> None:
-    outcome.outcome = error.outcome
-    outcome.reason, outcome.message = error.reason, error.message
+def _conclude(
+    plan: Plan, received: Received, scope: templates.Scope, outcome: Outcome, redactor: Redactor
+) -> None:
+    outcome.status = received.status
+    success = plan.is_success(received.status)
+    try:
+        mapped = map_response(plan, received, scope)
+    except MappingError as error:
+        if success:
+            raise
+        outcome.warnings.append(error.message)  # an error page need not be readable
+    else:  # what goes back to the desktop is masked like the trace: no secret returns
+        outcome.outputs = redactor.data(mapped.outputs)
+        outcome.alerts = [redactor.text(alert) for alert in mapped.alerts]
+        outcome.warnings = mapped.warnings
+    if not success:
+        outcome.outcome, outcome.reason = "failure", "status"
+        outcome.message = f"the upstream answered {received.status}"
 
 
 def _log(plan: Plan, mode: Mode, outcome: Outcome) -> None:
-    if log.isEnabledFor(logging.INFO):
-        log.info(
-            "invocation=%s client=%s api=%r request=%r mode=%s outcome=%s reason=%s status=%s "
-            "duration_ms=%.1f",
-            outcome.invocation_id,
-            plan.key.client_id,
-            plan.api_name,
-            plan.request_name,
-            mode,
-            outcome.outcome,
-            outcome.reason or "-",
-            outcome.status or "-",
-            outcome.duration_ms,
-        )
+    log.info(
+        "invocation=%s client=%s api=%r request=%r mode=%s outcome=%s reason=%s status=%s "
+        "duration_ms=%.1f",
+        outcome.invocation_id,
+        plan.key.client_id,
+        plan.api_name,
+        plan.request_name,
+        mode,
+        outcome.outcome,
+        outcome.reason or "-",
+        outcome.status or "-",
+        outcome.duration_ms,
+    )

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from callout.runtime.errors import Timeout, UpstreamError
@@ -36,12 +37,11 @@ class Outgoing:
 @dataclass(frozen=True)
 class Received:
     status: int
-    headers: tuple[tuple[str, str], ...]
+    headers: CIMultiDictProxy[str] | CIMultiDict[str]
     body: bytes
 
     def header(self, name: str) -> list[str]:
-        lowered = name.lower()
-        return [v for n, v in self.headers if n.lower() == lowered]
+        return self.headers.getall(name, [])
 
 
 class HttpClient:
@@ -51,6 +51,7 @@ class HttpClient:
         self._limit = limit
         self._limit_per_host = limit_per_host
         self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(
@@ -71,6 +72,15 @@ class HttpClient:
             await self._session.close()
             self._session = None
 
+    def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
+        """One timeout object per request timeout (there are few), made once."""
+        found = self._timeouts.get(seconds)
+        if found is None:
+            found = aiohttp.ClientTimeout(total=seconds)
+            if len(self._timeouts) < 256:
+                self._timeouts[seconds] = found
+        return found
+
     async def send(self, outgoing: Outgoing, timeout: float) -> Received:
         if self._session is None:
             raise RuntimeError("HttpClient.start() was not awaited")
@@ -84,10 +94,9 @@ class HttpClient:
                 headers=outgoing.headers,
                 data=data,
                 allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(total=timeout),
+                timeout=self._timeout(timeout),
             ) as response:
-                body = await response.read()
-                return Received(response.status, tuple(response.headers.items()), body)
+                return Received(response.status, response.headers, await response.read())
         except TimeoutError:
             raise Timeout(f"no complete answer within {timeout:g} s") from None
         except aiohttp.ClientError as error:

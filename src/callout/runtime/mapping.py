@@ -3,8 +3,9 @@
 JSONPath is RFC 9535 through `jsonpath-rfc9535`: it follows the RFC to the letter and passes
 the JSONPath Compliance Test Suite, so a path means here what it means in any conforming
 tool (jsonpath-ng predates the RFC; python-jsonpath, by the same author, adds extensions).
-XPath runs through `elementpath` on a tree parsed by defusedxml, which refuses entity
-expansion and external references.
+A singular path (names and indexes only, the common case) is read by plain lookups from
+steps compiled into the plan. XPath runs through `elementpath` on a tree parsed by
+defusedxml, which refuses entity expansion and external references.
 
 A path that matches nothing gives the output's default, else null and a warning; a value
 that cannot take the declared type gives null and a warning. Neither fails the call.
@@ -18,27 +19,47 @@ import elementpath
 from defusedxml import ElementTree
 
 from callout.runtime import templates
-from callout.runtime.errors import MappingError
+from callout.runtime.errors import MappingError, ParameterError
 from callout.runtime.http import Received
 from callout.runtime.plan import Output, Plan
 
-NOTHING = object()
+NOTHING: Any = object()
 
 
-@dataclass
+@dataclass(slots=True)
 class Mapped:
     outputs: dict[str, Any] = field(default_factory=dict)
     alerts: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
-@dataclass
+def map_response(plan: Plan, received: Received, scope: templates.Scope) -> Mapped:
+    mapped = Mapped()
+    body = _Body(received)
+    for output in plan.outputs:
+        found = _find(output, received, body)
+        if not found:
+            value = output.default
+            if value is None:
+                mapped.warnings.append(f"{output.name}: {_where(output)} matched nothing")
+        else:
+            value = _coerce_all(output, found, mapped.warnings)
+        if output.field is not None:
+            mapped.outputs[output.field] = value
+        elif value:  # an alert is raised by a value that holds something: not 0, "", [], {}
+            mapped.alerts.append(_alert(output, value, mapped, scope))
+    return mapped
+
+
 class _Body:
     """The response body, parsed at most once per form it is read in."""
 
-    received: Received
-    _json: Any = NOTHING
-    _xml: Any = NOTHING
+    __slots__ = ("_json", "_xml", "received")
+
+    def __init__(self, received: Received) -> None:
+        self.received = received
+        self._json: Any = NOTHING
+        self._xml: Any = NOTHING
 
     def text(self) -> str:
         charset = "utf-8"
@@ -69,32 +90,13 @@ class _Body:
         return self._xml
 
 
-def map_response(plan: Plan, received: Received, scope: templates.Scope) -> Mapped:
-    mapped = Mapped()
-    body = _Body(received)
-    for output in plan.outputs:
-        found = _find(output, received, body)
-        if not found:
-            if output.default is not None:
-                value = output.default
-            else:
-                value = None
-                mapped.warnings.append(f"{output.name}: {_where(output)} matched nothing")
-        else:
-            value = _coerce_all(output, found, mapped.warnings)
-        if output.field is not None:
-            mapped.outputs[output.field] = value
-        elif _raised(value):
-            alert_scope = {**scope, **mapped.outputs, output.name: value}
-            mapped.alerts.append(templates.text_of(output.message, alert_scope))
-    return mapped
-
-
 def _find(output: Output, received: Received, body: _Body) -> list[Any]:
     if output.source == "status":
         return [received.status]
     if output.source == "header":
-        return list(received.header(output.path))
+        return received.header(output.path)
+    if output.steps is not None:
+        return _walk(body.json(output), output.steps)
     if output.jsonpath is not None:
         return list(output.jsonpath.find(body.json(output)).values())
     if output.path.startswith("/"):
@@ -105,6 +107,24 @@ def _find(output: Output, received: Received, body: _Body) -> list[Any]:
         items = result if isinstance(result, list) else [result]
         return [_xml_value(item) for item in items]
     return [body.text()]
+
+
+def _walk(value: Any, steps: tuple[str | int, ...]) -> list[Any]:
+    """A singular JSONPath: a name reads an object's member, an index an array's element
+    (negative from the end); anything else matches nothing (RFC 9535 sections 2.3.1-2.3.3)."""
+    for step in steps:
+        if isinstance(step, str):
+            if type(value) is not dict or step not in value:
+                return []
+            value = value[step]
+        else:
+            if type(value) is not list:
+                return []
+            index = step if step >= 0 else len(value) + step
+            if not 0 <= index < len(value):
+                return []
+            value = value[index]
+    return [value]
 
 
 def _xml_value(item: Any) -> Any:
@@ -126,7 +146,9 @@ def _coerce_all(output: Output, found: list[Any], warnings: list[str]) -> Any:
 def _coerce(output: Output, value: Any, warnings: list[str]) -> Any:
     kind = output.type
     if kind == "string":
-        return templates.to_text(value) if value is not None else None
+        if type(value) is str or value is None:
+            return value
+        return templates.to_text(value)
     if kind == "number":
         number = _number(value)
         if number is not None:
@@ -136,7 +158,7 @@ def _coerce(output: Output, value: Any, warnings: list[str]) -> Any:
             return value
         if isinstance(value, str) and value.strip().lower() in ("true", "false"):
             return value.strip().lower() == "true"
-        if isinstance(value, int) and value in (0, 1):
+        if type(value) is int and value in (0, 1):
             return bool(value)
     elif isinstance(value, dict | list):
         return value
@@ -146,9 +168,7 @@ def _coerce(output: Output, value: Any, warnings: list[str]) -> Any:
 
 
 def _number(value: Any) -> int | float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
+    if type(value) is int or type(value) is float:
         return value
     if isinstance(value, str):
         try:
@@ -163,9 +183,20 @@ def _number(value: Any) -> int | float | None:
     return None
 
 
-def _raised(value: Any) -> bool:
-    """An alert output raises its alert when it holds something: not null, false or empty."""
-    return value is not None and value is not False and value != "" and value != []
+def _alert(output: Output, value: Any, mapped: Mapped, scope: templates.Scope) -> str:
+    """The alert's message; a placeholder with no value is left empty and warned about,
+    since the call itself went well."""
+    values = {**scope, **mapped.outputs, output.name: value}
+    parts = []
+    for part in output.message:
+        if isinstance(part, str):
+            parts.append(part)
+            continue
+        try:
+            parts.append(templates.value_of(part, values))
+        except ParameterError as error:
+            mapped.warnings.append(f"{output.name}: alert message: {error.message}")
+    return "".join(parts)
 
 
 def _where(output: Output) -> str:

@@ -8,14 +8,17 @@ and parses nothing but the response.
 import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote_plus, urlsplit, urlunsplit
 
 import jsonpath_rfc9535
+from jsonpath_rfc9535.selectors import IndexSelector, NameSelector
 
-from callout.apis.authorization import Scheme
+from callout.apis.authorization import BasicAuth, Scheme
 from callout.apis.schemas import ApiFields, RequestFields, ResponseParameter
 from callout.runtime import templates
+from callout.runtime.credentials import basic_credentials, fixed_authorization
 from callout.runtime.templates import JsonTemplate, Part
+from callout.runtime.trace import Redactor
 
 DEFAULT_TIMEOUT = 10.0
 CONTENT_TYPES = {
@@ -72,6 +75,9 @@ class Output:
     source: str  # body, header, status
     path: str
     jsonpath: jsonpath_rfc9535.JSONPathQuery | None
+    # A singular JSONPath (names and indexes only, e.g. $.customer.name) as its steps: the
+    # same result as the query by RFC 9535 section 2.3.3, read by plain lookups.
+    steps: tuple[str | int, ...] | None
     type: str
     array: bool
     default: Any
@@ -84,6 +90,7 @@ class HeaderTemplate:
     name: str
     value: tuple[Part, ...]
     secret: bool
+    fixed: str | None  # the value, when it holds no placeholder
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,17 +111,19 @@ class Plan:
     origin: str  # scheme://host[:port]
     base_path: str  # the base URL's path, which every rendered URL must keep
     path: tuple[Part, ...]
-    query: tuple[tuple[str, tuple[Part, ...]], ...]
+    query: tuple[tuple[str, tuple[Part, ...]], ...]  # names form-encoded already
     headers: tuple[HeaderTemplate, ...]
     content_type: str
     body: JsonTemplate | tuple[Part, ...] | None
     form: tuple[tuple[str, tuple[Part, ...]], ...]
     parameters: tuple[Parameter, ...]
+    declared: frozenset[str]  # the parameters' names
     outputs: tuple[Output, ...]
     timeout: float
     success: frozenset[int] | None  # None: any 2xx
     authorization: Scheme
-    secrets: frozenset[str]  # every stored secret in plain text, to mask in traces
+    authorized: bool  # the headers hold the whole proof: no scheme runs per call
+    redactor: Redactor  # masks every stored secret wherever it shows up again
     samples: tuple[Sample, ...]
 
     def __repr__(self) -> str:  # a plan holds secrets: never print them
@@ -131,17 +140,20 @@ def compile_plan(key: PlanKey, api: ApiFields, request: RequestFields) -> Plan:
     merged: dict[str, HeaderTemplate] = {}
     for header in [*api.headers, *request.headers]:  # a request's header overrides its API's
         if header.enabled:
-            merged[header.name.lower()] = HeaderTemplate(
-                header.name, templates.parse(header.value), header.secret
-            )
+            merged[header.name.lower()] = _header(header.name, header.value, header.secret)
     content_type = CONTENT_TYPES.get(request.content_type)
     if content_type and "content-type" not in merged:
-        merged["content-type"] = HeaderTemplate("Content-Type", (content_type,), False)
+        merged["content-type"] = _header("Content-Type", content_type, False)
+    fixed = fixed_authorization(api.authorization)
+    if fixed is not None:  # the scheme's header wins over one set by hand
+        merged["authorization"] = HeaderTemplate("Authorization", (fixed,), True, fixed)
     secrets = {h.value for h in [*api.headers, *request.headers] if h.secret and h.value}
     for name in api.authorization.secret_fields():
         value = getattr(api.authorization, name)
         if value is not None and value.get_secret_value():
             secrets.add(value.get_secret_value())
+    if isinstance(api.authorization, BasicAuth):  # what goes on the wire, base64 and all
+        secrets.add(basic_credentials(api.authorization))
     return Plan(
         key=key,
         api_name=api.name,
@@ -151,7 +163,9 @@ def compile_plan(key: PlanKey, api: ApiFields, request: RequestFields) -> Plan:
         origin=f"{split.scheme}://{split.netloc}",
         base_path=urlsplit(api.base_url).path.rstrip("/"),
         path=templates.parse(split.path),
-        query=tuple((q.name, templates.parse(q.value)) for q in request.query if q.enabled),
+        query=tuple(
+            (quote_plus(q.name), templates.parse(q.value)) for q in request.query if q.enabled
+        ),
         headers=tuple(merged.values()),
         content_type=request.content_type,
         body=_body(request),
@@ -159,11 +173,13 @@ def compile_plan(key: PlanKey, api: ApiFields, request: RequestFields) -> Plan:
         parameters=tuple(
             Parameter(p.name, p.type, p.required, p.default) for p in request.parameters
         ),
+        declared=frozenset(p.name for p in request.parameters),
         outputs=tuple(_output(o) for o in request.outputs),
         timeout=request.timeout or DEFAULT_TIMEOUT,
         success=frozenset(request.success_statuses) or None,
         authorization=api.authorization,
-        secrets=frozenset(secrets),
+        authorized=fixed is not None or api.authorization.type == "none",
+        redactor=Redactor(secrets, [h.name for h in merged.values() if h.secret]),
         samples=tuple(
             Sample(s.name, s.status, tuple((h.name, h.value) for h in s.headers), s.body.encode())
             for s in request.samples
@@ -179,6 +195,12 @@ def _body(request: RequestFields) -> JsonTemplate | tuple[Part, ...] | None:
     return templates.parse(request.body)
 
 
+def _header(name: str, value: str, secret: bool) -> HeaderTemplate:
+    parts = templates.parse(value)
+    fixed = value if all(isinstance(p, str) for p in parts) else None
+    return HeaderTemplate(name, parts, secret, "".join(parts) if fixed is not None else None)  # type: ignore[arg-type]
+
+
 def _output(output: ResponseParameter) -> Output:
     jsonpath = None
     if output.source == "body" and output.path.startswith("$"):
@@ -188,9 +210,26 @@ def _output(output: ResponseParameter) -> Output:
         source=output.source,
         path=output.path,
         jsonpath=jsonpath,
+        steps=_steps(jsonpath),
         type=output.type,
         array=output.array,
         default=output.default,
         field=(output.field or output.name) if output.target == "field" else None,
         message=templates.parse(output.message),
     )
+
+
+def _steps(query: jsonpath_rfc9535.JSONPathQuery | None) -> tuple[str | int, ...] | None:
+    """A singular query's names and indexes, in order; None for any other query."""
+    if query is None or not query.singular_query():
+        return None
+    steps: list[str | int] = []
+    for segment in query.segments:
+        (selector,) = segment.selectors
+        if isinstance(selector, NameSelector):
+            steps.append(selector.name)
+        elif isinstance(selector, IndexSelector):
+            steps.append(selector.index)
+        else:
+            return None
+    return tuple(steps)

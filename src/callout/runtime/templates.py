@@ -24,10 +24,10 @@ OPEN = "${"
 ESCAPED_OPEN = "$${"
 FORBIDDEN_IN_PATH = frozenset("{}$")
 MAX_PATH_DEPTH = 8
-FORBIDDEN_IN_HEADER = re.compile(r"[\r\n\x00]")
+FORBIDDEN_IN_HEADER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # XML 1.0 section 2.2: no C0 controls but tab, LF and CR; no lone surrogates, no U+FFFE/FFFF.
 FORBIDDEN_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-XML_QUOTES = {'"': "&quot;", "'": "&apos;"}
+XML_ENTITIES = {'"': "&quot;", "'": "&apos;", "\r": "&#13;", "\n": "&#10;", "\t": "&#9;"}
 
 
 @dataclass(frozen=True)
@@ -101,38 +101,60 @@ def placeholders(template: str) -> list[Placeholder]:
 
 Scope = Mapping[str, Any]
 MAX_VALUE_CHARS = 65_536
+UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+").fullmatch  # RFC 3986: needs no encoding
 
 
 def lookup(placeholder: Placeholder, scope: Scope) -> Any:
     """The value a placeholder names: `${a.b.0.c}` walks mappings by key and lists by index."""
+    path = placeholder.path
+    if len(path) == 1 and path[0] in scope:  # the common case: a parameter
+        return scope[path[0]]
     value: Any = scope
-    for depth, segment in enumerate(placeholder.path):
-        if isinstance(value, Mapping) and segment in value:
-            value = value[segment]
+    for depth, segment in enumerate(path):
+        if isinstance(value, dict | Mapping):
+            if segment in value:
+                value = value[segment]
+                continue
         elif isinstance(value, list) and segment.isdigit() and int(segment) < len(value):
             value = value[int(segment)]
-        else:
-            missing = ".".join(placeholder.path[: depth + 1])
-            raise ParameterError(f"{placeholder} has no value: {missing} is missing")
+            continue
+        missing = ".".join(placeholder.path[: depth + 1])
+        raise ParameterError(f"{placeholder} has no value: {missing} is missing")
     return value
 
 
 def to_text(value: Any) -> str:
     """A value as text: JSON spellings for numbers, booleans and structures; null is empty."""
-    if isinstance(value, str):
-        return value
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[no-any-return]
     if value is None:
         return ""
+    if kind is int or kind is float:  # their repr is their JSON spelling (bool is neither)
+        return repr(value)
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def value_of(placeholder: Placeholder, scope: Scope) -> str:
+    """A placeholder's value as text that can go on the wire: bounded, and encodable
+    (a lone surrogate, which JSON input can carry, cannot)."""
+    value = lookup(placeholder, scope)
+    text = value if type(value) is str else to_text(value)
+    if len(text) > MAX_VALUE_CHARS:
+        raise ParameterError(f"{placeholder} is longer than {MAX_VALUE_CHARS} characters")
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            raise ParameterError(f"{placeholder} holds a lone surrogate, not text") from None
+    return text
 
 
 def text_of(parts: Sequence[Part], scope: Scope) -> str:
     """Literal text and placeholder values joined, unencoded (text bodies, alert messages)."""
     if len(parts) == 1 and isinstance(parts[0], str):
         return parts[0]
-    return "".join(
-        p if isinstance(p, str) else _bounded(p, to_text(lookup(p, scope))) for p in parts
-    )
+    return "".join(p if isinstance(p, str) else value_of(p, scope) for p in parts)
 
 
 def path_of(parts: Sequence[Part], scope: Scope) -> str:
@@ -144,38 +166,40 @@ def path_of(parts: Sequence[Part], scope: Scope) -> str:
     """
     text = []
     for part in parts:
-        if isinstance(part, str):
+        if part.__class__ is str:
             text.append(part)
-        else:
-            value = _bounded(part, to_text(lookup(part, scope)))
-            if not value:
-                raise ParameterError(f"{part} is empty, which would change the URL's path")
-            text.append(quote(value, safe=""))
+            continue
+        value = value_of(part, scope)  # type: ignore[arg-type]
+        if not value:
+            raise ParameterError(f"{part} is empty, which would change the URL's path")
+        text.append(value if UNRESERVED(value) else quote(value, safe=""))
     path = "".join(text)
-    if any(segment in (".", "..") for segment in path.split("/")):
+    if "/." in path and any(segment in (".", "..") for segment in path.split("/")):
         raise ParameterError("a value made a '.' or '..' segment in the URL's path")
     return path
 
 
 def header_of(name: str, parts: Sequence[Part], scope: Scope) -> str:
-    """A header value; a value holding CR, LF or NUL is refused, so no header gains a line."""
+    """A header value; a control character other than tab is refused (RFC 9110 section 5.5),
+    so no header gains a line."""
     value = text_of(parts, scope)
     if FORBIDDEN_IN_HEADER.search(value):
-        raise ParameterError(f"header {name}: a value holds CR, LF or NUL")
+        raise ParameterError(f"header {name}: a value holds a control character")
     return value
 
 
 def xml_of(parts: Sequence[Part], scope: Scope) -> str:
-    """XML text: values escaped as character data that is safe in attributes too."""
+    """XML text: values escaped so they arrive as they were, in text and attributes alike
+    (a parser would fold a raw line break in an attribute into a space)."""
     text = []
     for part in parts:
         if isinstance(part, str):
             text.append(part)
-        else:
-            value = _bounded(part, to_text(lookup(part, scope)))
-            if FORBIDDEN_IN_XML.search(value):
-                raise ParameterError(f"{part} holds a character XML 1.0 cannot carry")
-            text.append(escape(value, XML_QUOTES))
+            continue
+        value = value_of(part, scope)
+        if FORBIDDEN_IN_XML.search(value):
+            raise ParameterError(f"{part} holds a character XML 1.0 cannot carry")
+        text.append(escape(value, XML_ENTITIES))
     return "".join(text)
 
 
@@ -237,9 +261,3 @@ def json_of(template: JsonTemplate, scope: Scope) -> Any:
     if isinstance(template, tuple):
         return [json_of(v, scope) for v in template]
     return template
-
-
-def _bounded(placeholder: Placeholder, value: str) -> str:
-    if len(value) > MAX_VALUE_CHARS:
-        raise ParameterError(f"{placeholder} is longer than {MAX_VALUE_CHARS} characters")
-    return value

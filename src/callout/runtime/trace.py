@@ -6,7 +6,7 @@ the headers the API marks secret), then every stored secret wherever it still ap
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
 from urllib.parse import urlencode
@@ -26,7 +26,15 @@ class Redactor:
     def __init__(self, secrets: Iterable[str], secret_headers: Iterable[str] = ()) -> None:
         # Longest first, so a secret that contains another is masked whole.
         self._secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        self._known = frozenset(self._secrets)
         self._headers = ALWAYS_SECRET_HEADERS | {h.lower() for h in secret_headers}
+
+    def including(self, secrets: Iterable[str]) -> "Redactor":
+        """This redactor, or one that masks these secrets as well."""
+        extra = [s for s in secrets if len(s) >= 4 and s not in self._known]
+        if not extra:
+            return self
+        return Redactor([*self._secrets, *extra], self._headers)
 
     def text(self, value: str) -> str:
         for secret in self._secrets:
@@ -36,12 +44,15 @@ class Redactor:
 
     def data(self, value: Any) -> Any:
         """Strings anywhere in a JSON-like value, masked: an upstream may echo a secret."""
-        if isinstance(value, str):
+        kind = type(value)
+        if kind is str:
             return self.text(value)
-        if isinstance(value, list):
-            return [self.data(v) for v in value]
-        if isinstance(value, dict):
+        if not self._secrets:
+            return value
+        if kind is dict:
             return {k: self.data(v) for k, v in value.items()}
+        if kind is list:
+            return [self.data(v) for v in value]
         return value
 
     def headers(self, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -74,23 +85,29 @@ class ResponseView:
     truncated: bool
 
 
-@dataclass
 class Recorder:
-    """Times each step of one call; keeps the masked request and response when tracing."""
+    """Times each step of one call; keeps the masked request and response when tracing.
 
-    redactor: Redactor
-    tracing: bool
-    steps: list[Step] = field(default_factory=list)
-    request: RequestView | None = None
-    response: ResponseView | None = None
-    _mark: float = field(default_factory=perf_counter)
+    Not tracing, it does nothing but hold the call's redactor: the hot path pays no clock.
+    """
 
-    def step(self, name: str, detail: str = "") -> None:
+    __slots__ = ("_mark", "redactor", "request", "response", "steps", "tracing")
+
+    def __init__(self, redactor: Redactor, tracing: bool) -> None:
+        self.redactor = redactor
+        self.tracing = tracing
+        self.steps: list[Step] = []
+        self.request: RequestView | None = None
+        self.response: ResponseView | None = None
+        self._mark = perf_counter() if tracing else 0.0
+
+    def step(self, name: str, *detail: object) -> None:
+        """Close the step begun at the last one; `detail` is joined only when tracing."""
+        if not self.tracing:
+            return
         now = perf_counter()
-        if self.tracing:
-            self.steps.append(
-                Step(name, round((now - self._mark) * 1000, 3), self.redactor.text(detail))
-            )
+        text = self.redactor.text(" ".join(str(d) for d in detail))
+        self.steps.append(Step(name, round((now - self._mark) * 1000, 3), text))
         self._mark = now
 
     def view(self, outgoing: Outgoing) -> RequestView:
@@ -113,7 +130,7 @@ class Recorder:
         if self.tracing:
             self.response = ResponseView(
                 received.status,
-                self.redactor.headers(received.headers),
+                self.redactor.headers(received.headers.items()),
                 self._preview(received.body),
                 len(received.body) > PREVIEW_BYTES,
             )

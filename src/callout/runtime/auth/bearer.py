@@ -17,10 +17,11 @@ async def apply(plan: Plan, outgoing: Outgoing, ctx: AuthContext) -> Outgoing:
     assert isinstance(auth, BearerAuth)
     if auth.token is None:
         raise AuthError("the API has no bearer token stored")
-    token = templates.header_of(
-        "Authorization", templates.parse(auth.token.get_secret_value()), ctx.scope
-    )
+    stored = auth.token.get_secret_value()
+    token = templates.header_of("Authorization", templates.parse(stored), ctx.scope)
     if not token:
         raise AuthError("the bearer token is empty")
+    if token != stored:
+        ctx.secrets.append(token)
     outgoing.set_header("Authorization", f"Bearer {token}")
     return outgoing
