@@ -243,7 +243,7 @@ def bench_plan(url: str) -> Plan:
             ],
         }
     )
-    return compile_plan(PlanKey(1, 1, 1, 1), api, request)
+    return compile_plan(PlanKey(1, 1, 1, 1, 1), api, request)
 
 
 class ThroughExecutor:

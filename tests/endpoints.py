@@ -26,7 +26,7 @@ from callout.clients.schemas import (
     ClientUpdate,
     ServiceWrite,
 )
-from callout.invocations.schemas import InvokeBody
+from callout.invocations.schemas import AuthorizeBody, InvokeBody
 from callout.web.app import API_PREFIX
 from tests.factories import api_body, request_body
 
@@ -43,7 +43,11 @@ SAMPLE_BODIES: dict[type[BaseModel], Callable[[], dict[str, Any]]] = {
     CopyApi: lambda: {"name": "Intruder copy"},
     # A dry run: even a call that wrongly got through would send nothing anywhere.
     InvokeBody: lambda: {"parameters": {"customerId": "1"}, "mode": "dry_run"},
+    AuthorizeBody: lambda: {"redirect_uri": "https://intruder.example/callback"},
 }
+# Routes that take no API key: what they check is not whose key it is (the OAuth 2.0
+# callback checks its one-time state).
+PUBLIC = frozenset({f"{API_PREFIX}/oauth/callback"})
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,7 @@ def endpoints(app: FastAPI) -> list[Endpoint]:
     found = []
     for context in iter_route_contexts(app.routes):
         route, path = context.original_route, context.path or ""
-        if isinstance(route, APIRoute) and path.startswith(API_PREFIX + "/"):
+        if isinstance(route, APIRoute) and path.startswith(API_PREFIX + "/") and path not in PUBLIC:
             model = _body_model(route)
             found += [Endpoint(m, path, model) for m in sorted(context.methods or ())]
     if len(found) < 20:  # a walk over nothing passes everything: refuse to go quiet

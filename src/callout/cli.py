@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from aiohttp import web
 from pydantic import ValidationError
 from rich.console import Console
 
@@ -21,8 +22,9 @@ from callout.db.engine import Database
 from callout.db.secrets import rotate
 from callout.demo import seed
 from callout.errors import CalloutError
+from callout.invocations import authorize as authorize_flow
 from callout.invocations.plans import PlanCache
-from callout.invocations.schemas import InvokeBody
+from callout.invocations.schemas import AuthorizeDone, InvokeBody
 from callout.invocations.service import Runtime
 from callout.runtime.executor import Outcome
 from callout.runtime.plan import Plan
@@ -222,6 +224,70 @@ async def _run(plan: Plan, body: InvokeBody) -> Outcome:
             trace=True,
         )
     finally:
+        await runtime.close()
+
+
+@app.command()
+def authorize(
+    client: Annotated[str, typer.Argument(help="The client's code.")],
+    api: Annotated[str, typer.Argument(help="The API's id or name.")],
+    port: Annotated[int, typer.Option(help="Local port the browser comes back to.")] = 8765,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for the browser.")] = 300.0,
+) -> None:
+    """Authorize an API that uses OAuth 2.0's authorization_code grant.
+
+    Open the printed URL; the provider sends the browser back to
+    http://127.0.0.1:PORT/callback (register it with the provider), and the refresh token
+    is kept, sealed, with the API.
+    """
+    done = asyncio.run(_authorize(client, api, port, wait))
+    out.print(done.message)
+
+
+async def _authorize(client: str, api: str, port: int, wait: float) -> AuthorizeDone:
+    settings = get_settings()
+    keys = crypto.KeySource(settings)
+    database = _database()
+    redirect_uri = f"http://127.0.0.1:{port}/callback"
+    runtime = await Runtime.start(plan_ttl=0)
+    store, http = runtime.executor.store, runtime.executor.http
+    with database.transaction(reads_only=True) as session:
+        target = clients.visible_client(session, OPERATOR, client)
+        api_id = definitions.resolve_api(session, target, api)
+        start, pending = authorize_flow.prepare(
+            session, keys.keyring(), OPERATOR, target, api_id, redirect_uri
+        )
+    await authorize_flow.remember(store, start.state, pending)
+    finished: asyncio.Future[AuthorizeDone] = asyncio.get_running_loop().create_future()
+
+    async def callback(request: web.Request) -> web.Response:
+        query = request.query
+        try:
+            result = await authorize_flow.complete(
+                store, http, database, keys, query.get("state", ""), query.get("code"),
+                query.get("error"),
+            )  # fmt: skip
+        except CalloutError as error:
+            if not finished.done():
+                finished.set_exception(error)
+            return web.Response(status=400, text=f"Not authorized: {error.detail}\n")
+        if not finished.done():
+            finished.set_result(result)
+        return web.Response(text=f"{result.message}. You can close this window.\n")
+
+    server = web.Application()
+    server.router.add_get("/callback", callback)
+    runner = web.AppRunner(server, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    out.print("Open this address in a browser to authorize the API:")
+    out.print(start.authorization_url, highlight=False, soft_wrap=True)
+    try:
+        return await asyncio.wait_for(finished, wait)
+    except TimeoutError:
+        _fail(f"no answer from the browser within {wait:g} s")
+    finally:
+        await runner.cleanup()
         await runtime.close()
 
 

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
         le=60,
         description="Seconds a cached request plan is trusted before its version is checked.",
     )
+    public_url: str | None = Field(
+        default=None,
+        description="Callout's address as browsers reach it, for OAuth 2.0 redirects; "
+        "unset means http://HOST:PORT.",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 
@@ -61,6 +66,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'callout.db').resolve()}"
+
+    @property
+    def oauth_callback(self) -> str:
+        """Where an OAuth 2.0 provider sends the browser back after an authorization."""
+        base = (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        return f"{base}/api/v1/oauth/callback"
 
     @property
     def key_file(self) -> Path:

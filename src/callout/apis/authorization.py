@@ -7,6 +7,7 @@ value. Adding a scheme is one class here and one member of `Authorization`.
 
 from typing import Annotated, Any, Literal
 
+import jsonpath_rfc9535
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import (
@@ -206,6 +207,15 @@ class OAuth2Auth(Scheme):
     query_parameter: Annotated[str, StringConstraints(pattern=TOKEN.pattern, max_length=100)] = (
         "access_token"
     )
+    pkce: bool = Field(default=True, description="authorization_code: send a PKCE challenge.")
+    expiry_signal_path: Annotated[str, StringConstraints(max_length=500)] = Field(
+        default="",
+        description="A JSONPath into a 200 body that says the token has expired (some APIs "
+        "answer 200 with an error body), e.g. `$.error.code`; empty: only a 401 says so.",
+    )
+    expiry_signal_value: Text = Field(
+        default="", description="The value at `expiry_signal_path` that means expired."
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -224,6 +234,11 @@ class OAuth2Auth(Scheme):
 
     @model_validator(mode="after")
     def _grant_needs(self) -> "OAuth2Auth":
+        if self.expiry_signal_path:
+            try:
+                jsonpath_rfc9535.compile(self.expiry_signal_path)
+            except jsonpath_rfc9535.JSONPathError as error:
+                raise field_error("expiry_signal_path", f"is not valid JSONPath: {error}") from None
         if self.grant == "password" and not self.username:
             raise field_error("username", "the password grant needs a username")
         if self.grant == "authorization_code" and not self.authorization_url:

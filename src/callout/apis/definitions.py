@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from callout.apis import records
 from callout.apis import secret_fields as sf
 from callout.apis.records import REQUEST_FIELDS
 from callout.apis.repository import ApiRepository, RequestRepository
@@ -60,17 +61,8 @@ def load(
         raise NotFound(f"no request {request_id} in API {api_id} for client {client.code!r}")
     request, api = row[0], row[1]
     vault = Vault(session, keyring, client.id)
-    api_secrets = vault.reveal_all(api_owner(api.id))
+    api_fields = _api_fields(api, vault.reveal_all(api_owner(api.id)))
     request_secrets = vault.reveal_all(request_owner(request.id))
-    api_fields = ApiFields(
-        name=api.name,
-        description=api.description,
-        base_url=api.base_url,
-        type=api.type,
-        service_id=api.service_id,
-        headers=sf.headers_of(api.headers, api_secrets),
-        authorization=sf.authorization_of(api.authorization, api_secrets),
-    )
     values = {c: getattr(request, c) for c in REQUEST_FIELDS}
     request_fields = RequestFields.model_validate(
         values | {"headers": sf.headers_of(request.headers, request_secrets)}
@@ -78,9 +70,36 @@ def load(
     return Definition(api_fields, request_fields, Versions(api.version, request.version))
 
 
+def _api_fields(api: Api, secrets: dict[str, str]) -> ApiFields:
+    return ApiFields(
+        name=api.name,
+        description=api.description,
+        base_url=api.base_url,
+        type=api.type,
+        service_id=api.service_id,
+        headers=sf.headers_of(api.headers, secrets),
+        authorization=sf.authorization_of(api.authorization, secrets),
+    )
+
+
 def resolve(session: Session, client: Client, api_ref: str, request_ref: str) -> tuple[int, int]:
     """An API and one of its requests named by id or by name (ignoring case), as the CLI
     takes them; the client's own API wins over a system API of the same name."""
+    api = _api_named(session, client, api_ref)
+    requests = RequestRepository(session, client)
+    request = requests.get(api, int(request_ref)) if request_ref.isdigit() else None
+    request = request or requests.by_name_key(api, name_key(request_ref))
+    if request is None:
+        raise NotFound(f"no request {request_ref!r} in API {api.name!r}")
+    return api.id, request.id
+
+
+def resolve_api(session: Session, client: Client, api_ref: str) -> int:
+    """An API named by id or by name, as `resolve` finds it."""
+    return _api_named(session, client, api_ref).id
+
+
+def _api_named(session: Session, client: Client, api_ref: str) -> Api:
     apis = ApiRepository(session, client)
     api = apis.get(int(api_ref)) if api_ref.isdigit() else None
     if api is None:
@@ -92,9 +111,13 @@ def resolve(session: Session, client: Client, api_ref: str, request_ref: str) ->
         api = matches[0] if matches else None
     if api is None:
         raise NotFound(f"no API {api_ref!r} in client {client.code!r}")
-    requests = RequestRepository(session, client)
-    request = requests.get(api, int(request_ref)) if request_ref.isdigit() else None
-    request = request or requests.by_name_key(api, name_key(request_ref))
-    if request is None:
-        raise NotFound(f"no request {request_ref!r} in API {api.name!r}")
-    return api.id, request.id
+    return api
+
+
+def load_api(
+    session: Session, keyring: Keyring, client: Client, api_id: int
+) -> tuple[ApiFields, Api]:
+    """A client's own API with its secrets opened, and its row (for its id and version)."""
+    api = records.writable(records.find_api(session, client, api_id))
+    secrets = Vault(session, keyring, client.id).reveal_all(api_owner(api.id))
+    return _api_fields(api, secrets), api

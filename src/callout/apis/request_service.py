@@ -1,5 +1,7 @@
 """Use cases for the requests under an API: list, read, create, update, delete."""
 
+import json
+
 from sqlalchemy.orm import Session
 
 from callout.apis import records
@@ -12,6 +14,7 @@ from callout.db.crypto import Keyring
 from callout.db.engine import flush
 from callout.db.models import Api, Client, Request, utcnow
 from callout.db.secrets import request_owner, stored_fields
+from callout.errors import Invalid
 from callout.schemas import IfMatch, name_key
 
 
@@ -36,6 +39,7 @@ def create_request(
     principal.require("editor")
     api = records.writable(records.find_api(session, client, api_id))
     _check_name(session, client, api, data.name, None)
+    _check_message(api, data)
     split = sf.SecretSplit(stored=set())
     headers = split.headers(data.headers)
     split.check()
@@ -70,6 +74,7 @@ def update_request(
     request = records.find_request(session, client, api, request_id)
     records.check_version("request", request.name, request.version, if_match)
     _check_name(session, client, api, data.name, request)
+    _check_message(api, data)
     owner = request_owner(request.id)
     split = sf.SecretSplit(stored=stored_fields(session, client.id, [owner])[owner])
     headers = split.headers(data.headers)
@@ -123,3 +128,29 @@ def _check_name(
     same = RequestRepository(session, client).by_name_key(api, name_key(name))
     if same is not None and same is not current:
         raise records.request_taken(same.name)
+
+
+def _check_message(api: Api, data: RequestWrite) -> None:
+    """A Slack or Teams API posts messages to an incoming webhook: each of its requests is a
+    POST of a JSON message (Slack: `text` and/or `blocks`; Teams: a MessageCard or a message
+    carrying Adaptive Card attachments)."""
+    if api.type not in ("slack", "teams"):
+        return
+    if data.method != "POST":
+        raise Invalid.field("method", f"a {api.type} webhook takes POST")
+    if data.content_type != "json" or not data.body:
+        raise Invalid.field("body", f"a {api.type} message is a JSON body")
+    message = json.loads(data.body)
+    if not isinstance(message, dict):
+        raise Invalid.field("body", f"a {api.type} message is a JSON object")
+    if api.type == "slack" and not ({"text", "blocks"} & message.keys()):
+        raise Invalid.field("body", "a Slack message needs `text` or `blocks`")
+    if api.type == "teams" and not (
+        message.get("@type") == "MessageCard"
+        or (message.get("type") == "message" and "attachments" in message)
+    ):
+        raise Invalid.field(
+            "body",
+            'a Teams message is a MessageCard ("@type": "MessageCard") or a "message" '
+            "with Adaptive Card attachments",
+        )

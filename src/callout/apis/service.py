@@ -24,6 +24,7 @@ from callout.errors import Conflict, Invalid
 from callout.schemas import IfMatch, Page, name_key
 
 COPY_PREFIX = "Copy of "
+REFRESH_TOKEN = "authorization.refresh_token"  # noqa: S105 - a field name, not a secret
 MAX_NAME = 100
 
 
@@ -249,3 +250,25 @@ def _check_no_request_secrets(session: Session, client: Client, api: Api, new_ba
             f"requests {', '.join(sorted(names))} hold secret headers that would now go to "
             f"{_origin(new_base)}: remove those headers, move the API, then enter them again",
         )
+
+
+def store_refresh_token(
+    session: Session,
+    keyring: Keyring,
+    principal: Principal,
+    client: Client,
+    api_id: int,
+    refresh_token: str | None,
+) -> int:
+    """Keep what an authorization (the authorization_code flow) gave: the refresh token,
+    sealed. The API's version moves, as for any change of its credentials; returns it."""
+    principal.require("editor")
+    api = records.writable(records.find_api(session, client, api_id))
+    if refresh_token:
+        Vault(session, keyring, client.id).put(api.id, None, REFRESH_TOKEN, refresh_token)
+    api.updated_at = utcnow()
+    flush(session, stale=f"API {api.name!r}")
+    audit.record(
+        session, client.id, principal, "update", ("api", api.id, api.name), {REFRESH_TOKEN}
+    )
+    return api.version

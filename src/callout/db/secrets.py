@@ -86,6 +86,32 @@ class Vault:
             )
         )
 
+    def swap(self, api_id: int, field: str, expected: str | None, new: str) -> bool:
+        """Seal `new` as the API's `field` if the row still holds `expected` (anything, when
+        `expected` is None): one compare-and-swap, so of two writers racing, one wins and
+        the other learns it lost. Returns whether `new` was stored."""
+        owner = api_owner(api_id)
+        row = self.session.scalar(
+            self.readable().where(Secret.owner == owner, Secret.field == field)
+        )
+        if row is None:
+            if expected is not None:
+                return False  # removed meanwhile: an admin changed the authorization
+            self.put(api_id, None, field, new)
+            return True
+        binding = Binding(self.client_id, owner, field)
+        current = self.keyring.open(Sealed(row.key_id, row.ciphertext), binding)
+        if expected is not None and current != expected:
+            return False
+        sealed = self.keyring.seal(new, binding)
+        swapped = self.session.execute(
+            update(Secret)
+            .where(Secret.id == row.id, Secret.ciphertext == row.ciphertext)
+            .values(key_id=sealed.key_id, ciphertext=sealed.ciphertext)
+            .execution_options(synchronize_session=False)
+        )
+        return swapped.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
     def reveal_all(self, owner: str) -> dict[str, str]:
         """The owner's secrets in plain text: for an outgoing request or a copy, nothing else."""
         rows = self.session.scalars(self.readable().where(Secret.owner == owner)).all()

@@ -54,7 +54,11 @@ class PlanCache:
             return entry.plan
         loaded = definitions.load(session, keyring, client, api_id, request_id)
         key = PlanKey(
-            client.id, request_id, loaded.versions.api_version, loaded.versions.request_version
+            client.id,
+            api_id,
+            request_id,
+            loaded.versions.api_version,
+            loaded.versions.request_version,
         )
         plan = compile_plan(key, loaded.api, loaded.request)
         with self._lock:

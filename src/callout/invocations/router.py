@@ -1,13 +1,33 @@
 """REST routes that run requests: invoke, test, and the invocation log."""
 
+import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
 
+from callout.invocations import authorize as authorize_flow
 from callout.invocations import service
-from callout.invocations.schemas import InvocationRead, InvokeBody, InvokeResult, TracedResult
+from callout.invocations.schemas import (
+    AuthorizeBody,
+    AuthorizeDone,
+    AuthorizeStart,
+    InvocationRead,
+    InvokeBody,
+    InvokeResult,
+    TracedResult,
+)
 from callout.schemas import Page
-from callout.web.deps import ClientDep, IdPath, KeyringDep, PrincipalDep, RuntimeDep, SessionDep
+from callout.web.deps import (
+    ClientDep,
+    DatabaseDep,
+    IdPath,
+    KeyringDep,
+    KeysDep,
+    PrincipalDep,
+    RuntimeDep,
+    SessionDep,
+    SettingsDep,
+)
 
 router = APIRouter(prefix="/clients/{client}", tags=["invocations"])
 REQUEST = "/apis/{api_id}/requests/{request_id}"
@@ -75,3 +95,43 @@ def invocations(
 ) -> Page[InvocationRead]:
     """This process's latest calls for the client, newest first."""
     return service.log_page(runtime, client, limit, offset)
+
+
+@router.post("/apis/{api_id}/authorize", tags=["oauth"])
+async def authorize(
+    runtime: RuntimeDep,
+    session: SessionDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+    client: ClientDep,
+    settings: SettingsDep,
+    api_id: IdPath,
+    body: Annotated[AuthorizeBody | None, Body()] = None,
+) -> AuthorizeStart:
+    """Start the authorization_code flow: open `authorization_url` in a browser; the
+    provider sends it back to `redirect_uri`, where Callout keeps the refresh token."""
+    redirect_uri = (body.redirect_uri if body else None) or settings.oauth_callback
+    start, pending = await asyncio.to_thread(
+        authorize_flow.prepare, session, keyring, principal, client, api_id, redirect_uri
+    )
+    await authorize_flow.remember(runtime.executor.store, start.state, pending)
+    return start
+
+
+# The provider's redirect carries no API key: the one-time state is what it proves.
+callback_router = APIRouter(tags=["oauth"])
+
+
+@callback_router.get("/oauth/callback")
+async def oauth_callback(
+    runtime: RuntimeDep,
+    database: DatabaseDep,
+    keys: KeysDep,
+    state: Annotated[str, Query(max_length=200)],
+    code: Annotated[str | None, Query(max_length=4096)] = None,
+    error: Annotated[str | None, Query(max_length=200)] = None,
+) -> AuthorizeDone:
+    """Where the provider sends the browser back after an authorization."""
+    return await authorize_flow.complete(
+        runtime.executor.store, runtime.executor.http, database, keys, state, code, error
+    )

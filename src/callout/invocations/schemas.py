@@ -94,3 +94,24 @@ class InvocationRead(Model):
     reason: str | None
     status: int | None
     duration_ms: float
+
+
+class AuthorizeBody(Model):
+    redirect_uri: str | None = Field(
+        default=None,
+        description="Where the provider sends the browser back; empty: Callout's own "
+        "/api/v1/oauth/callback on CALLOUT_PUBLIC_URL.",
+    )
+
+
+class AuthorizeStart(Model):
+    authorization_url: str = Field(description="Open this in a browser to authorize the API.")
+    state: str
+    redirect_uri: str
+    expires_in: int = Field(description="Seconds the authorization may take.")
+
+
+class AuthorizeDone(Model):
+    api_id: int
+    refresh_token_stored: bool
+    message: str

@@ -13,6 +13,8 @@ from callout.errors import InvocationFailed
 from callout.invocations.log import InvocationLog
 from callout.invocations.plans import PlanCache
 from callout.invocations.schemas import InvocationRead, InvokeBody, InvokeResult, TracedResult
+from callout.runtime.auth.base import CredentialSaver
+from callout.runtime.auth.tokens import MemoryTokenStore
 from callout.runtime.executor import Executor, Outcome
 from callout.runtime.http import HttpClient
 from callout.schemas import Page
@@ -27,10 +29,12 @@ class Runtime:
     log: InvocationLog
 
     @classmethod
-    async def start(cls, plan_ttl: float = 2.0) -> "Runtime":
+    async def start(cls, plan_ttl: float = 2.0, saver: CredentialSaver | None = None) -> "Runtime":
+        """`saver` keeps rotated refresh tokens; without one they live in memory only."""
         http = HttpClient()
         await http.start()
-        return cls(Executor(http), PlanCache(ttl=plan_ttl), InvocationLog())
+        executor = Executor(http, MemoryTokenStore(), saver)
+        return cls(executor, PlanCache(ttl=plan_ttl), InvocationLog())
 
     async def close(self) -> None:
         await self.executor.http.close()

@@ -12,6 +12,7 @@ Every call ends in exactly one outcome; expected failures never raise out of `ru
 This is the hot path: anything that can be worked out once per plan is in the plan.
 """
 
+import asyncio
 import itertools
 import json
 import logging
@@ -25,9 +26,16 @@ from urllib.parse import quote_plus, urlencode
 from multidict import CIMultiDict
 
 from callout.runtime import templates
-from callout.runtime.auth import SCHEMES
-from callout.runtime.auth.base import AuthContext
-from callout.runtime.errors import AuthError, ExecutionError, MappingError, ParameterError
+from callout.runtime.auth import AUTHORIZERS
+from callout.runtime.auth.base import AuthContext, Authorizer, CredentialSaver
+from callout.runtime.auth.tokens import MemoryTokenStore, TokenStore
+from callout.runtime.errors import (
+    AuthError,
+    ExecutionError,
+    MappingError,
+    ParameterError,
+    Timeout,
+)
 from callout.runtime.http import HttpClient, Outgoing, Received
 from callout.runtime.mapping import map_response
 from callout.runtime.plan import Parameter, Plan
@@ -64,8 +72,15 @@ class Outcome:
 class Executor:
     """Runs plans; one per process, sharing one HTTP client."""
 
-    def __init__(self, http: HttpClient) -> None:
+    def __init__(
+        self,
+        http: HttpClient,
+        store: TokenStore | None = None,
+        saver: CredentialSaver | None = None,
+    ) -> None:
         self.http = http
+        self.store = store or MemoryTokenStore()
+        self.saver = saver
 
     async def run(
         self,
@@ -88,15 +103,15 @@ class Executor:
             outgoing = render(plan, scope)
             if trace:
                 recorder.step("render")
-            if mode == "live":
-                if not plan.authorized:
-                    outgoing = await self._authorize(plan, outgoing, scope, recorder)
+            if mode == "live" and plan.authorized:  # fixed headers prove it all: the hot path
                 if trace:
                     recorder.step("authorize", plan.authorization.type)
                     recorder.sent(outgoing)
                 received = await self.http.send(outgoing, plan.timeout)
                 if trace:
                     recorder.step("send", "status", received.status)
+            elif mode == "live":
+                received = await self._authorized(plan, outgoing, scope, recorder)
             else:  # nothing goes out, not even a token request: authorization comes when sent
                 recorder.sent(outgoing)
                 if mode == "dry_run":
@@ -124,18 +139,39 @@ class Executor:
                 _log(plan, mode, outcome)
         return outcome
 
-    async def _authorize(
+    async def _authorized(
         self, plan: Plan, outgoing: Outgoing, scope: templates.Scope, recorder: Recorder
-    ) -> Outgoing:
-        """Run the API's scheme: what a plan's fixed headers do not already prove."""
-        apply = SCHEMES.get(plan.authorization.type)
-        if apply is None:
+    ) -> Received:
+        """Send with the API's scheme at work; when the answer says the credentials were
+        refused or expired, renew them and send once more. One deadline covers it all."""
+        authorizer = AUTHORIZERS.get(plan.authorization.type)
+        if authorizer is None:
             raise AuthError(f"{plan.authorization.type} authorization cannot be sent yet")
-        ctx = AuthContext(scope, self.http, recorder)
-        outgoing = await apply(plan, outgoing, ctx)
-        if ctx.secrets:  # credentials the plan does not know (a token from the context)
-            recorder.redactor = recorder.redactor.including(ctx.secrets)
-        return outgoing
+        loop = asyncio.get_running_loop()
+        ctx = AuthContext(
+            scope, self.http, self.store, self.saver, recorder, loop.time() + plan.timeout
+        )
+        try:
+            async with asyncio.timeout_at(ctx.deadline):
+                received = await self._send_authorized(plan, outgoing, ctx, authorizer)
+                if authorizer.renew is not None and await authorizer.renew(plan, ctx, received):
+                    recorder.step("renew", "status", received.status)
+                    received = await self._send_authorized(plan, outgoing, ctx, authorizer)
+        except TimeoutError:
+            raise Timeout(f"no complete answer within {plan.timeout:g} s") from None
+        return received
+
+    async def _send_authorized(
+        self, plan: Plan, outgoing: Outgoing, ctx: AuthContext, authorizer: Authorizer
+    ) -> Received:
+        sent = await authorizer.apply(plan, outgoing.copy(), ctx)
+        if ctx.secrets:  # credentials the plan does not know: fetched tokens, sessions
+            ctx.recorder.redactor = ctx.recorder.redactor.including(ctx.secrets)
+        ctx.recorder.step("authorize", plan.authorization.type)
+        ctx.recorder.sent(sent)
+        received = await self.http.send(sent, ctx.remaining())
+        ctx.recorder.step("send", "status", received.status)
+        return received
 
 
 def bind(plan: Plan, parameters: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
@@ -272,7 +308,7 @@ def _conclude(
     plan: Plan, received: Received, scope: templates.Scope, outcome: Outcome, redactor: Redactor
 ) -> None:
     outcome.status = received.status
-    success = plan.is_success(received.status)
+    success = _succeeded(plan, received)
     try:
         mapped = map_response(plan, received, scope)
     except MappingError as error:
@@ -285,7 +321,26 @@ def _conclude(
         outcome.warnings = mapped.warnings
     if not success:
         outcome.outcome, outcome.reason = "failure", "status"
-        outcome.message = f"the upstream answered {received.status}"
+        outcome.message = _refusal(plan, received, redactor)
+
+
+PROVIDERS = {"slack": "Slack", "teams": "Teams"}
+
+
+def _succeeded(plan: Plan, received: Received) -> bool:
+    if plan.api_type == "slack":  # an incoming webhook answers 200 "ok", and nothing else
+        return received.status == 200 and received.body.strip() == b"ok"
+    return plan.is_success(received.status)
+
+
+def _refusal(plan: Plan, received: Received, redactor: Redactor) -> str:
+    """Why the status is a failure; a messaging provider's own answer is quoted as it is
+    (Slack says `invalid_payload`, `channel_not_found`...)."""
+    provider = PROVIDERS.get(plan.api_type)
+    if provider is None:
+        return f"the upstream answered {received.status}"
+    said = redactor.text(received.body[:300].decode("utf-8", "replace").strip())
+    return f"{provider} answered {received.status}: {said or '(an empty body)'}"
 
 
 def _log(plan: Plan, mode: Mode, outcome: Outcome) -> None:

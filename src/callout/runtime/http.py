@@ -28,6 +28,10 @@ class Outgoing:
     body: bytes | None = None
     form: tuple[tuple[str, str], ...] | None = None  # multipart fields, encoded when sent
 
+    def copy(self) -> "Outgoing":
+        """A copy whose headers can change without changing these (a retry starts clean)."""
+        return Outgoing(self.method, self.url, list(self.headers), self.body, self.form)
+
     def set_header(self, name: str, value: str) -> None:
         lowered = name.lower()
         self.headers = [(n, v) for n, v in self.headers if n.lower() != lowered]

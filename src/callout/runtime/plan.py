@@ -51,14 +51,33 @@ def join_url(base_url: str, url_path: str, endpoint_path: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
+@dataclass(frozen=True)
+class Owner:
+    """Whose credentials: a client's API as it is now (a change to the API is a new version,
+    so its tokens are new too)."""
+
+    client_id: int
+    api_id: int
+    api_version: int
+
+    def key(self, scheme: str) -> str:
+        return f"{scheme}:{self.client_id}:{self.api_id}:{self.api_version}"
+
+
 @dataclass(frozen=True, slots=True)
 class PlanKey:
     """What a plan was built from: a newer version of either means a new plan."""
 
     client_id: int
+    api_id: int
     request_id: int
     api_version: int
     request_version: int
+
+    @property
+    def owner(self) -> Owner:
+        """Whose credentials a token or session is: the API as it is now, for this client."""
+        return Owner(self.client_id, self.api_id, self.api_version)
 
 
 @dataclass(frozen=True, slots=True)

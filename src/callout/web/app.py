@@ -12,6 +12,8 @@ from callout.audit.router import router as audit_router
 from callout.clients.router import router as clients_router
 from callout.db.crypto import KeySource
 from callout.db.engine import Database
+from callout.invocations.credentials import DatabaseCredentials
+from callout.invocations.router import callback_router
 from callout.invocations.router import router as invocations_router
 from callout.invocations.service import Runtime
 from callout.settings import Settings, get_settings
@@ -33,7 +35,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.runtime = await Runtime.start(plan_ttl=settings.plan_ttl)
+        app.state.runtime = await Runtime.start(
+            plan_ttl=settings.plan_ttl, saver=DatabaseCredentials(database, keys)
+        )
         try:
             yield
         finally:
@@ -50,7 +54,7 @@ def create_app(
     )
     app.state.settings, app.state.database, app.state.keys = settings, database, keys
     problems.install(app)
-    for router in (clients_router, apis_router, invocations_router, audit_router):
+    for router in (clients_router, apis_router, invocations_router, callback_router, audit_router):
         app.include_router(router, prefix=API_PREFIX)
 
     @app.get("/", include_in_schema=False)

@@ -14,6 +14,7 @@ from callout.db.models import Client
 from callout.errors import Invalid
 from callout.invocations.service import Runtime
 from callout.schemas import MAX_ID, IfMatch
+from callout.settings import Settings
 
 
 def _session(request: Request) -> Iterator[Session]:
@@ -25,6 +26,30 @@ def _session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(_session, scope="function")]
+
+
+def _database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+DatabaseDep = Annotated[Database, Depends(_database)]
+
+
+def _keys(request: Request) -> KeySource:
+    keys: KeySource = request.app.state.keys
+    return keys
+
+
+KeysDep = Annotated[KeySource, Depends(_keys)]
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
 def _keyring(request: Request) -> Keyring:

@@ -2,13 +2,16 @@
 
 A scheme whose proof never changes (Basic; a bearer token with no placeholder) is folded
 into the plan as a fixed Authorization header when the plan is compiled
-(`runtime/credentials.py`); `apply` runs on each call for the others.
+(`runtime/credentials.py`); the schemes below run on each call for the others.
 """
 
-from callout.runtime.auth import bearer, none
-from callout.runtime.auth.base import Apply
+from callout.runtime.auth import bearer, livevox, none, oauth1, oauth2
+from callout.runtime.auth.base import Authorizer
 
-SCHEMES: dict[str, Apply] = {
-    "none": none.apply,
-    "bearer": bearer.apply,
+AUTHORIZERS: dict[str, Authorizer] = {
+    "none": Authorizer(none.apply),
+    "bearer": Authorizer(bearer.apply),
+    "oauth1": Authorizer(oauth1.apply),
+    "oauth2": Authorizer(oauth2.apply, oauth2.renew),
+    "livevox": Authorizer(livevox.apply, livevox.renew),
 }

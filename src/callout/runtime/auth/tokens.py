@@ -1,0 +1,96 @@
+"""Where tokens and sessions live between calls: one small store interface.
+
+The in-process store below serves one worker. A shared store (Redis) can replace it for many
+workers without touching the schemes: they only `get`, `put`, `drop` and take `flight`.
+
+`flight(key)` is single flight, Callout's own: while one call fetches a token for a key,
+the others wait for it and then read what it stored, so a thousand cold calls make one
+token request. (Authlib's refresh lock is per client instance, and there is one instance
+per call here, so it cannot give this.)
+"""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A token or session as obtained: the value sent, and when to renew it."""
+
+    value: str = field(repr=False)
+    obtained: float  # time.time() when it arrived
+    renew_at: float  # from here a call still uses it, and a renewal starts in the background
+    expires_at: float  # from here a call waits for a new one
+    refresh_token: str | None = field(default=None, repr=False)
+
+    def fresh(self, now: float) -> bool:
+        return now < self.renew_at
+
+    def usable(self, now: float) -> bool:
+        return now < self.expires_at
+
+    def extended(self, seconds: float) -> "Credential":
+        """A session kept alive by use (LiveVox: valid while used within a rolling window)."""
+        now = time.time()
+        return replace(self, renew_at=now + seconds, expires_at=now + seconds)
+
+
+def lifetime(
+    obtained: float, expires_in: float | None, default: float = 3600.0
+) -> tuple[float, float]:
+    """(renew_at, expires_at) for a token valid `expires_in` seconds from `obtained`.
+
+    Renewal starts a fifth of the lifetime (at most a minute) before expiry; a call waits only
+    in the last twentieth (at most 5 s), kept for clock skew and the request's own flight.
+    """
+    seconds = float(expires_in) if expires_in and expires_in > 0 else default
+    expires_at = obtained + seconds - min(5.0, seconds * 0.05)
+    return obtained + seconds - min(60.0, seconds * 0.2), expires_at
+
+
+class TokenStore(Protocol):
+    async def get(self, key: str) -> Credential | None:
+        """The key's credential, expired or not: an expired one may still hold a refresh
+        token."""
+
+    async def put(self, key: str, credential: Credential) -> None: ...
+
+    async def expire(self, key: str, credential: Credential) -> None:
+        """Mark the key's credential expired, if it is still this one (a refused token)."""
+
+    def flight(self, key: str) -> AbstractAsyncContextManager[None]:
+        """Held while one call obtains the key's credential; the others wait."""
+
+    def in_flight(self, key: str) -> bool: ...
+
+
+class MemoryTokenStore:
+    """Tokens in this process's memory: never written anywhere, gone on restart."""
+
+    def __init__(self) -> None:
+        self._credentials: dict[str, Credential] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def get(self, key: str) -> Credential | None:
+        return self._credentials.get(key)
+
+    async def put(self, key: str, credential: Credential) -> None:
+        self._credentials[key] = credential
+
+    async def expire(self, key: str, credential: Credential) -> None:
+        if self._credentials.get(key) is credential:
+            self._credentials[key] = replace(credential, renew_at=0.0, expires_at=0.0)
+
+    @asynccontextmanager
+    async def flight(self, key: str) -> AsyncIterator[None]:
+        # One lock per key, kept: keys are API versions, a few per API over its life.
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            yield
+
+    def in_flight(self, key: str) -> bool:
+        lock = self._locks.get(key)
+        return lock is not None and lock.locked()
