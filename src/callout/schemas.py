@@ -2,7 +2,7 @@
 
 import re
 from dataclasses import dataclass
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -11,6 +11,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    field_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -20,6 +21,16 @@ T = TypeVar("T")
 # It is pydantic's own SecretStr rendering, so secret fields and secret headers mask alike.
 MASK = "**********"
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    return False
 
 
 def no_control(value: str) -> str:
@@ -50,6 +61,15 @@ class Model(BaseModel):
     left out of error texts: an input may hold a secret."""
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """No text anywhere may hold NUL: PostgreSQL cannot store it, and no wire format
+        Callout speaks needs it."""
+        if _holds_nul(value):
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,9 @@ from callout.runtime import templates
 from callout.schemas import MASK, Model, field_error, no_control
 
 Text = Annotated[str, StringConstraints(max_length=500), AfterValidator(no_control)]
+RequiredText = Annotated[
+    str, StringConstraints(min_length=1, max_length=500), AfterValidator(no_control)
+]
 # A stored secret: write-only, masked when printed, at most 16 KiB (an RSA key fits).
 Secret = Annotated[SecretStr | None, Field(max_length=16_384)]
 
@@ -84,7 +87,7 @@ class BasicAuth(Scheme):
     """RFC 7617 Basic; credentials are sent as UTF-8."""
 
     type: Literal["basic"] = "basic"
-    username: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    username: RequiredText
     password: Secret = None
 
     @computed_field  # type: ignore[prop-decorator]
@@ -130,7 +133,7 @@ class OAuth1Auth(Scheme):
     """OAuth 1.0a request signing (RFC 5849)."""
 
     type: Literal["oauth1"] = "oauth1"
-    consumer_key: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    consumer_key: RequiredText
     consumer_secret: Secret = None
     token: Secret = None
     token_secret: Secret = None
@@ -191,7 +194,7 @@ class OAuth2Auth(Scheme):
     grant: Grant = "client_credentials"
     token_url: HttpUrl
     authorization_url: HttpUrl | None = None
-    client_id: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    client_id: RequiredText
     client_secret: Secret = None
     client_auth: Literal["basic", "post"] = Field(
         default="basic", description="client_secret_basic or client_secret_post (RFC 6749 2.3.1)"

@@ -1,5 +1,6 @@
 """Field types shared by APIs and requests: names, URLs, headers, name/value lists, templates."""
 
+import ipaddress
 import re
 from collections.abc import Iterable
 from typing import Annotated, Any
@@ -81,7 +82,7 @@ def check_http_url(value: str, *, query: bool = True) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https"):
         raise ValueError("must be an absolute http:// or https:// URL")
-    if not parts.hostname or not HOST.match(parts.hostname):
+    if not parts.hostname or not _is_host(parts.hostname):
         raise ValueError("must name a host: a domain name or an IP address")
     if parts.username is not None or parts.password is not None:
         raise ValueError("must not hold credentials; use the authorization instead")
@@ -94,6 +95,18 @@ def check_http_url(value: str, *, query: bool = True) -> str:
     except ValueError:
         raise ValueError("has an invalid port") from None
     return value
+
+
+def _is_host(host: str) -> bool:
+    """A domain name, or an IP address that is one: 1.2.3.999 is neither."""
+    if not HOST.match(host):
+        return False
+    if host.replace(".", "").isdigit() or ":" in host:
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return False
+    return True
 
 
 def check_base_url(value: str) -> str:
