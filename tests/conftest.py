@@ -28,6 +28,7 @@ from callout.db import migrations
 from callout.db.crypto import KeySource, generate_entry
 from callout.db.engine import Database
 from callout.db.models import Client
+from callout.runtime.http import HttpClient
 from callout.settings import Settings
 from callout.web.app import create_app
 from tests.upstream import Upstream
@@ -95,6 +96,18 @@ async def upstream() -> AsyncIterator[Upstream]:
     """A real HTTP server on loopback; see tests/upstream.py."""
     async with Upstream() as server:
         yield server
+
+
+@pytest.fixture
+async def outbound() -> AsyncIterator[HttpClient]:
+    """A started outbound HTTP client for runtime tests, whose peers are on loopback;
+    closed after the test."""
+    client = HttpClient()
+    await client.start()
+    try:
+        yield client
+    finally:
+        await client.close()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ plan = compile_from(api_def(), request_def(endpoint_path="customers/${customerId
 plan = on_upstream(request_def(...), api={"authorization": {...}})  # base URL on loopback
 """
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -16,7 +16,7 @@ from callout.runtime.plan import Plan, PlanKey, compile_plan
 from tests.upstream import Upstream
 
 BASE_URL = "https://crm.example.com/api"
-KEY = PlanKey(client_id=1, request_id=1, api_version=1, request_version=1)
+KEY = PlanKey(client_id=1, api_id=1, request_id=1, api_version=1, request_version=1)
 
 
 def api_def(**changes: Any) -> dict[str, Any]:
@@ -62,11 +62,6 @@ def on_upstream(upstream: Upstream) -> PlanFactory:
 
 
 @pytest.fixture
-async def executor() -> AsyncIterator[Executor]:
-    """An executor on a started HTTP client, closed after the test."""
-    http = HttpClient()
-    await http.start()
-    try:
-        yield Executor(http)
-    finally:
-        await http.close()
+def executor(outbound: HttpClient) -> Executor:
+    """An executor on a started HTTP client that may reach loopback."""
+    return Executor(outbound)

@@ -95,6 +95,7 @@ class Executor:
         started = perf_counter()
         recorder = Recorder(plan.redactor, trace)
         outcome = Outcome("success", f"{_PROCESS}{next(_COUNTER):08x}")
+        refused = False
         try:
             # Steps are timed only when tracing: the hot path pays no clock for them.
             scope = bind(plan, parameters, context)
@@ -111,7 +112,7 @@ class Executor:
                 if trace:
                     recorder.step("send", "status", received.status)
             elif mode == "live":
-                received = await self._authorized(plan, outgoing, scope, recorder)
+                received, refused = await self._authorized(plan, outgoing, scope, recorder)
             else:  # nothing goes out, not even a token request: authorization comes when sent
                 recorder.sent(outgoing)
                 if mode == "dry_run":
@@ -121,14 +122,15 @@ class Executor:
                 recorder.step("sample", "status", received.status)
             if trace:
                 recorder.received(received)
-            _conclude(plan, received, scope, outcome, recorder.redactor)
+            _conclude(plan, received, scope, outcome, recorder.redactor, refused)
             if trace:
                 recorder.step("map")
         except ExecutionError as error:
+            # A peer's words can quote what it was sent: the message is masked like the trace.
             outcome.outcome, outcome.reason, outcome.message = (
                 error.outcome,
                 error.reason,
-                error.message,
+                recorder.redactor.text(error.message),
             )
         finally:
             outcome.duration_ms = round((perf_counter() - started) * 1000, 3)
@@ -141,9 +143,12 @@ class Executor:
 
     async def _authorized(
         self, plan: Plan, outgoing: Outgoing, scope: templates.Scope, recorder: Recorder
-    ) -> Received:
+    ) -> tuple[Received, bool]:
         """Send with the API's scheme at work; when the answer says the credentials were
-        refused or expired, renew them and send once more. One deadline covers it all."""
+        refused or expired, renew them and send once more. One deadline covers it all.
+
+        Also says whether the renewed credentials were refused as well: then the call failed,
+        whatever the status (an expiry signal comes in a 200)."""
         authorizer = AUTHORIZERS.get(plan.authorization.type)
         if authorizer is None:
             raise AuthError(f"{plan.authorization.type} authorization cannot be sent yet")
@@ -154,12 +159,13 @@ class Executor:
         try:
             async with asyncio.timeout_at(ctx.deadline):
                 received = await self._send_authorized(plan, outgoing, ctx, authorizer)
-                if authorizer.renew is not None and await authorizer.renew(plan, ctx, received):
-                    recorder.step("renew", "status", received.status)
-                    received = await self._send_authorized(plan, outgoing, ctx, authorizer)
+                if authorizer.renew is None or not await authorizer.renew(plan, ctx, received):
+                    return received, False
+                recorder.step("renew", "status", received.status)
+                received = await self._send_authorized(plan, outgoing, ctx, authorizer)
+                return received, await authorizer.renew(plan, ctx, received)
         except TimeoutError:
             raise Timeout(f"no complete answer within {plan.timeout:g} s") from None
-        return received
 
     async def _send_authorized(
         self, plan: Plan, outgoing: Outgoing, ctx: AuthContext, authorizer: Authorizer
@@ -305,10 +311,15 @@ def _sample(plan: Plan, name: str | None) -> Received:
 
 
 def _conclude(
-    plan: Plan, received: Received, scope: templates.Scope, outcome: Outcome, redactor: Redactor
+    plan: Plan,
+    received: Received,
+    scope: templates.Scope,
+    outcome: Outcome,
+    redactor: Redactor,
+    refused: bool = False,
 ) -> None:
     outcome.status = received.status
-    success = _succeeded(plan, received)
+    success = not refused and _succeeded(plan, received)
     try:
         mapped = map_response(plan, received, scope)
     except MappingError as error:
@@ -321,7 +332,12 @@ def _conclude(
         outcome.warnings = mapped.warnings
     if not success:
         outcome.outcome, outcome.reason = "failure", "status"
-        outcome.message = _refusal(plan, received, redactor)
+        outcome.message = (
+            f"the upstream refused renewed {plan.authorization.type} credentials too "
+            f"(status {received.status})"
+            if refused
+            else _refusal(plan, received, redactor)
+        )
 
 
 PROVIDERS = {"slack": "Slack", "teams": "Teams"}

@@ -37,7 +37,9 @@ class AuthContext:
     `http` fetches tokens and logs in; `store` keeps tokens and sessions between calls;
     `recorder` takes a step for each token fetch or login; `deadline` (event loop time)
     bounds every wait. A scheme adds to `secrets` each credential it sends that the plan
-    does not know (a fetched token, a session id), so the trace and outputs mask it too.
+    does not know (a fetched token, a session id), so the trace and outputs mask it too,
+    and sets `sent` to the token or session it sent, so that a renewal drops that one and
+    not a newer one another call has already fetched.
     """
 
     scope: Scope
@@ -47,6 +49,7 @@ class AuthContext:
     recorder: Recorder
     deadline: float
     secrets: list[str] = field(default_factory=list)
+    sent: str | None = None
 
     def remaining(self) -> float:
         """Seconds left before the call's deadline."""

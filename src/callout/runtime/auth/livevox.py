@@ -31,6 +31,7 @@ async def apply(plan: Plan, outgoing: Outgoing, ctx: AuthContext) -> Outgoing:
     else:
         session = await _session(plan, ctx)
     ctx.secrets.append(session)
+    ctx.sent = session
     outgoing.set_header("LV-Session", session)
     return outgoing
 
@@ -42,7 +43,7 @@ async def renew(plan: Plan, ctx: AuthContext, received: Received) -> bool:
         return False
     key = _key(plan)
     current = await ctx.store.get(key)
-    if current is not None:
+    if current is not None and current.value == ctx.sent:  # not one another call opened since
         await ctx.store.expire(key, current)
     return True
 

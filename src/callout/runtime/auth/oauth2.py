@@ -55,6 +55,7 @@ async def apply(plan: Plan, outgoing: Outgoing, ctx: AuthContext) -> Outgoing:
     auth = _auth(plan)
     token = await access_token(auth, plan.key.owner, ctx)
     ctx.secrets.append(token)
+    ctx.sent = token
     if auth.placement == "query":
         joiner = "&" if "?" in outgoing.url else "?"
         outgoing.url += f"{joiner}{quote(auth.query_parameter)}={quote(token, safe='')}"
@@ -67,7 +68,8 @@ async def apply(plan: Plan, outgoing: Outgoing, ctx: AuthContext) -> Outgoing:
 
 
 async def renew(plan: Plan, ctx: AuthContext, received: Received) -> bool:
-    """A 401, or the declared expiry signal in a 200 body: expire the token, retry once."""
+    """A 401, or the declared expiry signal in a 200 body: expire the token, retry once.
+    A token another call has already replaced is left alone: the retry uses the new one."""
     auth = _auth(plan)
     expired = received.status == 401 or (
         received.status == 200 and bool(auth.expiry_signal_path) and _signals(auth, received)
@@ -75,7 +77,7 @@ async def renew(plan: Plan, ctx: AuthContext, received: Received) -> bool:
     if expired:
         key = plan.key.owner.key(SCHEME)
         current = await ctx.store.get(key)
-        if current is not None:
+        if current is not None and current.value == ctx.sent:
             await ctx.store.expire(key, current)  # its refresh token stays for the renewal
     return expired
 
