@@ -21,7 +21,12 @@ KEY = re.compile(r"callout_[0-9a-f]{12}_[A-Za-z0-9_\-]{20,}")
 
 def environment(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALLOUT_")}
-    env |= {"CALLOUT_DATA_DIR": str(data_dir), "COLUMNS": "200", "NO_COLOR": "1"}
+    env |= {
+        "CALLOUT_DATA_DIR": str(data_dir),
+        "CALLOUT_OUTBOUND_ALLOW": "127.0.0.0/8,::1",  # the test peers are on loopback
+        "COLUMNS": "200",
+        "NO_COLOR": "1",
+    }
     return env | extra
 
 

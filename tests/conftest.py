@@ -28,6 +28,7 @@ from callout.db import migrations
 from callout.db.crypto import KeySource, generate_entry
 from callout.db.engine import Database
 from callout.db.models import Client
+from callout.runtime.guard import Guard
 from callout.runtime.http import HttpClient
 from callout.settings import Settings
 from callout.web.app import create_app
@@ -98,11 +99,15 @@ async def upstream() -> AsyncIterator[Upstream]:
         yield server
 
 
+# The test peers listen on loopback, which the outbound guard refuses unless allowed.
+LOOPBACK = ("127.0.0.0/8", "::1")
+
+
 @pytest.fixture
 async def outbound() -> AsyncIterator[HttpClient]:
-    """A started outbound HTTP client for runtime tests, whose peers are on loopback;
+    """A started outbound HTTP client for runtime tests, allowed to reach loopback peers;
     closed after the test."""
-    client = HttpClient()
+    client = HttpClient(Guard.from_entries(LOOPBACK))
     await client.start()
     try:
         yield client
@@ -117,6 +122,7 @@ def settings(tmp_path: Path) -> Settings:
         secret_keys=SecretStr(generate_entry()),
         environment="production",
         plan_ttl=0,
+        outbound_allow=LOOPBACK,
     )
 
 

@@ -213,7 +213,7 @@ def send(
 
 
 async def _run(plan: Plan, body: InvokeBody) -> Outcome:
-    runtime = await Runtime.start(plan_ttl=0)
+    runtime = await Runtime.start(get_settings())
     try:
         return await runtime.executor.run(
             plan,
@@ -249,7 +249,7 @@ async def _authorize(client: str, api: str, port: int, wait: float) -> Authorize
     keys = crypto.KeySource(settings)
     database = _database()
     redirect_uri = f"http://127.0.0.1:{port}/callback"
-    runtime = await Runtime.start(plan_ttl=0)
+    runtime = await Runtime.start(get_settings())
     store, http = runtime.executor.store, runtime.executor.http
     with database.transaction(reads_only=True) as session:
         target = clients.visible_client(session, OPERATOR, client)

@@ -113,8 +113,14 @@ class InvocationFailed(CalloutError):
 
     type = "invocation-failed"
     title = "The call did not succeed"
-    # Bad input is the caller's (422); a timeout is the upstream's (504); the rest is 502.
-    STATUS_BY_REASON = {"invalid_parameters": 422, "timeout": 504}
+    # Bad input is the caller's (422); too many calls at once, 429; a circuit open, 503;
+    # a timeout is the upstream's (504); the rest is 502.
+    STATUS_BY_REASON = {
+        "invalid_parameters": 422,
+        "too_many_calls": 429,
+        "circuit_open": 503,
+        "timeout": 504,
+    }
 
     def __init__(self, detail: str, reason: str, extensions: dict[str, Any]) -> None:
         super().__init__(detail, extensions=extensions)

@@ -5,12 +5,13 @@ No other module reads `os.environ`; they ask for `get_settings()`.
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from callout.db.crypto import KeyMaterialError, parse_keys
+from callout.runtime import guard
 
 
 class Settings(BaseSettings):
@@ -45,6 +46,28 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    outbound_allow: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Comma-separated CIDRs, addresses or host names that outbound calls may "
+        "reach although they are not globally routable (on-premises systems).",
+    )
+    outbound_connect_timeout: float = Field(default=3.0, gt=0, le=60)
+    outbound_max_body: int = Field(default=5 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    outbound_ca_file: Path | None = Field(
+        default=None, description="PEM file of CAs to trust; unset means the system store."
+    )
+    client_max_in_flight: int = Field(default=100, ge=1, le=100_000)
+
+    @field_validator("outbound_allow", mode="before")
+    @classmethod
+    def _allow_entries(cls, value: object) -> object:
+        """Each entry a CIDR, an address or a host name; a typo fails at start-up."""
+        if isinstance(value, str):
+            value = tuple(entry.strip() for entry in value.split(",") if entry.strip())
+        if isinstance(value, list | tuple):
+            for entry in value:
+                guard.check_entry(str(entry))
+        return value
 
     @model_validator(mode="after")
     def _keys_parse(self) -> "Settings":

@@ -85,7 +85,8 @@ def saver() -> RecordingSaver:
 @pytest.fixture
 async def executor(saver: RecordingSaver, outbound: HttpClient) -> AsyncIterator[Executor]:
     """An executor whose rotated refresh tokens go to the recording saver."""
-    yield Executor(outbound, saver=saver)
+    # A thousand calls at once from one client: above the default cap on calls in flight.
+    yield Executor(outbound, saver=saver, max_in_flight=1000)
     # A renewal left running in the background finishes before its client closes.
     await asyncio.gather(*list(oauth2._RENEWALS), return_exceptions=True)
 

@@ -14,6 +14,7 @@ from callout.invocations.schemas import (
     InvocationRead,
     InvokeBody,
     InvokeResult,
+    RuntimeRead,
     TracedResult,
 )
 from callout.schemas import Page
@@ -95,6 +96,14 @@ def invocations(
 ) -> Page[InvocationRead]:
     """This process's latest calls for the client, newest first."""
     return service.log_page(runtime, client, limit, offset)
+
+
+@router.get("/runtime")
+def runtime_state(runtime: RuntimeDep, client: ClientDep) -> RuntimeRead:
+    """This process's view of the client's calls: how many are in flight against the cap,
+    how many failed by reason (blocked_address, too_large, circuit_open, too_many_calls,
+    timeout...), and each API's circuit breaker."""
+    return service.state(runtime, client)
 
 
 @router.post("/apis/{api_id}/authorize", tags=["oauth"])

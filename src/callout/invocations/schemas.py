@@ -96,6 +96,24 @@ class InvocationRead(Model):
     duration_ms: float
 
 
+class CircuitRead(Model):
+    """One API's circuit breaker in this process."""
+
+    api_id: int
+    state: Literal["closed", "open", "half_open"]
+    failures_in_a_row: int
+    retry_at: datetime | None = Field(description="While open: when a probe may go.")
+
+
+class RuntimeRead(Model):
+    """How the client's calls stand in this process: in flight, failed, and circuits."""
+
+    in_flight: int
+    max_in_flight: int
+    failures: dict[str, int] = Field(description="Calls that did not succeed, by reason.")
+    circuits: list[CircuitRead]
+
+
 class AuthorizeBody(Model):
     redirect_uri: str | None = Field(
         default=None,

@@ -12,12 +12,21 @@ from callout.db.models import Client
 from callout.errors import InvocationFailed
 from callout.invocations.log import InvocationLog
 from callout.invocations.plans import PlanCache
-from callout.invocations.schemas import InvocationRead, InvokeBody, InvokeResult, TracedResult
+from callout.invocations.schemas import (
+    CircuitRead,
+    InvocationRead,
+    InvokeBody,
+    InvokeResult,
+    RuntimeRead,
+    TracedResult,
+)
 from callout.runtime.auth.base import CredentialSaver
 from callout.runtime.auth.tokens import MemoryTokenStore
 from callout.runtime.executor import Executor, Outcome
-from callout.runtime.http import HttpClient
+from callout.runtime.guard import Guard
+from callout.runtime.http import HttpClient, Limits
 from callout.schemas import Page
+from callout.settings import Settings
 
 
 @dataclass
@@ -29,12 +38,19 @@ class Runtime:
     log: InvocationLog
 
     @classmethod
-    async def start(cls, plan_ttl: float = 2.0, saver: CredentialSaver | None = None) -> "Runtime":
+    async def start(cls, settings: Settings, saver: CredentialSaver | None = None) -> "Runtime":
         """`saver` keeps rotated refresh tokens; without one they live in memory only."""
-        http = HttpClient()
+        limits = Limits(
+            connect_timeout=settings.outbound_connect_timeout,
+            max_body=settings.outbound_max_body,
+            ca_file=settings.outbound_ca_file,
+        )
+        http = HttpClient(Guard.from_entries(settings.outbound_allow), limits)
         await http.start()
-        executor = Executor(http, MemoryTokenStore(), saver)
-        return cls(executor, PlanCache(ttl=plan_ttl), InvocationLog())
+        executor = Executor(
+            http, MemoryTokenStore(), saver, max_in_flight=settings.client_max_in_flight
+        )
+        return cls(executor, PlanCache(ttl=settings.plan_ttl), InvocationLog())
 
     async def close(self) -> None:
         await self.executor.http.close()
@@ -117,6 +133,33 @@ def result(outcome: Outcome) -> InvokeResult:
 
 def traced(outcome: Outcome) -> TracedResult:
     return TracedResult.model_validate(_plain(outcome))
+
+
+def state(runtime: Runtime, client: Client) -> RuntimeRead:
+    executor = runtime.executor
+    circuits = [
+        CircuitRead(
+            api_id=api_id,
+            state=breaker.state,
+            failures_in_a_row=breaker.consecutive,
+            retry_at=_moment(breaker.retry_at()),
+        )
+        for api_id, breaker in sorted(executor.breakers.of_client(client.id).items())
+    ]
+    return RuntimeRead(
+        in_flight=executor.in_flight.counts.get(client.id, 0),
+        max_in_flight=executor.in_flight.cap,
+        failures={
+            reason: count
+            for (owner, reason), count in sorted(executor.failures.items())
+            if owner == client.id
+        },
+        circuits=circuits,
+    )
+
+
+def _moment(timestamp: float | None) -> datetime | None:
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC)
 
 
 def log_page(runtime: Runtime, client: Client, limit: int, offset: int) -> Page[InvocationRead]:

@@ -4,6 +4,12 @@
       + ParameterError  a parameter is missing, of the     failure / invalid_parameters
                         wrong type, or cannot be placed
       + AuthError       no token or session could be had   failure / authorization
+      + BlockedAddress  the guard refused where the URL    failure / blocked_address
+                        leads (or a redirect led)
+      + TooLarge        the answer passed a size cap       failure / too_large
+      + CircuitOpen     the API's breaker is open          failure / circuit_open
+      + TooManyCalls    the client has its cap of calls    failure / too_many_calls
+                        in flight
       + UpstreamError   the connection failed, or the      failure / upstream_error
                         answer was unreadable
         + Timeout       the call's deadline passed         timeout / timeout
@@ -34,8 +40,28 @@ class AuthError(ExecutionError):
     reason = "authorization"
 
 
+class BlockedAddress(ExecutionError):
+    reason = "blocked_address"
+
+
+class TooLarge(ExecutionError):
+    reason = "too_large"
+
+
+class CircuitOpen(ExecutionError):
+    reason = "circuit_open"
+
+
+class TooManyCalls(ExecutionError):
+    reason = "too_many_calls"
+
+
 class UpstreamError(ExecutionError):
     reason = "upstream_error"
+
+    def __init__(self, message: str, *, connect: bool = False) -> None:
+        super().__init__(message)
+        self.connect = connect  # no connection was made: nothing was sent
 
 
 class Timeout(UpstreamError):

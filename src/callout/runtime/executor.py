@@ -4,7 +4,8 @@
       -> bind       parameters checked against their declarations, defaults applied
       -> render     placeholders filled, each value encoded for where it lands
       -> authorize  the API's scheme adds its proof (auth/)
-      -> send       over the shared HTTP client, or a sample response in mock mode
+      -> send       over the shared HTTP client (guarded, retried as allowed, through the
+                    API's circuit breaker and the client's cap), or a sample in mock mode
       -> map        response parameters read into outputs and alerts
       -> Outcome    success, failure or timeout, with the reason; steps when tracing
 
@@ -17,6 +18,8 @@ import itertools
 import json
 import logging
 import secrets
+import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from time import perf_counter
@@ -25,20 +28,23 @@ from urllib.parse import quote_plus, urlencode
 
 from multidict import CIMultiDict
 
-from callout.runtime import templates
+from callout.runtime import retry, templates
 from callout.runtime.auth import AUTHORIZERS
 from callout.runtime.auth.base import AuthContext, Authorizer, CredentialSaver
 from callout.runtime.auth.tokens import MemoryTokenStore, TokenStore
+from callout.runtime.breaker import Breakers, InFlight
 from callout.runtime.errors import (
     AuthError,
     ExecutionError,
     MappingError,
     ParameterError,
     Timeout,
+    UpstreamError,
 )
 from callout.runtime.http import HttpClient, Outgoing, Received
 from callout.runtime.mapping import map_response
 from callout.runtime.plan import Parameter, Plan
+from callout.runtime.retry import RetryPolicy
 from callout.runtime.trace import Recorder, Redactor, RequestView, ResponseView, Step
 
 log = logging.getLogger("callout.runtime")
@@ -70,17 +76,28 @@ class Outcome:
 
 
 class Executor:
-    """Runs plans; one per process, sharing one HTTP client."""
+    """Runs plans; one per process, sharing one HTTP client.
+
+    `failures` counts the calls that did not succeed, by client and reason.
+    """
 
     def __init__(
         self,
         http: HttpClient,
         store: TokenStore | None = None,
         saver: CredentialSaver | None = None,
+        *,
+        retries: RetryPolicy | None = None,
+        breakers: Breakers | None = None,
+        max_in_flight: int = 100,
     ) -> None:
         self.http = http
         self.store = store or MemoryTokenStore()
         self.saver = saver
+        self.retries = retries or RetryPolicy()
+        self.breakers = breakers or Breakers()
+        self.in_flight = InFlight(max_in_flight)
+        self.failures: Counter[tuple[int, str]] = Counter()
 
     async def run(
         self,
@@ -104,15 +121,8 @@ class Executor:
             outgoing = render(plan, scope)
             if trace:
                 recorder.step("render")
-            if mode == "live" and plan.authorized:  # fixed headers prove it all: the hot path
-                if trace:
-                    recorder.step("authorize", plan.authorization.type)
-                    recorder.sent(outgoing)
-                received = await self.http.send(outgoing, plan.timeout)
-                if trace:
-                    recorder.step("send", "status", received.status)
-            elif mode == "live":
-                received, refused = await self._authorized(plan, outgoing, scope, recorder)
+            if mode == "live":
+                received, refused = await self._live(plan, outgoing, scope, recorder)
             else:  # nothing goes out, not even a token request: authorization comes when sent
                 recorder.sent(outgoing)
                 if mode == "dry_run":
@@ -132,7 +142,11 @@ class Executor:
                 error.reason,
                 recorder.redactor.text(error.message),
             )
+            if trace:
+                recorder.step(error.reason)  # where it ended
         finally:
+            if outcome.reason is not None:
+                self.failures[(plan.key.client_id, outcome.reason)] += 1
             outcome.duration_ms = round((perf_counter() - started) * 1000, 3)
             if trace:
                 outcome.steps, outcome.response = recorder.steps, recorder.response
@@ -140,6 +154,40 @@ class Executor:
             if log.isEnabledFor(logging.INFO):
                 _log(plan, mode, outcome)
         return outcome
+
+    async def _live(
+        self, plan: Plan, outgoing: Outgoing, scope: templates.Scope, recorder: Recorder
+    ) -> tuple[Received, bool]:
+        """Send for real, within the client's cap and through the API's breaker."""
+        client = plan.key.client_id
+        self.in_flight.enter(client)
+        try:
+            breaker = self.breakers.admit(client, plan.key.api_id)
+            failed = False
+            try:
+                if plan.authorized:  # fixed headers prove it all: the hot path
+                    if recorder.tracing:
+                        recorder.step("authorize", plan.authorization.type)
+                        recorder.sent(outgoing)
+                    received = await retry.send(
+                        self.http, outgoing, plan.timeout, self.retries, _retried(recorder)
+                    )
+                    if recorder.tracing:
+                        recorder.step("send", "status", received.status)
+                    refused = False
+                else:
+                    received, refused = await self._authorized(plan, outgoing, scope, recorder)
+                failed = received.status >= 500
+            except UpstreamError:
+                # The API could not answer. (A refusal on this side, by the guard, a cap or
+                # the authorization, says nothing of its health.)
+                failed = True
+                raise
+            finally:
+                breaker.record(failed, time.time())
+            return received, refused
+        finally:
+            self.in_flight.leave(client)
 
     async def _authorized(
         self, plan: Plan, outgoing: Outgoing, scope: templates.Scope, recorder: Recorder
@@ -175,9 +223,18 @@ class Executor:
             ctx.recorder.redactor = ctx.recorder.redactor.including(ctx.secrets)
         ctx.recorder.step("authorize", plan.authorization.type)
         ctx.recorder.sent(sent)
-        received = await self.http.send(sent, ctx.remaining())
+        received = await retry.send(
+            self.http, sent, ctx.remaining(), self.retries, _retried(ctx.recorder)
+        )
         ctx.recorder.step("send", "status", received.status)
         return received
+
+
+def _retried(recorder: Recorder) -> retry.Retried | None:
+    """The trace's note of each retry, when tracing."""
+    if not recorder.tracing:
+        return None
+    return lambda why, wait: recorder.step("retry", why, f"after {wait * 1000:.0f} ms")
 
 
 def bind(plan: Plan, parameters: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
@@ -271,6 +328,7 @@ def render(plan: Plan, scope: templates.Scope) -> Outgoing:
             )
             for h in plan.headers
         ],
+        follow_redirects=plan.follow_redirects,
     )
     if plan.content_type == "multipart":
         outgoing.form = tuple((name, templates.text_of(v, scope)) for name, v in plan.form)

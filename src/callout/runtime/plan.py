@@ -140,6 +140,7 @@ class Plan:
     outputs: tuple[Output, ...]
     timeout: float
     success: frozenset[int] | None  # None: any 2xx
+    follow_redirects: bool  # unless a redirect is itself a declared success
     authorization: Scheme
     authorized: bool  # the headers hold the whole proof: no scheme runs per call
     redactor: Redactor  # masks every stored secret wherever it shows up again
@@ -196,6 +197,7 @@ def compile_plan(key: PlanKey, api: ApiFields, request: RequestFields) -> Plan:
         outputs=tuple(_output(o) for o in request.outputs),
         timeout=request.timeout or DEFAULT_TIMEOUT,
         success=frozenset(request.success_statuses) or None,
+        follow_redirects=not any(300 <= s < 400 for s in request.success_statuses),
         authorization=api.authorization,
         authorized=fixed is not None or api.authorization.type == "none",
         redactor=Redactor(secrets, [h.name for h in merged.values() if h.secret]),

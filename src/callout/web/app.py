@@ -35,9 +35,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.runtime = await Runtime.start(
-            plan_ttl=settings.plan_ttl, saver=DatabaseCredentials(database, keys)
-        )
+        app.state.runtime = await Runtime.start(settings, DatabaseCredentials(database, keys))
         try:
             yield
         finally:

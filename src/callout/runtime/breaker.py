@@ -1,0 +1,127 @@
+"""Circuit breakers, one per API, and the per-client cap on calls in flight.
+
+A breaker stops calls to an API that is down, so agents get an answer at once instead of
+each waiting out a deadline, and the API gets room to recover:
+
+    closed  --(5 failures in a row, or half of the last 20 calls)-->  open
+    open    --(30 s later)-->  half-open: one call goes through as a probe
+    half-open  --(the probe succeeds)--> closed  --(it fails)--> open again
+
+A failure is an answer the API could not give: no connection, no answer in time, an unreadable
+answer, or a 5xx status. A 4xx is the caller's problem, not the API's health.
+
+The cap keeps one noisy client from holding every connection: past it, a call is refused at
+once ("too many calls") rather than queued without end, and other clients' calls go through.
+"""
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Literal
+
+from callout.runtime.errors import CircuitOpen, TooManyCalls
+
+State = Literal["closed", "open", "half_open"]
+
+
+@dataclass(frozen=True)
+class BreakerPolicy:
+    consecutive: int = 5  # failures in a row that open the circuit
+    window: int = 20  # the last calls a failure rate is taken over
+    rate: float = 0.5  # the failure rate over a full window that opens it
+    open_seconds: float = 30.0  # how long it stays open before a probe
+
+
+@dataclass
+class Breaker:
+    """One API's circuit."""
+
+    policy: BreakerPolicy
+    state: State = "closed"
+    consecutive: int = 0
+    opened_at: float = 0.0
+    probing: bool = False
+    recent: deque[bool] = field(default_factory=deque)  # True: a failure
+
+    def admit(self, now: float) -> None:
+        """Let a call through, or refuse it while the circuit is open."""
+        if self.state == "closed":
+            return
+        if self.state == "open" and now - self.opened_at >= self.policy.open_seconds:
+            self.state, self.probing = "half_open", False
+        if self.state == "half_open" and not self.probing:
+            self.probing = True  # this call is the probe; the others wait for its verdict
+            return
+        retry_in = max(self.opened_at + self.policy.open_seconds - now, 0.0)
+        raise CircuitOpen(
+            f"the API's circuit is open after repeated failures; calls resume in "
+            f"{retry_in:.0f} s or when a probe succeeds"
+        )
+
+    def record(self, failed: bool, now: float) -> None:
+        if self.state == "open":
+            return  # a call let through before it opened: its verdict is already in
+        if self.state == "half_open":
+            self.probing = False
+            if failed:
+                self._open(now)
+            else:
+                self.state, self.consecutive = "closed", 0
+                self.recent.clear()
+            return
+        recent = self.recent
+        recent.append(failed)
+        if len(recent) > self.policy.window:
+            recent.popleft()
+        self.consecutive = self.consecutive + 1 if failed else 0
+        if self.consecutive >= self.policy.consecutive or (
+            len(recent) == self.policy.window
+            and sum(recent) >= self.policy.rate * self.policy.window
+        ):
+            self._open(now)
+
+    def retry_at(self) -> float | None:
+        """When a probe may go (time.time()), while the circuit is open."""
+        return self.opened_at + self.policy.open_seconds if self.state == "open" else None
+
+    def _open(self, now: float) -> None:
+        self.state, self.opened_at, self.consecutive = "open", now, 0
+        self.recent.clear()
+
+
+class Breakers:
+    """Every API's breaker in this process, made on first use."""
+
+    def __init__(self, policy: BreakerPolicy | None = None) -> None:
+        self.policy = policy or BreakerPolicy()
+        self._breakers: dict[tuple[int, int], Breaker] = {}
+
+    def admit(self, client_id: int, api_id: int) -> Breaker:
+        breaker = self._breakers.get((client_id, api_id))
+        if breaker is None:
+            breaker = self._breakers[(client_id, api_id)] = Breaker(self.policy)
+        breaker.admit(time.time())
+        return breaker
+
+    def of_client(self, client_id: int) -> dict[int, Breaker]:
+        """The client's breakers by API id."""
+        return {api: b for (client, api), b in self._breakers.items() if client == client_id}
+
+
+class InFlight:
+    """Calls each client has in flight, capped."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.counts: dict[int, int] = {}
+
+    def enter(self, client_id: int) -> None:
+        count = self.counts.get(client_id, 0)
+        if count >= self.cap:
+            raise TooManyCalls(
+                f"this client already has {self.cap} calls in flight; try again shortly"
+            )
+        self.counts[client_id] = count + 1
+
+    def leave(self, client_id: int) -> None:
+        self.counts[client_id] -= 1
