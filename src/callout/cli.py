@@ -23,6 +23,7 @@ from callout.db.secrets import rotate
 from callout.demo import seed
 from callout.errors import CalloutError
 from callout.invocations import authorize as authorize_flow
+from callout.invocations.credentials import DatabaseCredentials
 from callout.invocations.plans import PlanCache
 from callout.invocations.schemas import AuthorizeDone, InvokeBody
 from callout.invocations.service import Runtime
@@ -201,19 +202,21 @@ def send(
             "sample": sample,
         }
     )
-    keyring = crypto.KeySource(get_settings()).keyring()
-    with _database().transaction() as session:
+    keys = crypto.KeySource(get_settings())
+    database = _database()
+    with database.transaction() as session:
         target = clients.visible_client(session, OPERATOR, client)
         api_id, request_id = definitions.resolve(session, target, api, request)
-        plan = PlanCache(ttl=0).plan(session, keyring, target, api_id, request_id)
-    outcome = asyncio.run(_run(plan, body))
+        plan = PlanCache(ttl=0).plan(session, keys.keyring(), target, api_id, request_id)
+    # A refresh token the provider rotates during the call is kept, as the server keeps it.
+    outcome = asyncio.run(_run(plan, body, DatabaseCredentials(database, keys)))
     show_outcome(out, outcome)
     if outcome.outcome != "success":
         raise typer.Exit(1)
 
 
-async def _run(plan: Plan, body: InvokeBody) -> Outcome:
-    runtime = await Runtime.start(get_settings())
+async def _run(plan: Plan, body: InvokeBody, saver: DatabaseCredentials) -> Outcome:
+    runtime = await Runtime.start(get_settings(), saver)
     try:
         return await runtime.executor.run(
             plan,
@@ -249,19 +252,21 @@ async def _authorize(client: str, api: str, port: int, wait: float) -> Authorize
     keys = crypto.KeySource(settings)
     database = _database()
     redirect_uri = f"http://127.0.0.1:{port}/callback"
-    runtime = await Runtime.start(get_settings())
-    store, http = runtime.executor.store, runtime.executor.http
     with database.transaction(reads_only=True) as session:
         target = clients.visible_client(session, OPERATOR, client)
         api_id = definitions.resolve_api(session, target, api)
         start, pending = authorize_flow.prepare(
             session, keys.keyring(), OPERATOR, target, api_id, redirect_uri
         )
+    runtime = await Runtime.start(settings)
+    store, http = runtime.executor.store, runtime.executor.http
     await authorize_flow.remember(store, start.state, pending)
     finished: asyncio.Future[AuthorizeDone] = asyncio.get_running_loop().create_future()
 
     async def callback(request: web.Request) -> web.Response:
         query = request.query
+        if query.get("state") != start.state:  # a stray request does not end the flow
+            return web.Response(status=400, text="Not the authorization this command awaits.\n")
         try:
             result = await authorize_flow.complete(
                 store, http, database, keys, query.get("state", ""), query.get("code"),
@@ -278,14 +283,16 @@ async def _authorize(client: str, api: str, port: int, wait: float) -> Authorize
     server = web.Application()
     server.router.add_get("/callback", callback)
     runner = web.AppRunner(server, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    out.print("Open this address in a browser to authorize the API:")
-    out.print(start.authorization_url, highlight=False, soft_wrap=True)
     try:
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        out.print("Open this address in a browser to authorize the API:")
+        out.print(start.authorization_url, highlight=False, soft_wrap=True)
         return await asyncio.wait_for(finished, wait)
     except TimeoutError:
         _fail(f"no answer from the browser within {wait:g} s")
+    except OSError as error:
+        _fail(f"cannot listen on 127.0.0.1:{port}: {error.strerror}")
     finally:
         await runner.cleanup()
         await runtime.close()

@@ -12,14 +12,18 @@ import binascii
 import hashlib
 import hmac
 from typing import Any
+from urllib.parse import quote_plus
 
 from authlib.oauth1.rfc5849.client_auth import ClientAuth
 from authlib.oauth1.rfc5849.signature import escape, generate_signature_base_string
 
 from callout.apis.authorization import OAuth1Auth
 from callout.runtime.auth.base import AuthContext
+from callout.runtime.errors import AuthError
 from callout.runtime.http import Outgoing
 from callout.runtime.plan import Plan
+
+FORM = "application/x-www-form-urlencoded"
 
 
 def _sign_hmac_sha256(client: Any, request: Any) -> str:
@@ -35,6 +39,8 @@ ClientAuth.register_signature_method("HMAC-SHA256", _sign_hmac_sha256)
 async def apply(plan: Plan, outgoing: Outgoing, ctx: AuthContext) -> Outgoing:
     auth = plan.authorization
     assert isinstance(auth, OAuth1Auth)
+    if auth.signature_method == "RSA-SHA1" and auth.rsa_private_key is None:
+        raise AuthError("the API has no RSA private key stored")  # Authlib: a TypeError
     client = ClientAuth(
         auth.consumer_key,
         client_secret=_secret(auth.consumer_secret),
@@ -49,10 +55,33 @@ async def apply(plan: Plan, outgoing: Outgoing, ctx: AuthContext) -> Outgoing:
     headers = {
         ("Content-Type" if n.lower() == "content-type" else n): v for n, v in outgoing.headers
     }
-    url, signed, _ = client.sign(outgoing.method, outgoing.url, headers, outgoing.body or b"")
+    raw = outgoing.body or b""
+    body: bytes | str = raw
+    if FORM in headers.get("Content-Type", "").lower():
+        # A form's fields belong in the base string (section 3.4.1.3.1), and a verifier
+        # reads them from the body. Authlib finds them only in text (in bytes it finds none)
+        # and takes a body for a form only under this exact Content-Type (with a `charset`
+        # it would hash the text instead); the header sent stays as it was.
+        headers["Content-Type"] = FORM
+        body = raw.decode()
+    url, signed, _ = client.sign(outgoing.method, outgoing.url, headers, body)
     outgoing.url = url
-    outgoing.headers = list(signed.items())
+    if "Authorization" in signed:
+        outgoing.set_header("Authorization", signed["Authorization"])
+    ctx.secrets.extend(_as_sent(client))
     return outgoing
+
+
+def _as_sent(client: ClientAuth) -> list[str]:
+    """The token and, under PLAINTEXT, the signature (which is the secrets themselves,
+    section 3.4.4), as the request carries them: escaped in the header (section 3.6) or
+    form-encoded in the query. The plan's redactor knows the secrets only as they are, so
+    with a `+`, `/` or `=` in a secret, `cs+1` signed as `cs%2B1&...` would show in a trace
+    as `oauth_signature=cs%252B1%26...`."""
+    values = [client.token] if client.token else []
+    if client.signature_method == "PLAINTEXT":
+        values.append(f"{escape(client.client_secret or '')}&{escape(client.token_secret or '')}")
+    return [form for value in values for form in (value, escape(value), quote_plus(value))]
 
 
 def _secret(value: Any) -> str | None:

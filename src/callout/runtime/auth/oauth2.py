@@ -30,15 +30,18 @@ from callout.apis.authorization import OAuth2Auth
 from callout.runtime import templates
 from callout.runtime.auth.base import AuthContext
 from callout.runtime.auth.tokens import Credential, lifetime
-from callout.runtime.errors import AuthError, UpstreamError
+from callout.runtime.errors import AuthError, ExecutionError
 from callout.runtime.http import Outgoing, Received
 from callout.runtime.plan import Owner, Plan
 from callout.runtime.trace import Recorder
 
 SCHEME = "oauth2"
 RENEWAL_SECONDS = 30.0  # a background renewal's own deadline
-# Background renewals in flight, held so the event loop does not drop them half-way.
+# Background renewals in flight, held so the event loop does not drop them half-way, and
+# their keys, so the calls that notice a token ageing before the first renewal takes the
+# store's flight start no second one.
 _RENEWALS: set[asyncio.Task[None]] = set()
+_RENEWING: set[str] = set()
 REAUTHORIZE = "authorize this API again (POST .../apis/{api}/authorize or `callout authorize`)"
 
 
@@ -88,7 +91,7 @@ async def access_token(auth: OAuth2Auth, owner: Owner, ctx: AuthContext) -> str:
     now = time.time()
     cached = await ctx.store.get(key)
     if cached is not None and cached.usable(now):
-        if not cached.fresh(now) and not ctx.store.in_flight(key):
+        if not cached.fresh(now) and key not in _RENEWING and not ctx.store.in_flight(key):
             _renew_in_background(auth, owner, ctx, cached)
         return cached.value
     async with ctx.store.flight(key):
@@ -112,17 +115,21 @@ def _renew_in_background(
         secrets=[],
     )
 
+    key = owner.key(SCHEME)
+
     async def renewal() -> None:
-        key = owner.key(SCHEME)
-        async with ctx.store.flight(key):
-            if await ctx.store.get(key) is not cached:
-                return  # renewed meanwhile
-            try:
+        try:
+            async with ctx.store.flight(key):
+                if await ctx.store.get(key) is not cached:
+                    return  # renewed meanwhile
                 async with asyncio.timeout_at(own.deadline):
                     await ctx.store.put(key, await _obtain(auth, owner, own, cached))
-            except (AuthError, UpstreamError, TimeoutError):
-                return  # the token is still valid; a call after its expiry will try again
+        except (ExecutionError, TimeoutError):
+            return  # the token is still valid; a call after its expiry will try again
+        finally:
+            _RENEWING.discard(key)
 
+    _RENEWING.add(key)
     task = loop.create_task(renewal())
     _RENEWALS.add(task)
     task.add_done_callback(_RENEWALS.discard)
