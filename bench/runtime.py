@@ -12,31 +12,52 @@ at `--concurrency` in flight, alternating in `--rounds` rounds:
 It prints the median rate of each, the ratio b/a against the goal of 0.8, and the executor's
 cost per call in microseconds (1/b - 1/a).
 
+Then two OAuth 2.0 runs against a real authorization server on loopback (tests/oauth2_server.py,
+oauthlib's server classes, in this process), client_credentials, the token endpoint holding
+each answer back `--token-delay` seconds:
+
+    oauth2 cold          `--cold-calls` calls at once on an empty token store: token requests
+                         seen (goal 1), calls that succeeded, wall time
+    oauth2 across expiry tokens of `--token-lifetime` seconds, `--concurrency` calls in flight
+                         for 2.5 lifetimes: token requests, calls made, failed (goal 0), and
+                         waited on a token request (goal 0)
+
     .venv/bin/python bench/runtime.py [--requests 5000] [--concurrency 32] [--rounds 3]
+                                      [--only executor|oauth2]
 """
 
 import argparse
 import asyncio
+import itertools
 import json
 import multiprocessing
 import os
 import socket
 import statistics
+import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from callout.apis.schemas import ApiWrite, RequestWrite
+from callout.runtime.auth import oauth2
+from callout.runtime.auth.tokens import Credential, MemoryTokenStore, lifetime
 from callout.runtime.executor import Executor
+from callout.runtime.guard import Guard
 from callout.runtime.http import USER_AGENT, HttpClient
 from callout.runtime.plan import Plan, PlanKey, compile_plan
 
+if TYPE_CHECKING:
+    from tests.oauth2_server import OAuth2Server
+
+ROOT = Path(__file__).resolve().parent.parent
 GOAL_RATIO = 0.8
 TOKEN = "bench-token-7d1f0c2a9e4b4f6b8a3c5d2e1f0a9b8c"
 STATUSES = ("open", "closed", "all")
@@ -246,12 +267,19 @@ def bench_plan(url: str) -> Plan:
     return compile_plan(PlanKey(1, 1, 1, 1, 1), api, request)
 
 
+def loopback_client() -> HttpClient:
+    """Callout's outbound client, its guard letting loopback through: the guard refuses
+    127.0.0.0/8 unless the operator allows it (CALLOUT_OUTBOUND_ALLOW), and the peers here
+    are on loopback. Only the socket factory differs, once per new connection."""
+    return HttpClient(Guard.from_entries(["127.0.0.0/8"]))
+
+
 class ThroughExecutor:
     """(b) The same calls as a script's event makes them: `Executor.run`, tracing off."""
 
     def __init__(self, url: str) -> None:
         self.plan = bench_plan(url)
-        self.http = HttpClient()
+        self.http = loopback_client()
         self.executor = Executor(self.http)
         self.context: dict[str, Any] = {}
 
@@ -290,10 +318,10 @@ class Run:
 
 async def measure(target: Upstream, args: argparse.Namespace) -> list[Run]:
     bare, through = Bare(target.url), ThroughExecutor(target.url)
-    await bare.start()
-    await through.start()
     loops: dict[str, Call] = {"bare": bare.call, "executor": through.call}
     try:
+        await bare.start()
+        await through.start()
         for call in loops.values():  # connections opened, caches and branch paths warm
             await drive(call, args.warmup, args.concurrency)
         runs = []
@@ -369,21 +397,260 @@ def report(runs: list[Run], args: argparse.Namespace, client: int | None, target
     )
 
 
+# OAuth 2.0: the token cache under load, against a real authorization server. The server is
+# tests/oauth2_server.py (oauthlib's server classes on aiohttp), run in this process and this
+# event loop: it counts token requests by grant, and its resource checks every bearer token.
+
+ONE_TOKEN = 1  # goal: a cold start makes one token request, however many calls wait
+
+
+class WatchedStore(MemoryTokenStore):
+    """The in-process token store, noting which tasks entered a token flight and when a
+    token was stored.
+
+    A call enters `flight` (from `oauth2.access_token`, in the call's own task) only when it
+    has no usable token: it then waits for the lock and a token request, its own or another
+    call's. A background renewal enters it too, but in a task of its own, never a call's.
+    So "this call's task entered a flight" is exactly "this call waited on a token"."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered: set[asyncio.Task[Any]] = set()
+        self.stored: list[float] = []  # time.perf_counter() of each credential put
+
+    @asynccontextmanager
+    async def flight(self, key: str) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        if task is not None:
+            self.entered.add(task)
+        async with super().flight(key):
+            yield
+
+    async def put(self, key: str, credential: Credential) -> None:
+        self.stored.append(time.perf_counter())
+        await super().put(key, credential)
+
+    def waited(self) -> bool:
+        """Whether the current task entered a flight since it last asked; forgets it."""
+        task = asyncio.current_task()
+        if task not in self.entered:
+            return False
+        self.entered.discard(task)
+        return True
+
+
+@dataclass
+class CallStats:
+    """What a run of calls came to."""
+
+    calls: int = 0
+    failed: Counter[str] = field(default_factory=Counter)  # by reason
+    waited: int = 0  # entered a token flight (see WatchedStore)
+    durations: list[float] = field(default_factory=list)  # seconds, each call
+
+    def slower_than(self, seconds: float) -> int:
+        return sum(1 for d in self.durations if d > seconds)
+
+    def percentile(self, share: float) -> float:
+        ordered = sorted(self.durations)
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+@dataclass
+class OAuth2Bench:
+    """One server, one executor and one plan for an OAuth 2.0 run."""
+
+    server: "OAuth2Server"
+    store: WatchedStore
+    executor: Executor
+    plan: Plan
+    stats: CallStats = field(default_factory=CallStats)
+
+    async def call(self, i: int) -> None:
+        started = time.perf_counter()
+        outcome = await self.executor.run(self.plan, {"customerId": 1000 + i % 9000}, {})
+        self.stats.durations.append(time.perf_counter() - started)
+        self.stats.calls += 1
+        if outcome.outcome != "success":
+            self.stats.failed[outcome.reason or outcome.outcome] += 1
+        self.stats.waited += self.store.waited()
+
+
+def oauth2_plan(server: "OAuth2Server", client_id: str, client_secret: str) -> Plan:
+    api = ApiWrite.model_validate(
+        {
+            "name": "Bench OAuth2",
+            "base_url": server.api_url,
+            "authorization": {
+                "type": "oauth2",
+                "grant": "client_credentials",
+                "token_url": server.token_url,
+                "client_id": client_id,
+                "client_secret": client_secret,
+            },
+        }
+    )
+    request = RequestWrite.model_validate(
+        {
+            "name": "Get customer",
+            "endpoint_path": "v1/customers/${customerId}",
+            "parameters": [{"name": "customerId", "type": "number", "required": True}],
+            "outputs": [{"name": "ok", "path": "$.ok"}],
+        }
+    )
+    return compile_plan(PlanKey(2, 2, 2, 1, 1), api, request)
+
+
+@asynccontextmanager
+async def oauth2_bench(
+    expires_in: float, delay: float, in_flight: int
+) -> AsyncIterator[OAuth2Bench]:
+    """A running server whose tokens live `expires_in` s and whose token endpoint holds each
+    answer `delay` s, and an executor with an empty store; torn down afterwards."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))  # tests/ is not installed: it is read from the checkout
+    from tests.oauth2_server import CLIENT_ID, CLIENT_SECRET, OAuth2Server
+
+    async with OAuth2Server(expires_in=expires_in) as server:
+        server.token_delay = delay
+        http = loopback_client()
+        await http.start()
+        store = WatchedStore()
+        # The default cap (100 calls in flight per client, past which calls are refused at
+        # once) would refuse most of a thousand simultaneous calls: raised to what is sent.
+        executor = Executor(http, store, max_in_flight=max(100, in_flight))
+        try:
+            yield OAuth2Bench(
+                server, store, executor, oauth2_plan(server, CLIENT_ID, CLIENT_SECRET)
+            )
+        finally:
+            # A renewal still running in the background finishes before its client closes.
+            await asyncio.gather(*list(oauth2._RENEWALS), return_exceptions=True)
+            await http.close()
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+def row(label: str, value: str, note: str = "") -> None:
+    print(f"  {label:<18}{value:>8}  {note}".rstrip())
+
+
+def failures(stats: CallStats) -> str:
+    return ", ".join(f"{reason} {n:,}" for reason, n in stats.failed.most_common())
+
+
+async def oauth2_cold(args: argparse.Namespace) -> None:
+    """A thousand calls at once on an empty token store: one token request, all succeed."""
+    calls, delay = args.cold_calls, args.token_delay
+    async with oauth2_bench(3600, delay, calls) as bench:
+        started = time.perf_counter()
+        await asyncio.gather(*(bench.call(i) for i in range(calls)))
+        wall = time.perf_counter() - started
+        stats, tokens = bench.stats, len(bench.server.token_requests)
+        grants = ", ".join(f"{g} {n}" for g, n in sorted(bench.server.grants.items()))
+    succeeded = stats.calls - sum(stats.failed.values())
+    print()
+    print(
+        f"oauth2 cold: {calls:,} calls at once (asyncio.gather) on an empty token store, "
+        f"token endpoint delay {delay * 1000:.0f} ms"
+    )
+    row("token requests", f"{tokens:,}", f"({grants})  goal {ONE_TOKEN}: {verdict(tokens == 1)}")
+    row("succeeded", f"{succeeded:,}", f"of {calls:,}  {failures(stats)}")
+    row("waited on token", f"{stats.waited:,}", "(none cached yet: each call waits once)")
+    row(
+        "wall time",
+        f"{wall:.3f}",
+        f"s  (per call: p50 {stats.percentile(0.5) * 1000:.0f} ms, "
+        f"slowest {max(stats.durations) * 1000:.0f} ms)",
+    )
+
+
+async def oauth2_across_expiry(args: argparse.Namespace) -> None:
+    """Calls at a steady concurrency for 2.5 token lifetimes: renewals happen in the
+    background, so no call fails and none waits on a token request."""
+    expires_in, delay, concurrency = args.token_lifetime, args.token_delay, args.concurrency
+    renew_at, expires_at = lifetime(0.0, expires_in)  # Callout's own rule, from `obtained`
+    async with oauth2_bench(expires_in, delay, concurrency) as bench:
+        await bench.call(0)  # the first token: one cold call, before the run and not counted
+        if bench.stats.failed:
+            raise RuntimeError(f"oauth2: the first call failed: {failures(bench.stats)}")
+        bench.stats, bench.store.stored = CallStats(), []
+        first = len(bench.server.token_requests)
+        numbers = itertools.count(1)
+        started = time.perf_counter()
+        deadline = started + 2.5 * expires_in
+
+        async def worker() -> None:
+            for i in numbers:
+                if time.perf_counter() >= deadline:
+                    return
+                await bench.call(i)
+
+        async with asyncio.TaskGroup() as group:
+            for _ in range(concurrency):
+                group.create_task(worker())
+        wall = time.perf_counter() - started
+        stats = bench.stats
+        tokens = len(bench.server.token_requests) - first
+        stored = ", ".join(f"+{t - started:.2f} s" for t in bench.store.stored) or "never"
+        refused = sum(1 for r in bench.server.resource_requests if r.status == 401)
+    failed = sum(stats.failed.values())
+    print()
+    print(
+        f"oauth2 across expiry: tokens live {expires_in:g} s (renewed in the background from "
+        f"{renew_at:g} s, calls would wait from {expires_at:g} s), {concurrency} calls in flight "
+        f"for {wall:.1f} s, token endpoint delay {delay * 1000:.0f} ms"
+    )
+    row("token requests", f"{tokens:,}", f"(new tokens stored at {stored})")
+    row("calls", f"{stats.calls:,}", f"({stats.calls / wall:,.0f}/s)")
+    row("failed", f"{failed:,}", f"goal 0: {verdict(failed == 0)}  {failures(stats)}")
+    row(
+        "waited on token",
+        f"{stats.waited:,}",
+        f"goal 0: {verdict(stats.waited == 0)}  (calls that entered the token flight)",
+    )
+    row(
+        "slower than delay",
+        f"{stats.slower_than(delay):,}",
+        f"(calls over {delay * 1000:.0f} ms; p99 {stats.percentile(0.99) * 1000:.1f} ms, "
+        f"slowest {max(stats.durations) * 1000:.1f} ms)",
+    )
+    row("401 from resource", f"{refused:,}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--requests", type=int, default=5000, help="calls per run (5000)")
     parser.add_argument("--concurrency", type=int, default=32, help="calls in flight (32)")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each loop (3)")
     parser.add_argument("--warmup", type=int, default=1000, help="untimed calls per loop (1000)")
+    parser.add_argument(
+        "--only", choices=("executor", "oauth2"), help="only the executor runs, or only oauth2"
+    )
+    parser.add_argument("--cold-calls", type=int, default=1000, help="oauth2 cold: calls (1000)")
+    parser.add_argument(
+        "--token-lifetime", type=float, default=3.0, help="oauth2 across expiry: expires_in (3)"
+    )
+    parser.add_argument(
+        "--token-delay", type=float, default=0.2, help="seconds each token answer is held (0.2)"
+    )
     args = parser.parse_args()
     if args.requests < 1 or args.concurrency < 1 or args.rounds < 1 or args.warmup < 0:
         parser.error("--requests, --concurrency and --rounds must be positive")
+    if args.cold_calls < 1 or args.token_lifetime <= 0 or args.token_delay < 0:
+        parser.error("--cold-calls and --token-lifetime must be positive")
 
     client, upstream_cpu = pin()
     print(f"machine: {machine()}", flush=True)
-    with upstream(upstream_cpu) as target:
-        runs = asyncio.run(measure(target, args))
-        report(runs, args, client, target)
+    if args.only != "oauth2":
+        with upstream(upstream_cpu) as target:
+            runs = asyncio.run(measure(target, args))
+            report(runs, args, client, target)
+    if args.only != "executor":
+        asyncio.run(oauth2_cold(args))
+        asyncio.run(oauth2_across_expiry(args))
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth1 import RequestValidator, ResourceEndpoint
 from oauthlib.oauth1.rfc5849 import signature, utils
 
+from tests.loopback import LoopbackServer
+
 if importlib.util.find_spec("jwt") is None:
     raise ImportError("oauthlib needs PyJWT to verify RSA-SHA1: install oauthlib[signedtoken]")
 
@@ -165,7 +167,7 @@ def placement_of(uri_query: str, body: str, headers: dict[str, str]) -> Placemen
     return places[0] if len(places) == 1 else None
 
 
-class OAuth1Server:
+class OAuth1Server(LoopbackServer):
     """The protected resource; see the module docstring."""
 
     def __init__(self, rsa_public_key: str, realms: list[str] | None = None) -> None:
@@ -173,8 +175,6 @@ class OAuth1Server:
         self.endpoint = ResourceEndpoint(self.validator)
         self.realms = list(realms if realms is not None else GRANTED_REALMS)
         self.verdicts: list[Verdict] = []
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
     @property
     def api_url(self) -> str:
@@ -227,17 +227,5 @@ class OAuth1Server:
             checks=dict(checked.validator_log),
         )
 
-    async def __aenter__(self) -> "OAuth1Server":
-        app = web.Application()
+    def route(self, app: web.Application) -> None:
         app.router.add_route("*", r"/{tail:[\s\S]*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()

@@ -36,6 +36,8 @@ from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth2 import RequestValidator, Server
 from oauthlib.oauth2.rfc6749.errors import FatalClientError
 
+from tests.loopback import LoopbackServer
+
 ClientAuth = Literal["client_secret_basic", "client_secret_post"]
 ALL_GRANTS = frozenset({"client_credentials", "password", "refresh_token", "authorization_code"})
 EXPIRED_BODY = {"error": {"code": "token_expired", "message": "The access token has expired"}}
@@ -359,7 +361,7 @@ USERNAME = "alice"
 PASSWORD = "pw-alice-91c3"
 
 
-class OAuth2Server:
+class OAuth2Server(LoopbackServer):
     """oauthlib's `Server` on an aiohttp site on 127.0.0.1, with what it saw recorded."""
 
     def __init__(
@@ -384,8 +386,6 @@ class OAuth2Server:
         self.grants: Counter[str] = Counter()
         self.token_requests: list[TokenRequest] = []
         self.resource_requests: list[ResourceRequest] = []
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
     # Addresses
 
@@ -509,21 +509,10 @@ class OAuth2Server:
         extra = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if status == 401 else None
         return web.json_response(body, status=status, headers=extra)
 
-    async def __aenter__(self) -> "OAuth2Server":
-        app = web.Application()
+    def route(self, app: web.Application) -> None:
         app.router.add_post("/oauth/token", self._token)
         app.router.add_get("/oauth/authorize", self._authorize)
         app.router.add_route("*", r"/api/{tail:.*}", self._resource)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
 
 def _bearer(request: web.Request) -> str | None:

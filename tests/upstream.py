@@ -16,6 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.loopback import LoopbackServer
+
 
 @dataclass(frozen=True)
 class Seen:
@@ -37,12 +39,10 @@ class Answer:
     echo: bool = False
 
 
-class Upstream:
+class Upstream(LoopbackServer):
     def __init__(self) -> None:
         self.received: list[Seen] = []
         self._answers: list[Answer] = []  # none queued: echo
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
     def answer(
         self,
@@ -85,18 +85,6 @@ class Upstream:
             )
         return web.Response(status=answer.status, body=answer.body, headers=answer.headers)
 
-    async def __aenter__(self) -> "Upstream":
-        app = web.Application()
+    def route(self, app: web.Application) -> None:
         # Any path, newlines included: a hostile test may send `%0D%0A` and must be heard.
         app.router.add_route("*", r"/{tail:[\s\S]*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()

@@ -384,6 +384,12 @@ BAD_REQUESTS = [
         id="default-of-wrong-type",
     ),
     pytest.param(
+        {"parameters": [{"name": "customerId", "secret": True, "default": "hk9Qx2vL"}]},
+        "parameters[0].default",
+        "a secret parameter has no default: its value is stored in clear",
+        id="secret-with-default",
+    ),
+    pytest.param(
         {"outputs": [{"name": "email", "path": "$.["}]},
         "outputs[0].path",
         "is not valid JSONPath",

@@ -634,7 +634,11 @@ BAD_URLS = [
     pytest.param("https://a..b", "must name a host", id="empty-label"),
     pytest.param("https://.example.com", "must name a host", id="leading-dot"),
     pytest.param("https://exa$mple.com", "must name a host", id="dollar"),
-    pytest.param("https://1.2.3.999/api", "must name a host", id="numeric-not-an-ip"),
+    pytest.param("https://1.2.3.999/api", "must name its IP address plainly", id="not-an-ip"),
+    pytest.param("http://0x7f.1/api", "must name its IP address plainly", id="hex-ip"),
+    pytest.param("http://0x7f000001/api", "must name its IP address plainly", id="hex-integer"),
+    pytest.param("http://0177.0.0.1/api", "must name its IP address plainly", id="octal-ip"),
+    pytest.param("http://2130706433/api", "must name its IP address plainly", id="decimal-ip"),
     pytest.param("https://[zz]/api", "IPv4 or IPv6", id="bracketed-not-an-ip"),
 ]
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from callout.runtime import templates
 from callout.runtime.errors import ParameterError
-from callout.runtime.executor import bind, render
 from callout.runtime.plan import Plan
+from callout.runtime.render import bind, render
 from callout.runtime.templates import (
     MAX_VALUE_CHARS,
     Members,

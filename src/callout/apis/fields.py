@@ -2,6 +2,7 @@
 
 import ipaddress
 import re
+import socket
 from collections.abc import Iterable
 from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit
@@ -82,8 +83,13 @@ def check_http_url(value: str, *, query: bool = True) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https"):
         raise ValueError("must be an absolute http:// or https:// URL")
-    if not parts.hostname or not _is_host(parts.hostname):
+    if not parts.hostname or not HOST.match(parts.hostname):
         raise ValueError("must name a host: a domain name or an IP address")
+    if _looks_like_ip(parts.hostname) and not _is_ip(parts.hostname):
+        raise ValueError(
+            "must name its IP address plainly: four decimal numbers (203.0.113.7) or IPv6 "
+            "in brackets, not a decimal, octal or hex spelling"
+        )
     if parts.username is not None or parts.password is not None:
         raise ValueError("must not hold credentials; use the authorization instead")
     if parts.fragment or value.endswith("#"):
@@ -97,15 +103,22 @@ def check_http_url(value: str, *, query: bool = True) -> str:
     return value
 
 
-def _is_host(host: str) -> bool:
-    """A domain name, or an IP address that is one: 1.2.3.999 is neither."""
-    if not HOST.match(host):
+def _looks_like_ip(host: str) -> bool:
+    """Whether resolvers read `host` as an address: 1.2.3.4, but also 0x7f.1, 017700000001."""
+    if ":" in host or host.replace(".", "").isdigit():
+        return True
+    try:
+        socket.inet_aton(host)
+    except OSError:
         return False
-    if host.replace(".", "").isdigit() or ":" in host:
-        try:
-            ipaddress.ip_address(host)
-        except ValueError:
-            return False
+    return True
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
     return True
 
 

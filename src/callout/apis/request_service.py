@@ -39,7 +39,7 @@ def create_request(
     principal.require("editor")
     api = records.writable(records.find_api(session, client, api_id))
     _check_name(session, client, api, data.name, None)
-    _check_message(api, data)
+    check_message(api, data)
     split = sf.SecretSplit(stored=set())
     headers = split.headers(data.headers)
     split.check()
@@ -74,7 +74,7 @@ def update_request(
     request = records.find_request(session, client, api, request_id)
     records.check_version("request", request.name, request.version, if_match)
     _check_name(session, client, api, data.name, request)
-    _check_message(api, data)
+    check_message(api, data)
     owner = request_owner(request.id)
     split = sf.SecretSplit(stored=stored_fields(session, client.id, [owner])[owner])
     headers = split.headers(data.headers)
@@ -130,7 +130,7 @@ def _check_name(
         raise records.request_taken(same.name)
 
 
-def _check_message(api: Api, data: RequestWrite) -> None:
+def check_message(api: Api, data: RequestWrite) -> None:
     """A Slack or Teams API posts messages to an incoming webhook: each of its requests is a
     POST of a JSON message (Slack: `text` and/or `blocks`; Teams: a MessageCard or a message
     carrying Adaptive Card attachments)."""

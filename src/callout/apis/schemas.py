@@ -60,11 +60,19 @@ class RequestParameter(Model):
     required: bool = False
     default: Any = None
     description: Description = ""
+    secret: bool = Field(
+        default=False,
+        description="The value is masked in traces, dry runs and errors (a webhook token).",
+    )
 
     @model_validator(mode="after")
     def _default_has_type(self) -> "RequestParameter":
         if self.name in CONTEXT_ROOTS:
             raise field_error("name", f"{self.name} is a context value; choose another name")
+        if self.secret and self.default is not None:
+            raise field_error(
+                "default", "a secret parameter has no default: its value is stored in clear"
+            )
         if self.default is not None and not _matches(self.default, self.type):
             raise field_error("default", f"is not a {self.type}")
         return self

@@ -58,16 +58,22 @@ class Breaker:
             f"{retry_in:.0f} s or when a probe succeeds"
         )
 
-    def record(self, failed: bool, now: float) -> None:
+    def record(self, failed: bool | None, now: float) -> None:
+        """Take a call's verdict; None when it gave none (refused on this side, or
+        cancelled), which frees the probe's turn and changes nothing else."""
         if self.state == "open":
             return  # a call let through before it opened: its verdict is already in
         if self.state == "half_open":
             self.probing = False
+            if failed is None:
+                return
             if failed:
                 self._open(now)
             else:
                 self.state, self.consecutive = "closed", 0
                 self.recent.clear()
+            return
+        if failed is None:
             return
         recent = self.recent
         recent.append(failed)

@@ -15,7 +15,6 @@ This is the hot path: anything that can be worked out once per plan is in the pl
 
 import asyncio
 import itertools
-import json
 import logging
 import secrets
 import time
@@ -24,7 +23,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any, Literal
-from urllib.parse import quote_plus, urlencode
 
 from multidict import CIMultiDict
 
@@ -43,7 +41,8 @@ from callout.runtime.errors import (
 )
 from callout.runtime.http import HttpClient, Outgoing, Received
 from callout.runtime.mapping import map_response
-from callout.runtime.plan import Parameter, Plan
+from callout.runtime.plan import Plan
+from callout.runtime.render import bind, render
 from callout.runtime.retry import RetryPolicy
 from callout.runtime.trace import Recorder, Redactor, RequestView, ResponseView, Step
 
@@ -51,7 +50,6 @@ log = logging.getLogger("callout.runtime")
 
 Mode = Literal["live", "dry_run", "mock"]
 OutcomeName = Literal["success", "failure", "timeout"]
-MAX_URL_CHARS = 8192
 # Invocation ids: unique per process by a counter, across processes by a random prefix.
 _PROCESS = secrets.token_hex(4)
 _COUNTER = itertools.count(1)
@@ -116,6 +114,12 @@ class Executor:
         try:
             # Steps are timed only when tracing: the hot path pays no clock for them.
             scope = bind(plan, parameters, context)
+            if plan.secret_parameters:
+                recorder.redactor = recorder.redactor.including(
+                    form
+                    for name in plan.secret_parameters
+                    for form in templates.spellings(scope[name])
+                )
             if trace:
                 recorder.step("bind")
             outgoing = render(plan, scope)
@@ -163,7 +167,7 @@ class Executor:
         self.in_flight.enter(client)
         try:
             breaker = self.breakers.admit(client, plan.key.api_id)
-            failed = False
+            failed: bool | None = None  # no verdict unless the API answered or could not
             try:
                 if plan.authorized:  # fixed headers prove it all: the hot path
                     if recorder.tracing:
@@ -180,7 +184,7 @@ class Executor:
                 failed = received.status >= 500
             except UpstreamError:
                 # The API could not answer. (A refusal on this side, by the guard, a cap or
-                # the authorization, says nothing of its health.)
+                # the authorization, or a cancelled call, says nothing of its health.)
                 failed = True
                 raise
             finally:
@@ -237,128 +241,6 @@ def _retried(recorder: Recorder) -> retry.Retried | None:
     return lambda why, wait: recorder.step("retry", why, f"after {wait * 1000:.0f} ms")
 
 
-def bind(plan: Plan, parameters: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
-    """The scope placeholders read: the context's values and the checked parameters."""
-    if not parameters.keys() <= plan.declared:
-        unknown = sorted(set(parameters) - plan.declared)
-        raise ParameterError(
-            f"unknown parameter {', '.join(unknown)}; this request takes "
-            f"{', '.join(sorted(plan.declared)) or 'none'}"
-        )
-    scope = dict(context)
-    for parameter in plan.parameters:
-        value = parameters.get(parameter.name)
-        if value is None:
-            value = parameter.default
-            if value is None:
-                if parameter.required:
-                    raise ParameterError(f"parameter {parameter.name} is required")
-                scope[parameter.name] = None  # left out: empty in text, null in JSON
-                continue
-        found = type(value)
-        if (found is str and parameter.type == "string") or (
-            found is int and parameter.type == "number"
-        ):
-            scope[parameter.name] = value  # already what it should be, the common case
-        else:
-            scope[parameter.name] = _typed(parameter, value)
-    return scope
-
-
-def _typed(parameter: Parameter, value: Any) -> Any:
-    """The value in its declared type; text that spells one (as scripts send) is accepted."""
-    kind, found = parameter.type, type(value)
-    if kind == "string":
-        if found is str:
-            return value
-        if found is int or (found is float and _finite(value)):
-            return templates.to_text(value)
-    elif kind == "number":
-        if found is int or (found is float and _finite(value)):
-            return value
-        if found is str:
-            number = _number(value)
-            if number is not None:
-                return number
-    elif kind == "boolean":
-        if found is bool:
-            return value
-        if found is str and value.lower() in ("true", "false"):
-            return value.lower() == "true"
-    elif found is dict or found is list:
-        return value
-    raise ParameterError(f"parameter {parameter.name} must be a {kind}")
-
-
-def _finite(value: float) -> bool:
-    return value == value and value not in (float("inf"), float("-inf"))
-
-
-def _number(text: str) -> int | float | None:
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    return number if _finite(number) else None
-
-
-def render(plan: Plan, scope: templates.Scope) -> Outgoing:
-    """The request with every placeholder filled for where it lands."""
-    path = templates.path_of(plan.path, scope)
-    if plan.base_path and not (path == plan.base_path or path.startswith(plan.base_path + "/")):
-        raise ParameterError("the rendered URL left the API's base path")
-    url = plan.origin + path
-    if plan.query:
-        url += "?" + "&".join(
-            f"{name}={_form(templates.text_of(value, scope))}" for name, value in plan.query
-        )
-    if len(url) > MAX_URL_CHARS:
-        raise ParameterError(f"the rendered URL is longer than {MAX_URL_CHARS} characters")
-    outgoing = Outgoing(
-        plan.method,
-        url,
-        [
-            (
-                h.name,
-                h.fixed if h.fixed is not None else templates.header_of(h.name, h.value, scope),
-            )
-            for h in plan.headers
-        ],
-        follow_redirects=plan.follow_redirects,
-    )
-    if plan.content_type == "multipart":
-        outgoing.form = tuple((name, templates.text_of(v, scope)) for name, v in plan.form)
-    elif plan.content_type == "form":
-        fields = [(name, templates.text_of(v, scope)) for name, v in plan.form]
-        outgoing.body = urlencode(fields).encode()
-    elif plan.body is not None:
-        outgoing.body = _body(plan, scope)
-    return outgoing
-
-
-def _form(value: str) -> str:
-    return value if templates.UNRESERVED(value) else quote_plus(value)
-
-
-def _body(plan: Plan, scope: templates.Scope) -> bytes:
-    try:
-        if plan.content_type == "json":
-            value = templates.json_of(plan.body, scope)
-            return json.dumps(value, ensure_ascii=False, allow_nan=False).encode()
-        assert isinstance(plan.body, tuple)
-        if plan.content_type == "xml":
-            return templates.xml_of(plan.body, scope).encode()
-        return templates.text_of(plan.body, scope).encode()
-    except ValueError:  # NaN or infinity in a value placed whole in JSON
-        raise ParameterError("a value is not valid in JSON (NaN or infinity)") from None
-    except UnicodeEncodeError:  # a lone surrogate inside a value placed whole
-        raise ParameterError("a value holds a lone surrogate, not text") from None
-
-
 def _sample(plan: Plan, name: str | None) -> Received:
     for sample in plan.samples:
         if name is None or sample.name == name:
@@ -399,11 +281,16 @@ def _conclude(
 
 
 PROVIDERS = {"slack": "Slack", "teams": "Teams"}
+# A Teams incoming webhook (Office 365 connector) answers 200 at once and reports Teams' own
+# refusal (400, 413, 429...) in the body (MicrosoftDocs/msteams-docs#1810 and #7425).
+TEAMS_WRAPPED_FAILURE = b"Webhook message delivery failed"
 
 
 def _succeeded(plan: Plan, received: Received) -> bool:
     if plan.api_type == "slack":  # an incoming webhook answers 200 "ok", and nothing else
         return received.status == 200 and received.body.strip() == b"ok"
+    if plan.api_type == "teams" and received.body.lstrip().startswith(TEAMS_WRAPPED_FAILURE):
+        return False
     return plan.is_success(received.status)
 
 

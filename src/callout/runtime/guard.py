@@ -11,7 +11,9 @@ The ranges are Callout's own table (IANA's special-purpose registries, RFC 6890 
 updates), not `ipaddress`'s `is_global`, which Python 3.11 gets wrong for some ranges (it
 calls 192.0.0.0/24's 192.0.0.9 global, and misses parts of 2001::/23). Addresses that carry
 an IPv4 address inside an IPv6 one (mapped, NAT64, 6to4, compatible) are judged by the IPv4
-address they carry; Teredo is refused outright, as its embedded address is obfuscated.
+address they carry; Teredo is refused outright, as its embedded address is obfuscated. Any
+other IPv6 address outside global unicast (2000::/3) is refused: IANA has allocated nothing
+routable there, and older translation forms (RFC 2765's ::ffff:0:a.b.c.d) live there.
 """
 
 import ipaddress
@@ -45,8 +47,8 @@ BLOCKED: tuple[tuple[IPNetwork, str], ...] = tuple(
         ("198.51.100.0/24", "documentation"),
         ("203.0.113.0/24", "documentation"),
         ("224.0.0.0/4", "multicast"),
-        ("240.0.0.0/4", "reserved"),
         ("255.255.255.255/32", "broadcast"),
+        ("240.0.0.0/4", "reserved"),
         ("::/128", "unspecified"),
         ("::1/128", "loopback"),
         ("100::/64", "discard-only"),
@@ -64,6 +66,7 @@ BLOCKED: tuple[tuple[IPNetwork, str], ...] = tuple(
         ("ff00::/8", "multicast"),
     )
 )
+GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")  # IPv6 outside it is not routed on the internet
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
 COMPATIBLE = ipaddress.ip_network("::/96")
@@ -143,6 +146,8 @@ def _blocked(ip: IPAddress) -> str | None:
     for network, why in BLOCKED:
         if ip.version == network.version and ip in network:
             return why
+    if isinstance(ip, ipaddress.IPv6Address) and ip not in GLOBAL_UNICAST:
+        return "outside IPv6 global unicast (2000::/3)"
     return None
 
 

@@ -35,6 +35,9 @@ CROSS_ORIGIN_HEADERS = frozenset(
     {"accept", "accept-language", "content-language", "content-type", "user-agent"}
 )
 CHUNK = 64 * 1024
+# How aiohttp's parsers word a status or header line over max_line_size / max_field_size,
+# and more than max_headers lines.
+HEADER_LIMITS = ("Got more than", "Too many headers")
 
 
 @dataclass
@@ -139,20 +142,30 @@ class HttpClient:
         if self._session is None:
             raise RuntimeError("HttpClient.start() was not awaited")
         refused: list[str] = []
+        hops = [outgoing.url]  # each hop's URL: an error names the host it happened at
         noted = guards.refusals.set(refused)
         try:
             async with asyncio.timeout(timeout):
-                return await self._follow(self._session, outgoing)
+                return await self._follow(self._session, outgoing, hops)
+        except aiohttp.ConnectionTimeoutError:  # a TimeoutError too, but not the deadline's
+            # The connect timeout passed: no connection was made, so another try may work.
+            host = urlsplit(hops[-1]).netloc
+            raise UpstreamError(
+                f"could not connect to {host} within {self.limits.connect_timeout:g} s",
+                connect=True,
+            ) from None
         except TimeoutError:
             raise Timeout(f"no complete answer within {timeout:g} s") from None
         except (aiohttp.ClientError, OSError) as error:
             if refused:  # the connection failed because the guard said no
                 raise BlockedAddress(f"the outbound guard refused {refused[-1]}") from None
-            raise _failure(error, outgoing.url) from None
+            raise _failure(error, hops[-1]) from None
         finally:
             guards.refusals.reset(noted)
 
-    async def _follow(self, session: aiohttp.ClientSession, outgoing: Outgoing) -> Received:
+    async def _follow(
+        self, session: aiohttp.ClientSession, outgoing: Outgoing, hops: list[str]
+    ) -> Received:
         for hop in range(self.limits.max_redirects + 1):
             received = await self._once(session, outgoing)
             location = received.headers.get("Location")
@@ -165,6 +178,7 @@ class HttpClient:
             if hop == self.limits.max_redirects:
                 break
             outgoing = redirected(outgoing, received.status, location)
+            hops.append(outgoing.url)
         raise UpstreamError(f"more than {self.limits.max_redirects} redirects")
 
     async def _once(self, session: aiohttp.ClientSession, outgoing: Outgoing) -> Received:
@@ -208,7 +222,11 @@ class HttpClient:
 def redirected(outgoing: Outgoing, status: int, location: str) -> Outgoing:
     """The next hop of a redirect (RFC 9110 section 15.4), or why it is not followed."""
     here = URL(outgoing.url, encoded=True)
-    there = here.join(URL(location))
+    try:
+        there = here.join(URL(location))
+    except ValueError:  # a port out of range, an unclosed [, a backslash in the host...
+        # Parsers disagree on where such a URL leads: it is not followed anywhere.
+        raise BlockedAddress("a redirect to a malformed URL is not followed") from None
     if there.scheme not in ("http", "https"):
         raise BlockedAddress(f"a redirect to a {there.scheme or 'relative'}: URL is not followed")
     if here.scheme == "https" and there.scheme == "http":
@@ -246,9 +264,14 @@ def _too_large(response: aiohttp.ClientResponse, cap: int) -> TooLarge:
     return TooLarge(f"{response.url.host} sent a body over {cap:,} bytes")
 
 
-def _failure(error: BaseException, url: str) -> UpstreamError | TooLarge:
+def _failure(error: BaseException, url: str) -> UpstreamError | TooLarge | BlockedAddress:
     """What went wrong, naming the host but not the URL: its query may carry a token."""
     host = urlsplit(url).netloc
+    if isinstance(error, aiohttp.InvalidUrlClientError) and error.description:
+        # aiohttp's connector (`url` is then the host) takes IPv4 only as a.b.c.d and refuses
+        # a legacy spelling the system would read as an address (2130706433, 127.1,
+        # 0177.0.0.1). Nothing was sent: a refusal of where the URL leads, like the guard's.
+        return BlockedAddress(f"{error.url} {error.description}: only a.b.c.d is sent")
     if isinstance(error, aiohttp.ClientConnectorDNSError):
         return UpstreamError(f"could not resolve {urlsplit(url).hostname}")
     if isinstance(error, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
@@ -257,7 +280,9 @@ def _failure(error: BaseException, url: str) -> UpstreamError | TooLarge:
         return UpstreamError(f"could not connect to {host}", connect=True)
     if isinstance(error, aiohttp.ServerDisconnectedError):
         return UpstreamError(f"{host} closed the connection before answering")
-    if isinstance(error, aiohttp.ClientResponseError) and "too long" in str(error.message):
+    if isinstance(error, aiohttp.ClientResponseError) and str(error.message).startswith(
+        HEADER_LIMITS
+    ):
         return TooLarge(f"{host} sent a header over the size limit")
     if isinstance(error, aiohttp.ClientPayloadError | aiohttp.ClientResponseError):
         return UpstreamError(f"{host} sent an answer that is not valid HTTP")

@@ -86,6 +86,7 @@ class Parameter:
     type: str
     required: bool
     default: Any
+    secret: bool  # its value is masked wherever the call shows what it sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,7 @@ class Plan:
     form: tuple[tuple[str, tuple[Part, ...]], ...]
     parameters: tuple[Parameter, ...]
     declared: frozenset[str]  # the parameters' names
+    secret_parameters: tuple[str, ...]
     outputs: tuple[Output, ...]
     timeout: float
     success: frozenset[int] | None  # None: any 2xx
@@ -191,9 +193,10 @@ def compile_plan(key: PlanKey, api: ApiFields, request: RequestFields) -> Plan:
         body=_body(request),
         form=tuple((f.name, templates.parse(f.value)) for f in request.form if f.enabled),
         parameters=tuple(
-            Parameter(p.name, p.type, p.required, p.default) for p in request.parameters
+            Parameter(p.name, p.type, p.required, p.default, p.secret) for p in request.parameters
         ),
         declared=frozenset(p.name for p in request.parameters),
+        secret_parameters=tuple(p.name for p in request.parameters if p.secret),
         outputs=tuple(_output(o) for o in request.outputs),
         timeout=request.timeout or DEFAULT_TIMEOUT,
         success=frozenset(request.success_statuses) or None,

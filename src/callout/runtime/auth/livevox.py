@@ -55,7 +55,10 @@ async def _session(plan: Plan, ctx: AuthContext) -> str:
         async with ctx.store.flight(key):
             cached = await ctx.store.get(key)
             if cached is None or not cached.usable(time.time()):
+                # Stored inside the flight: the calls waiting on it wake up to read it.
                 cached = await _login(plan, ctx)
+                await ctx.store.put(key, cached)
+                return cached.value
     # Used now: LiveVox's rolling window starts again.
     await ctx.store.put(key, cached.extended(SESSION_SECONDS - SESSION_MARGIN))
     return cached.value
