@@ -50,7 +50,7 @@ from callout.apis.schemas import ApiWrite, RequestWrite
 from callout.runtime.auth import oauth2
 from callout.runtime.auth.tokens import Credential, MemoryTokenStore, lifetime
 from callout.runtime.executor import Executor
-from callout.runtime.guard import Guard
+from callout.runtime.guard import Guard, Verdict
 from callout.runtime.http import USER_AGENT, HttpClient
 from callout.runtime.plan import Plan, PlanKey, compile_plan
 
@@ -267,11 +267,20 @@ def bench_plan(url: str) -> Plan:
     return compile_plan(PlanKey(1, 1, 1, 1, 1), api, request)
 
 
+class CountingGuard(Guard):
+    """The guard as production has it, loopback allowed (the peers here are on loopback;
+    CALLOUT_OUTBOUND_ALLOW does the same), counting its judgements: one per socket opened.
+    The count shows what the guard costs a call on a pooled connection: nothing runs."""
+
+    judged = 0
+
+    def judge(self, address: str) -> Verdict:
+        self.judged += 1
+        return super().judge(address)
+
+
 def loopback_client() -> HttpClient:
-    """Callout's outbound client, its guard letting loopback through: the guard refuses
-    127.0.0.0/8 unless the operator allows it (CALLOUT_OUTBOUND_ALLOW), and the peers here
-    are on loopback. Only the socket factory differs, once per new connection."""
-    return HttpClient(Guard.from_entries(["127.0.0.0/8"]))
+    return HttpClient(CountingGuard(Guard.from_entries(["127.0.0.0/8"]).allow))
 
 
 class ThroughExecutor:
@@ -316,7 +325,8 @@ class Run:
     upstream_busy: float | None  # share of one CPU the upstream used
 
 
-async def measure(target: Upstream, args: argparse.Namespace) -> list[Run]:
+async def measure(target: Upstream, args: argparse.Namespace) -> tuple[list[Run], int]:
+    """Each loop's runs, and the sockets the executor's guard judged in all of them."""
     bare, through = Bare(target.url), ThroughExecutor(target.url)
     loops: dict[str, Call] = {"bare": bare.call, "executor": through.call}
     try:
@@ -338,7 +348,9 @@ async def measure(target: Upstream, args: argparse.Namespace) -> list[Run]:
                     Run(number, name, args.requests / seconds, cpu / args.requests * 1e6, share)
                 )
                 print(f"  round {number}: {name:<8} {args.requests / seconds:>8,.0f} req/s")
-        return runs
+        guard = through.http.guard
+        assert isinstance(guard, CountingGuard)
+        return runs, guard.judged
     finally:
         await bare.close()
         await through.close()
@@ -360,7 +372,9 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs, {model}; load average {load}"
 
 
-def report(runs: list[Run], args: argparse.Namespace, client: int | None, target: Upstream) -> None:
+def report(
+    runs: list[Run], judged: int, args: argparse.Namespace, client: int | None, target: Upstream
+) -> None:
     print()
     print(f"machine: {machine()}")
     if client is None:
@@ -394,6 +408,11 @@ def report(runs: list[Run], args: argparse.Namespace, client: int | None, target
     print(
         f"client CPU         {cpu_bare:>9.0f} us per call bare, {cpu_through:.0f} executor "
         f"(a/b {cpu_bare / cpu_through:.2f}, +{cpu_through - cpu_bare:.0f} us)"
+    )
+    calls = 1 + args.warmup + args.rounds * args.requests
+    print(
+        f"outbound guard     {judged:>9,} sockets judged over {calls:,} executor calls "
+        "(once per new connection; a call on a pooled connection runs none of it)"
     )
 
 
@@ -646,8 +665,8 @@ def main() -> None:
     print(f"machine: {machine()}", flush=True)
     if args.only != "oauth2":
         with upstream(upstream_cpu) as target:
-            runs = asyncio.run(measure(target, args))
-            report(runs, args, client, target)
+            runs, judged = asyncio.run(measure(target, args))
+            report(runs, judged, args, client, target)
     if args.only != "executor":
         asyncio.run(oauth2_cold(args))
         asyncio.run(oauth2_across_expiry(args))
