@@ -86,6 +86,7 @@ class LiveVoxServer(LoopbackServer):
         self.logins: list[Login] = []
         self.resource_requests: list[ResourceRequest] = []
         self.sessions: dict[str, _Session] = {}
+        self.down = False  # logins answer 503, whatever they carry
         self._refusals = 0
 
     @property
@@ -128,6 +129,8 @@ class LiveVoxServer(LoopbackServer):
         self.logins.append(login)
         if self.login_delay:
             await asyncio.sleep(self.login_delay)
+        if self.down:
+            return self._error(login, 503, "The service is down for maintenance")
         try:
             body = json.loads(await request.read())
         except ValueError:

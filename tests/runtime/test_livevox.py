@@ -28,7 +28,7 @@ from tests.livevox_server import (
     USER_NAME,
     LiveVoxServer,
 )
-from tests.runtime.conftest import api_def, compile_from, request_def
+from tests.runtime.conftest import KEY, api_def, compile_from, request_def
 
 CUSTOMER = {"customerId": "7"}
 
@@ -283,6 +283,55 @@ async def test_refused_credentials_fail_with_reason_authorization(
     assert outcome.message == f"the LiveVox login was refused (status {status})"
     assert [login.status for login in livevox.logins] == [status]
     assert livevox.resource_requests == []
+
+
+async def test_refused_credentials_are_not_sent_again_for_every_call(
+    executor: Executor, livevox: LiveVoxServer
+) -> None:
+    plan = livevox_plan(livevox, password="wrong password")
+
+    first, *later = [await executor.run(plan, CUSTOMER, {}) for _ in range(3)]
+
+    # One login: refused credentials sent per call would soon lock the account.
+    assert [login.status for login in livevox.logins] == [401]
+    assert first.message == "the LiveVox login was refused (status 401)"
+    for outcome in later:
+        assert (outcome.outcome, outcome.reason) == ("failure", "authorization")
+        assert outcome.message is not None
+        assert outcome.message.startswith(
+            "the LiveVox login was refused (status 401); not tried again for 30 s"
+        )
+        assert outcome.message.endswith("or until the API's credentials change")
+
+
+async def test_corrected_credentials_are_tried_at_once(
+    executor: Executor, livevox: LiveVoxServer
+) -> None:
+    refused = await executor.run(livevox_plan(livevox, password="wrong password"), CUSTOMER, {})
+    corrected = dataclasses.replace(
+        livevox_plan(livevox), key=dataclasses.replace(KEY, api_version=2)
+    )  # saved again
+
+    outcome = await executor.run(corrected, CUSTOMER, {})
+
+    assert refused.reason == "authorization"
+    assert succeeded(outcome), outcome.message
+    assert [login.status for login in livevox.logins] == [401, 200]
+
+
+async def test_a_login_that_fails_for_livevox_itself_is_tried_again_on_the_next_call(
+    executor: Executor, livevox: LiveVoxServer
+) -> None:
+    livevox.down = True
+    plan = livevox_plan(livevox)
+    unavailable = await executor.run(plan, CUSTOMER, {})
+    livevox.down = False
+
+    outcome = await executor.run(plan, CUSTOMER, {})
+
+    assert unavailable.message == "the LiveVox login was refused (status 503)"
+    assert succeeded(outcome), outcome.message
+    assert [login.status for login in livevox.logins] == [503, 200]
 
 
 async def test_without_a_session_or_an_access_token_nothing_is_sent(

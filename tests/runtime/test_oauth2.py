@@ -267,6 +267,26 @@ async def test_a_refused_client_is_an_authorization_failure_naming_the_error(
     assert server.resource_requests == []
 
 
+async def test_a_refused_grant_is_not_sent_again_for_every_call(
+    executor: Executor, server: OAuth2Server
+) -> None:
+    plan = oauth_plan(server, "password", password="wrong-password-9f2e")
+
+    first, *later = [await executor.run(plan, CUSTOMER, {}) for _ in range(3)]
+
+    # One token request: a refused password sent per call would soon lock the account.
+    assert len(server.token_requests) == 1
+    assert first.message is not None
+    assert first.message.startswith("the token endpoint refused the password grant (")
+    for outcome in later:
+        assert (outcome.outcome, outcome.reason) == ("failure", "authorization")
+        assert outcome.message is not None
+        assert outcome.message.startswith(first.message + "; not tried again for 30 s")
+    corrected = oauth_plan(server, "password", key=dataclasses.replace(KEY, api_version=2))
+    assert (await executor.run(corrected, CUSTOMER, {})).outcome == "success"
+    assert len(server.token_requests) == 2
+
+
 async def test_a_token_endpoint_that_quotes_the_secret_back_has_it_masked(
     executor: Executor, upstream: Upstream
 ) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from callout.apis.authorization import LiveVoxAuth
 from callout.runtime.auth.base import AuthContext
-from callout.runtime.auth.tokens import Credential
+from callout.runtime.auth.tokens import Credential, held_off, note_refusal
 from callout.runtime.errors import AuthError
 from callout.runtime.http import Outgoing, Received
 from callout.runtime.plan import Plan, join_url
@@ -55,8 +55,9 @@ async def _session(plan: Plan, ctx: AuthContext) -> str:
         async with ctx.store.flight(key):
             cached = await ctx.store.get(key)
             if cached is None or not cached.usable(time.time()):
+                await held_off(ctx.store, key)
                 # Stored inside the flight: the calls waiting on it wake up to read it.
-                cached = await _login(plan, ctx)
+                cached = await _login(plan, ctx, key)
                 await ctx.store.put(key, cached)
                 return cached.value
     # Used now: LiveVox's rolling window starts again.
@@ -64,7 +65,7 @@ async def _session(plan: Plan, ctx: AuthContext) -> str:
     return cached.value
 
 
-async def _login(plan: Plan, ctx: AuthContext) -> Credential:
+async def _login(plan: Plan, ctx: AuthContext, key: str) -> Credential:
     auth = plan.authorization
     assert isinstance(auth, LiveVoxAuth)
     if auth.access_token is None:
@@ -90,7 +91,10 @@ async def _login(plan: Plan, ctx: AuthContext) -> Credential:
     ctx.recorder.step("login", "POST session/login", received.status)
     session = _answer(received).get("sessionId")
     if received.status != 200 or not isinstance(session, str) or not session:
-        raise AuthError(f"the LiveVox login was refused (status {received.status})")
+        message = f"the LiveVox login was refused (status {received.status})"
+        if received.status in (401, 403):  # the credentials, not LiveVox's health
+            await note_refusal(ctx.store, key, message)
+        raise AuthError(message)
     ctx.secrets.append(session)
     now = time.time()
     window = SESSION_SECONDS - SESSION_MARGIN

@@ -29,7 +29,7 @@ from yarl import URL
 from callout.apis.authorization import OAuth2Auth
 from callout.runtime import templates
 from callout.runtime.auth.base import AuthContext
-from callout.runtime.auth.tokens import Credential, lifetime
+from callout.runtime.auth.tokens import Credential, held_off, lifetime, note_refusal
 from callout.runtime.errors import AuthError, ExecutionError
 from callout.runtime.http import Outgoing, Received
 from callout.runtime.plan import Owner, Plan
@@ -98,6 +98,7 @@ async def access_token(auth: OAuth2Auth, owner: Owner, ctx: AuthContext) -> str:
         cached = await ctx.store.get(key)  # another call may have just fetched one
         if cached is not None and cached.usable(time.time()):
             return cached.value
+        await held_off(ctx.store, key)
         credential = await _obtain(auth, owner, ctx, cached)
         await ctx.store.put(key, credential)
         return credential.value
@@ -166,10 +167,13 @@ async def _obtain(
     try:
         return await _grant(auth, owner, ctx, form, None)
     except TokenRefused as refused:
-        raise AuthError(
+        message = (
             f"the token endpoint refused the {auth.grant} grant ({refused.error}, "
             f"status {refused.status})"
-        ) from None
+        )
+        if 400 <= refused.status < 500:  # the credentials, not the endpoint's health
+            await note_refusal(ctx.store, owner.key(SCHEME), message)
+        raise AuthError(message) from None
 
 
 async def exchange_code(

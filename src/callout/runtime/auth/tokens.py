@@ -7,6 +7,11 @@ workers without touching the schemes: they only `get`, `put`, `drop` and take `f
 the others wait for it and then read what it stored, so a thousand cold calls make one
 token request. (Authlib's refresh lock is per client instance, and there is one instance
 per call here, so it cannot give this.)
+
+A login or grant the provider refused is noted beside the key for `HOLD_OFF` seconds, and
+not sent again meanwhile: sending refused credentials once per call would soon lock the
+account on many providers. Keys carry the API's version, so corrected credentials are tried
+at once.
 """
 
 import asyncio
@@ -15,6 +20,11 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Protocol
+
+from callout.runtime.errors import AuthError
+
+HOLD_OFF = 30.0  # seconds refused credentials are not sent again
+REFUSED = ":refused"  # beside a key: the refusal noted for it
 
 
 @dataclass(frozen=True)
@@ -94,3 +104,20 @@ class MemoryTokenStore:
     def in_flight(self, key: str) -> bool:
         lock = self._locks.get(key)
         return lock is not None and lock.locked()
+
+
+async def held_off(store: TokenStore, key: str) -> None:
+    """Refuse at once while a refusal of these credentials is noted for `key`."""
+    noted = await store.get(key + REFUSED)
+    now = time.time()
+    if noted is not None and noted.usable(now):
+        raise AuthError(
+            f"{noted.value}; not tried again for {noted.expires_at - now:.0f} s, or until "
+            "the API's credentials change"
+        )
+
+
+async def note_refusal(store: TokenStore, key: str, message: str) -> None:
+    """Note that the provider refused the credentials behind `key`, saying `message`."""
+    now = time.time()
+    await store.put(key + REFUSED, Credential(message, now, now + HOLD_OFF, now + HOLD_OFF))
