@@ -390,6 +390,12 @@ BAD_REQUESTS = [
         id="secret-with-default",
     ),
     pytest.param(
+        {"parameters": [{"name": "customerId", "type": "object", "secret": True}]},
+        "parameters[0].secret",
+        "a secret parameter is a string or a number, not object",
+        id="secret-object",
+    ),
+    pytest.param(
         {"outputs": [{"name": "email", "path": "$.["}]},
         "outputs[0].path",
         "is not valid JSONPath",

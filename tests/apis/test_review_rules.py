@@ -639,6 +639,12 @@ BAD_URLS = [
     pytest.param("http://0x7f000001/api", "must name its IP address plainly", id="hex-integer"),
     pytest.param("http://0177.0.0.1/api", "must name its IP address plainly", id="octal-ip"),
     pytest.param("http://2130706433/api", "must name its IP address plainly", id="decimal-ip"),
+    pytest.param("http://0\uff587f.1/api", "must name its IP address plainly", id="fullwidth-x"),
+    pytest.param(
+        "http://\uff11\uff12\uff17.0.0.1/api",
+        "must name its IP address plainly",
+        id="fullwidth-digits",
+    ),
     pytest.param("https://[zz]/api", "IPv4 or IPv6", id="bracketed-not-an-ip"),
 ]
 

@@ -1552,3 +1552,82 @@ async def test_stored_secrets_echoed_into_outputs_and_alerts_are_masked(
     assert set(outcome.outputs) == {"key", "page"}
     assert len(outcome.alerts) == 1
     assert_no_sentinel(SENTINEL, outcome, plan, caplog)
+
+
+# Secret request parameters: the caller's value masked in each spelling it is sent in
+
+SECRET_VALUE = "s3/cr+t &x=1"  # reserved characters: each placement spells it differently
+SECRET_SPELLINGS = [
+    "s3/cr+t &x=1",
+    "s3%2Fcr%2Bt%20%26x%3D1",  # a path segment
+    "s3%2Fcr%2Bt+%26x%3D1",  # a query or form value
+    "s3/cr+t &amp;x=1",  # XML
+]
+SECRET_PLACEMENTS = [
+    pytest.param({"endpoint_path": "customers/${customerId}/${pin}"}, id="path"),
+    pytest.param({"query": [{"name": "pin", "value": "${pin}"}]}, id="query"),
+    pytest.param({"headers": [{"name": "X-Pin", "value": "pin ${pin}"}]}, id="header"),
+    pytest.param(
+        {"method": "POST", "content_type": "json", "body": '{"pin": "${pin}", "n": "#${pin}"}'},
+        id="json",
+    ),
+    pytest.param(
+        {
+            "method": "POST",
+            "content_type": "form",
+            "form": [{"name": "pin", "value": "${pin}"}],
+        },
+        id="form",
+    ),
+    pytest.param({"method": "POST", "content_type": "xml", "body": "<pin>${pin}</pin>"}, id="xml"),
+]
+
+
+@pytest.mark.parametrize("placement", SECRET_PLACEMENTS)
+@pytest.mark.parametrize("mode", ["live", "dry_run"])
+async def test_a_secret_parameter_is_masked_wherever_it_is_placed(
+    executor: Executor,
+    upstream: Upstream,
+    on_upstream: PlanFactory,
+    caplog: pytest.LogCaptureFixture,
+    placement: dict[str, Any],
+    mode: Any,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    parameters = [
+        {"name": "customerId", "required": True},
+        {"name": "pin", "required": True, "secret": True},
+    ]
+    plan = on_upstream(parameters=parameters, **placement)
+    upstream.echo()  # everything sent comes back in the body
+
+    outcome = await executor.run(plan, CUSTOMER | {"pin": SECRET_VALUE}, {}, mode=mode, trace=True)
+
+    if mode == "live":
+        assert outcome.outcome == "success", outcome.message
+        seen = only(upstream)
+        sent = f"{seen.raw_path} {seen.headers} {seen.body.decode()}"
+        assert any(spelling in sent for spelling in SECRET_SPELLINGS)  # it went out
+    assert outcome.request is not None
+    assert MASK in repr(outcome.request)
+    for spelling in SECRET_SPELLINGS:
+        assert_no_sentinel(spelling, outcome, plan, caplog)
+
+
+async def test_a_short_secret_parameter_is_masked_in_the_trace_but_not_in_outputs(
+    executor: Executor, upstream: Upstream, on_upstream: PlanFactory
+) -> None:
+    plan = on_upstream(
+        parameters=[{"name": "pin", "required": True, "secret": True}],
+        query=[{"name": "pin", "value": "${pin}"}],
+        endpoint_path="orders/12345",
+        outputs=[{"name": "path", "path": "$.raw_path"}],
+    )
+    upstream.echo()
+
+    outcome = await executor.run(plan, {"pin": "123"}, {}, trace=True)
+
+    assert outcome.request is not None
+    assert outcome.request.url.endswith(f"/orders/{MASK}45?pin={MASK}")
+    # What goes back to the caller is the caller's own: "12345" is not cut up.
+    assert outcome.outputs == {"path": "/api/v1/orders/12345?pin=123"}

@@ -3,6 +3,7 @@
 import ipaddress
 import re
 import socket
+import unicodedata
 from collections.abc import Iterable
 from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit
@@ -104,7 +105,9 @@ def check_http_url(value: str, *, query: bool = True) -> str:
 
 
 def _looks_like_ip(host: str) -> bool:
-    """Whether resolvers read `host` as an address: 1.2.3.4, but also 0x7f.1, 017700000001."""
+    """Whether resolvers read `host` as an address: 1.2.3.4, but also 0x7f.1, 017700000001,
+    and their fullwidth forms, which IDNA maps to these before resolving."""
+    host = unicodedata.normalize("NFKC", host)
     if ":" in host or host.replace(".", "").isdigit():
         return True
     try:

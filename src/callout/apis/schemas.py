@@ -62,13 +62,20 @@ class RequestParameter(Model):
     description: Description = ""
     secret: bool = Field(
         default=False,
-        description="The value is masked in traces, dry runs and errors (a webhook token).",
+        description=(
+            "The value is masked in traces, dry runs, alerts and errors (a webhook token); "
+            "a string or a number."
+        ),
     )
 
     @model_validator(mode="after")
     def _default_has_type(self) -> "RequestParameter":
         if self.name in CONTEXT_ROOTS:
             raise field_error("name", f"{self.name} is a context value; choose another name")
+        if self.secret and self.type not in ("string", "number"):
+            raise field_error(
+                "secret", f"a secret parameter is a string or a number, not {self.type}"
+            )
         if self.secret and self.default is not None:
             raise field_error(
                 "default", "a secret parameter has no default: its value is stored in clear"

@@ -116,9 +116,12 @@ class Executor:
             scope = bind(plan, parameters, context)
             if plan.secret_parameters:
                 recorder.redactor = recorder.redactor.including(
-                    form
-                    for name in plan.secret_parameters
-                    for form in templates.spellings(scope[name])
+                    (
+                        form
+                        for name in plan.secret_parameters
+                        for form in templates.spellings(scope[name])
+                    ),
+                    given=True,
                 )
             if trace:
                 recorder.step("bind")
@@ -224,7 +227,9 @@ class Executor:
     ) -> Received:
         sent = await authorizer.apply(plan, outgoing.copy(), ctx)
         if ctx.secrets:  # credentials the plan does not know: fetched tokens, sessions
-            ctx.recorder.redactor = ctx.recorder.redactor.including(ctx.secrets)
+            ctx.recorder.redactor = ctx.recorder.redactor.including(
+                form for secret in ctx.secrets for form in templates.spellings(secret)
+            )
         ctx.recorder.step("authorize", plan.authorization.type)
         ctx.recorder.sent(sent)
         received = await retry.send(
@@ -300,7 +305,7 @@ def _refusal(plan: Plan, received: Received, redactor: Redactor) -> str:
     provider = PROVIDERS.get(plan.api_type)
     if provider is None:
         return f"the upstream answered {received.status}"
-    said = redactor.text(received.body[:300].decode("utf-8", "replace").strip())
+    said = redactor.cut(received.body, 300).strip()
     return f"{provider} answered {received.status}: {said or '(an empty body)'}"
 
 

@@ -138,6 +138,8 @@ def to_text(value: Any) -> str:
 def spellings(value: Any) -> set[str]:
     """Every form `value` takes where a placeholder lands, so a secret is masked in each."""
     text = to_text(value)
+    if UNRESERVED(text):  # no encoding changes it: the common case for tokens
+        return {text}
     return {
         text,
         quote(text, safe=""),

@@ -21,33 +21,54 @@ ALWAYS_SECRET_HEADERS = frozenset(
 
 
 class Redactor:
-    """Replaces each known secret, and each secret header's value, with the mask."""
+    """Replaces each known secret, and each secret header's value, with the mask.
 
-    def __init__(self, secrets: Iterable[str], secret_headers: Iterable[str] = ()) -> None:
-        # Longest first, so a secret that contains another is masked whole.
-        self._secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+    Secrets are Callout's own (stored credentials, fetched tokens and sessions) and the
+    values a caller gave for secret parameters. What a call shows of itself (`text`: the
+    trace, errors, alerts) masks them all, a caller's of any length (a 3-digit PIN is still a
+    PIN). The outputs returned to the caller (`data`) mask only secrets of 4 characters or
+    more: a shorter one would corrupt them ("123" in "12345").
+    """
+
+    def __init__(
+        self,
+        secrets: Iterable[str],
+        secret_headers: Iterable[str] = (),
+        given: Iterable[str] = (),
+    ) -> None:
+        self._own = _longest_first(s for s in secrets if len(s) >= 4)
+        self._given = [s for s in given if s]
+        self._secrets = _longest_first([*self._own, *self._given])
+        self._in_data = [s for s in self._secrets if len(s) >= 4]
         self._known = frozenset(self._secrets)
         self._headers = ALWAYS_SECRET_HEADERS | {h.lower() for h in secret_headers}
 
-    def including(self, secrets: Iterable[str]) -> "Redactor":
-        """This redactor, or one that masks these secrets as well."""
-        extra = [s for s in secrets if len(s) >= 4 and s not in self._known]
+    def including(self, secrets: Iterable[str], *, given: bool = False) -> "Redactor":
+        """This redactor, or one that masks these secrets as well; `given`: the caller's."""
+        shortest = 1 if given else 4
+        extra = [s for s in secrets if len(s) >= shortest and s not in self._known]
         if not extra:
             return self
-        return Redactor([*self._secrets, *extra], self._headers)
+        if given:
+            return Redactor(self._own, self._headers, [*self._given, *extra])
+        return Redactor([*self._own, *extra], self._headers, self._given)
 
     def text(self, value: str) -> str:
-        for secret in self._secrets:
-            if secret in value:
-                value = value.replace(secret, MASK)
-        return value
+        return _masked(value, self._secrets)
+
+    def cut(self, body: bytes, limit: int) -> str:
+        """The start of `body` as text, masked before it is cut: a secret that crosses the
+        cut is masked whole, not left as a prefix."""
+        longest = len(self._secrets[0]) if self._secrets else 0
+        text = body[: limit + 4 * longest].decode("utf-8", "replace")  # 4: UTF-8's widest
+        return self.text(text)[:limit]
 
     def data(self, value: Any) -> Any:
         """Strings anywhere in a JSON-like value, masked: an upstream may echo a secret."""
         kind = type(value)
         if kind is str:
-            return self.text(value)
-        if not self._secrets:
+            return _masked(value, self._in_data)
+        if not self._in_data:
             return value
         if kind is dict:
             return {k: self.data(v) for k, v in value.items()}
@@ -136,4 +157,16 @@ class Recorder:
             )
 
     def _preview(self, body: bytes) -> str:
-        return self.redactor.text(body[:PREVIEW_BYTES].decode("utf-8", "replace"))
+        return self.redactor.cut(body, PREVIEW_BYTES)
+
+
+def _longest_first(secrets: Iterable[str]) -> list[str]:
+    """Longest first, so a secret that contains another is masked whole."""
+    return sorted(set(secrets), key=len, reverse=True)
+
+
+def _masked(value: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if secret in value:
+            value = value.replace(secret, MASK)
+    return value

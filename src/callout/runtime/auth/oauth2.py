@@ -123,6 +123,7 @@ def _renew_in_background(
             async with ctx.store.flight(key):
                 if await ctx.store.get(key) is not cached:
                     return  # renewed meanwhile
+                await held_off(ctx.store, key)  # refused a moment ago: keep the valid token
                 async with asyncio.timeout_at(own.deadline):
                     await ctx.store.put(key, await _obtain(auth, owner, own, cached))
         except (ExecutionError, TimeoutError):
@@ -171,7 +172,8 @@ async def _obtain(
             f"the token endpoint refused the {auth.grant} grant ({refused.error}, "
             f"status {refused.status})"
         )
-        if 400 <= refused.status < 500:  # the credentials, not the endpoint's health
+        if 400 <= refused.status < 500 and refused.status not in (408, 429):
+            # The credentials, not the endpoint's health or its rate limit.
             await note_refusal(ctx.store, owner.key(SCHEME), message)
         raise AuthError(message) from None
 
@@ -255,7 +257,8 @@ async def _grant(
     answer = _answer(received)
     token = answer.get("access_token")
     if received.status != 200 or not isinstance(token, str) or not token:
-        raise TokenRefused(str(answer.get("error") or "no access_token"), received.status)
+        error = str(answer.get("error") or "no access_token")[:100]  # RFC 6749: a short code
+        raise TokenRefused(error, received.status)
     ctx.secrets.append(token)
     obtained = time.time()
     renew_at, expires_at = lifetime(obtained, _seconds(answer.get("expires_in")))
