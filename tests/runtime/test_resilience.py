@@ -444,6 +444,32 @@ async def test_a_cancelled_probe_neither_closes_nor_reopens_the_circuit(
     assert breaker.state == "closed"
 
 
+async def test_a_call_from_before_the_circuit_opened_has_no_say_in_its_probe(
+    upstream: Upstream,
+) -> None:
+    upstream.answer(200, delay=0.6)  # a slow call, let through while all was well
+    queue(upstream, 500, 500, 500)
+    upstream.answer(500, delay=0.5)  # the probe, failing slowly
+    upstream.answer(200)
+    async with running(breakers=breakers()) as executor:
+        plan = plan_at(upstream.url)
+        slow = asyncio.create_task(executor.run(plan, CUSTOMER, {}))
+        while not upstream.received:
+            await asyncio.sleep(0.01)
+        await open_circuit(executor, plan)
+        await asyncio.sleep(SHORT.open_seconds + 0.05)
+        probe = asyncio.create_task(executor.run(plan, CUSTOMER, {}))
+        late = await slow  # succeeds while the probe is out
+        breaker = executor.breakers.of_client(1)[1]
+        state_after_late_success = breaker.state
+        failed_probe = await probe
+
+    assert late.outcome == "success"
+    assert state_after_late_success == "half_open"  # the old success closed nothing
+    assert failed_probe.status == 500
+    assert breaker.state == "open"
+
+
 async def test_client_errors_do_not_open_the_circuit(upstream: Upstream) -> None:
     upstream.answer(404)
     async with running(breakers=breakers()) as executor:

@@ -42,27 +42,29 @@ class Breaker:
     opened_at: float = 0.0
     probing: bool = False
     recent: deque[bool] = field(default_factory=deque)  # True: a failure
+    openings: int = 0  # how many times it opened: a call's verdict counts in its own era
 
-    def admit(self, now: float) -> None:
-        """Let a call through, or refuse it while the circuit is open."""
+    def admit(self, now: float) -> int:
+        """Let a call through, saying in which era (for `record`), or refuse it while the
+        circuit is open."""
         if self.state == "closed":
-            return
+            return self.openings
         if self.state == "open" and now - self.opened_at >= self.policy.open_seconds:
             self.state, self.probing = "half_open", False
         if self.state == "half_open" and not self.probing:
             self.probing = True  # this call is the probe; the others wait for its verdict
-            return
+            return self.openings
         retry_in = max(self.opened_at + self.policy.open_seconds - now, 0.0)
         raise CircuitOpen(
             f"the API's circuit is open after repeated failures; calls resume in "
             f"{retry_in:.0f} s or when a probe succeeds"
         )
 
-    def record(self, failed: bool | None, now: float) -> None:
-        """Take a call's verdict; None when it gave none (refused on this side, or
-        cancelled), which frees the probe's turn and changes nothing else."""
-        if self.state == "open":
-            return  # a call let through before it opened: its verdict is already in
+    def record(self, failed: bool | None, now: float, era: int) -> None:
+        """Take the verdict of a call let through in `era`; None when it gave none (refused
+        on this side, or cancelled), which frees the probe's turn and changes nothing else."""
+        if self.state == "open" or era != self.openings:
+            return  # let through before the circuit last opened: it speaks of an older API
         if self.state == "half_open":
             self.probing = False
             if failed is None:
@@ -92,6 +94,7 @@ class Breaker:
 
     def _open(self, now: float) -> None:
         self.state, self.opened_at, self.consecutive = "open", now, 0
+        self.openings += 1
         self.recent.clear()
 
 
@@ -102,12 +105,12 @@ class Breakers:
         self.policy = policy or BreakerPolicy()
         self._breakers: dict[tuple[int, int], Breaker] = {}
 
-    def admit(self, client_id: int, api_id: int) -> Breaker:
+    def admit(self, client_id: int, api_id: int) -> tuple[Breaker, int]:
+        """The API's breaker and the era the call was let through in, or CircuitOpen."""
         breaker = self._breakers.get((client_id, api_id))
         if breaker is None:
             breaker = self._breakers[(client_id, api_id)] = Breaker(self.policy)
-        breaker.admit(time.time())
-        return breaker
+        return breaker, breaker.admit(time.time())
 
     def of_client(self, client_id: int) -> dict[int, Breaker]:
         """The client's breakers by API id."""

@@ -169,7 +169,7 @@ class Executor:
         client = plan.key.client_id
         self.in_flight.enter(client)
         try:
-            breaker = self.breakers.admit(client, plan.key.api_id)
+            breaker, era = self.breakers.admit(client, plan.key.api_id)
             failed: bool | None = None  # no verdict unless the API answered or could not
             try:
                 if plan.authorized:  # fixed headers prove it all: the hot path
@@ -191,7 +191,7 @@ class Executor:
                 failed = True
                 raise
             finally:
-                breaker.record(failed, time.time())
+                breaker.record(failed, time.time(), era)
             return received, refused
         finally:
             self.in_flight.leave(client)
