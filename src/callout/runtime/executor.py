@@ -42,7 +42,7 @@ from callout.runtime.errors import (
 from callout.runtime.http import HttpClient, Outgoing, Received
 from callout.runtime.mapping import map_response
 from callout.runtime.plan import Plan
-from callout.runtime.render import bind, render
+from callout.runtime.render import bind, render, secret_values
 from callout.runtime.retry import RetryPolicy
 from callout.runtime.trace import Recorder, Redactor, RequestView, ResponseView, Step
 
@@ -116,12 +116,7 @@ class Executor:
             scope = bind(plan, parameters, context)
             if plan.secret_parameters:
                 recorder.redactor = recorder.redactor.including(
-                    (
-                        form
-                        for name in plan.secret_parameters
-                        for form in templates.spellings(scope[name])
-                    ),
-                    given=True,
+                    secret_values(plan, scope), shortest=1
                 )
             if trace:
                 recorder.step("bind")

@@ -4,7 +4,7 @@ sent. A parameter missing or of the wrong type, or a URL that leaves the API's b
 stops the call here with an error that names it."""
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 
@@ -83,6 +83,13 @@ def _number(text: str) -> int | float | None:
     except ValueError:
         return None
     return number if _finite(number) else None
+
+
+def secret_values(plan: Plan, scope: templates.Scope) -> Iterator[str]:
+    """What the caller gave for the plan's secret parameters, in every spelling it is sent
+    in: a trace masks each."""
+    for name in plan.secret_parameters:
+        yield from templates.spellings(scope[name])
 
 
 def render(plan: Plan, scope: templates.Scope) -> Outgoing:

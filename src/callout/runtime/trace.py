@@ -23,35 +23,30 @@ ALWAYS_SECRET_HEADERS = frozenset(
 class Redactor:
     """Replaces each known secret, and each secret header's value, with the mask.
 
-    Secrets are Callout's own (stored credentials, fetched tokens and sessions) and the
-    values a caller gave for secret parameters. What a call shows of itself (`text`: the
-    trace, errors, alerts) masks them all, a caller's of any length (a 3-digit PIN is still a
-    PIN). The outputs returned to the caller (`data`) mask only secrets of 4 characters or
-    more: a shorter one would corrupt them ("123" in "12345").
+    What a call shows of itself (`text`: the trace, errors, alerts) masks every secret it
+    was given: Callout's own of 4 characters or more (a shorter one would mask half of any
+    text), a caller's secret parameter of any length (a 3-digit PIN is still a PIN). The
+    outputs returned to the caller (`data`) mask only secrets of 4 characters or more: a
+    shorter one would corrupt them ("123" in "12345").
     """
 
     def __init__(
-        self,
-        secrets: Iterable[str],
-        secret_headers: Iterable[str] = (),
-        given: Iterable[str] = (),
+        self, secrets: Iterable[str], secret_headers: Iterable[str] = (), *, shortest: int = 4
     ) -> None:
-        self._own = _longest_first(s for s in secrets if len(s) >= 4)
-        self._given = [s for s in given if s]
-        self._secrets = _longest_first([*self._own, *self._given])
-        self._in_data = [s for s in self._secrets if len(s) >= 4]
+        # Longest first, so a secret that contains another is masked whole.
+        self._secrets = sorted({s for s in secrets if len(s) >= shortest}, key=len, reverse=True)
         self._known = frozenset(self._secrets)
+        self._in_data = [s for s in self._secrets if len(s) >= 4]
         self._headers = ALWAYS_SECRET_HEADERS | {h.lower() for h in secret_headers}
 
-    def including(self, secrets: Iterable[str], *, given: bool = False) -> "Redactor":
-        """This redactor, or one that masks these secrets as well; `given`: the caller's."""
-        shortest = 1 if given else 4
+    def including(self, secrets: Iterable[str], *, shortest: int = 4) -> "Redactor":
+        """This redactor, or one that masks these secrets as well (those of `shortest`
+        characters or more)."""
         extra = [s for s in secrets if len(s) >= shortest and s not in self._known]
         if not extra:
             return self
-        if given:
-            return Redactor(self._own, self._headers, [*self._given, *extra])
-        return Redactor([*self._own, *extra], self._headers, self._given)
+        # Every secret here was admitted once already: none is left out again.
+        return Redactor([*self._secrets, *extra], self._headers, shortest=1)
 
     def text(self, value: str) -> str:
         return _masked(value, self._secrets)
@@ -158,11 +153,6 @@ class Recorder:
 
     def _preview(self, body: bytes) -> str:
         return self.redactor.cut(body, PREVIEW_BYTES)
-
-
-def _longest_first(secrets: Iterable[str]) -> list[str]:
-    """Longest first, so a secret that contains another is masked whole."""
-    return sorted(set(secrets), key=len, reverse=True)
 
 
 def _masked(value: str, secrets: list[str]) -> str:
