@@ -11,6 +11,7 @@ One handler (`web/problems.py`) renders them as RFC 9457 problem+json; the CLI p
       + ReadOnly             a system API cannot be changed; copy it instead (403)
       + PreconditionRequired a write without If-Match (428)
       + PreconditionFailed   a write whose If-Match is stale (412)
+      + Busy                 the database has more work queued than it can start in time (503)
       + SecretUnreadable     a stored secret failed to decrypt: wrong key or moved ciphertext (500)
       + InvocationFailed     an invoked request ended in failure or timeout (422, 502, 504)
 """
@@ -100,6 +101,13 @@ class PreconditionFailed(CalloutError):
     status = 412
     type = "precondition-failed"
     title = "Changed since you read it"
+
+
+class Busy(CalloutError):
+    status = 503
+    type = "busy"
+    title = "Busy"
+    headers = {"Retry-After": "1"}
 
 
 class SecretUnreadable(CalloutError):

@@ -34,7 +34,7 @@ class Settings(BaseSettings):
         "Unset means the key file in the data dir, created on first run.",
     )
     plan_ttl: float = Field(
-        default=2.0,
+        default=1.0,
         ge=0,
         le=60,
         description="Seconds a cached request plan is trusted before its version is checked.",

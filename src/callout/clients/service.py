@@ -66,9 +66,12 @@ def update_client(
     session: Session, principal: Principal, client: Client, data: ClientUpdate
 ) -> Client:
     principal.require("admin")
-    client.name = data.name
+    stored = ClientRepository(session).by_id(client.id)
+    if stored is None:
+        raise NotFound(f"no client {client.code!r}")
+    stored.name = data.name
     session.flush()
-    return client
+    return stored
 
 
 def list_services(session: Session, client: Client) -> list[ServiceRead]:

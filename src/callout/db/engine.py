@@ -5,30 +5,46 @@ thread), and one code path then serves FastAPI's threadpool, the CLI and the tes
 The runtime's hot path reads no database, so nothing async waits on these.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, UOWTransaction, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from callout.db.models import Api, Request, Secret
 from callout.errors import Conflict, PreconditionFailed
 from callout.settings import Settings
 
+# Units of work the server admits at once (db/admission.py): lookups, reads, and writes
+# (SQLite has one writer). The pool holds them all, plus a few for work outside a request
+# (credential saves, the OAuth callback), so an admitted unit of work never waits for one.
+LOOKUP_SLOTS = 8
+READ_SLOTS = 16
+WRITE_SLOTS = {"sqlite": 1, "postgresql": 8}
+SPARE_CONNECTIONS = 4
 
-def make_engine(url: str) -> Engine:
+
+def make_engine(url: str, pool_size: int) -> Engine:
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=pool_size,
+            max_overflow=SPARE_CONNECTIONS,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=pool_size, max_overflow=SPARE_CONNECTIONS
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -55,30 +71,73 @@ def _sqlite_begin(connection: Connection) -> None:
 READS_ONLY = "callout_reads_only"
 
 
+ApiChanges = Callable[[frozenset[int]], None]
+CHANGED_APIS = "callout_changed_apis"
+
+
 class Database:
-    """One engine and its session factories: for units of work that write, and that read."""
+    """One engine and its session factories: for units of work that write, and that read.
+
+    Whoever keeps something built from stored APIs (compiled plans) subscribes with
+    `on_commit` and hears, after each commit in this process, which APIs it touched.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
+        self.lookup_slots = LOOKUP_SLOTS
+        self.read_slots = READ_SLOTS
+        self.write_slots = WRITE_SLOTS[dialect]
+        self.engine = make_engine(
+            url, pool_size=self.lookup_slots + self.read_slots + self.write_slots
+        )
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessions = sessionmaker(
             self.engine.execution_options(**{READS_ONLY: True}), expire_on_commit=False
         )
+        self._listeners: list[ApiChanges] = []
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Database":
         return cls(settings.resolved_database_url)
 
+    def session(self, *, reads_only: bool = False) -> Session:
+        """A session for a unit of work the caller commits or rolls back and closes."""
+        return (self.read_sessions if reads_only else self.sessions)()
+
     @contextmanager
     def transaction(self, *, reads_only: bool = False) -> Iterator[Session]:
         """A unit of work: commits when the block ends, rolls back when it raises."""
-        sessions = self.read_sessions if reads_only else self.sessions
-        with sessions() as session, session.begin():
-            yield session
+        with self.session(reads_only=reads_only) as session:
+            with session.begin():
+                yield session
+            self.committed(session)
+
+    def on_commit(self, listener: ApiChanges) -> Callable[[], None]:
+        """Hear which APIs each commit changed; returns the call that stops listening."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def committed(self, session: Session) -> None:
+        """Tell the listeners what the session's committed unit of work changed."""
+        changed = session.info.pop(CHANGED_APIS, None)
+        if changed:
+            for listener in list(self._listeners):
+                listener(frozenset(changed))
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@event.listens_for(Session, "after_flush")
+def _note_changed_apis(session: Session, _flush: UOWTransaction) -> None:
+    """Remember which APIs this flush wrote (a request or a secret is part of its API)."""
+    changed = session.info.setdefault(CHANGED_APIS, set())
+    for row in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(row, Api):
+            changed.add(row.id)
+        elif isinstance(row, Request | Secret):
+            changed.add(row.api_id)
 
 
 def flush(session: Session, taken: Conflict | None = None, stale: str = "") -> None:

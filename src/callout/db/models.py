@@ -48,6 +48,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# An id reaches caches (compiled plans, tokens), URLs and the audit trail, so a deleted row's id
+# must never name a new row. PostgreSQL's sequences never go back; SQLite reuses the highest
+# id after a delete unless the table is declared AUTOINCREMENT.
+NEVER_REUSED: dict[str, Any] = {"sqlite_autoincrement": True}
+
+
 class Base(DeclarativeBase):
     # Named constraints, so later migrations can alter them (SQLite rebuilds tables by name).
     metadata = MetaData(
@@ -63,6 +69,7 @@ class Base(DeclarativeBase):
 
 class Client(Base):
     __tablename__ = "clients"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
@@ -72,7 +79,7 @@ class Client(Base):
 
 class Service(Base):
     __tablename__ = "services"
-    __table_args__ = (UniqueConstraint("client_id", "name_key"),)
+    __table_args__ = (UniqueConstraint("client_id", "name_key"), NEVER_REUSED)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
@@ -86,6 +93,7 @@ class ApiKey(Base):
     """An access key; only its SHA-256 digest is kept. No client means a platform-admin key."""
 
     __tablename__ = "api_keys"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
@@ -104,6 +112,7 @@ class Api(Base):
     __table_args__ = (
         UniqueConstraint("client_id", "name_key"),
         Index("ix_apis_client_type", "client_id", "type"),
+        NEVER_REUSED,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -136,7 +145,7 @@ class Api(Base):
 
 class Request(Base):
     __tablename__ = "requests"
-    __table_args__ = (UniqueConstraint("api_id", "name_key"),)
+    __table_args__ = (UniqueConstraint("api_id", "name_key"), NEVER_REUSED)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     api_id: Mapped[int] = mapped_column(ForeignKey("apis.id", ondelete="CASCADE"))
@@ -173,7 +182,7 @@ class Secret(Base):
     """
 
     __tablename__ = "secrets"
-    __table_args__ = (UniqueConstraint("owner", "field"),)
+    __table_args__ = (UniqueConstraint("owner", "field"), NEVER_REUSED)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
@@ -189,7 +198,7 @@ class Secret(Base):
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_client_at", "client_id", "id"),)
+    __table_args__ = (Index("ix_audit_client_at", "client_id", "id"), NEVER_REUSED)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))

@@ -1,9 +1,11 @@
 """Compiled request plans, cached per client and request, checked against stored versions.
 
-A cached plan is trusted for `ttl` seconds; after that, the next call checks the request's
-and its API's versions (one indexed query) and rebuilds the plan only if either moved.
-So an edit reaches every worker within `ttl`, and the hot path touches the database at
-most once per `ttl` per request. `fresh=True` (tests, the CLI) always checks.
+A write in this process drops the plans of every API it touched as it commits (`forget`), so
+the next call here sees it. Another process hears nothing: its cached plan is trusted for
+`ttl` seconds, after which the next call checks the request's and its API's versions (one
+indexed query) and rebuilds the plan only if either moved. So an edit reaches every other
+process within `ttl`, and the hot path touches the database at most once per `ttl` per
+request. Ids are never reused, so a plan can never be taken for a newer object's.
 """
 
 import threading
@@ -32,6 +34,9 @@ class PlanCache:
         self.size = size
         self._entries: OrderedDict[tuple[int, int], _Entry] = OrderedDict()
         self._lock = threading.Lock()
+        # Moves with every `forget`: a plan compiled from what was read before a write
+        # committed is returned to its caller but not kept.
+        self._generation = 0
 
     def cached(self, client: Client, api_id: int, request_id: int) -> Plan | None:
         """A plan still within its ttl, without touching the database."""
@@ -42,10 +47,19 @@ class PlanCache:
                 return entry.plan
         return None
 
+    def forget(self, api_ids: frozenset[int]) -> None:
+        """Drop the plans of these APIs: they were changed or deleted."""
+        with self._lock:
+            self._generation += 1
+            for key in [k for k, entry in self._entries.items() if entry.api_id in api_ids]:
+                del self._entries[key]
+
     def plan(
         self, session: Session, keyring: Keyring, client: Client, api_id: int, request_id: int
     ) -> Plan:
         """The plan for this request as stored now; compiled again only if it changed."""
+        with self._lock:
+            generation = self._generation
         current = definitions.versions(session, client, api_id, request_id)
         with self._lock:
             entry = self._entries.get((client.id, request_id))
@@ -62,6 +76,8 @@ class PlanCache:
         )
         plan = compile_plan(key, loaded.api, loaded.request)
         with self._lock:
+            if generation != self._generation:
+                return plan
             self._entries[(client.id, request_id)] = _Entry(plan, api_id, monotonic())
             self._entries.move_to_end((client.id, request_id))
             while len(self._entries) > self.size:

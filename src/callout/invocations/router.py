@@ -19,6 +19,7 @@ from callout.invocations.schemas import (
 )
 from callout.schemas import Page
 from callout.web.deps import (
+    AdmissionDep,
     ClientDep,
     DatabaseDep,
     IdPath,
@@ -44,7 +45,7 @@ REQUEST = "/apis/{api_id}/requests/{request_id}"
 )
 async def invoke(
     runtime: RuntimeDep,
-    session: SessionDep,
+    admission: AdmissionDep,
     keyring: KeyringDep,
     principal: PrincipalDep,
     client: ClientDep,
@@ -55,7 +56,7 @@ async def invoke(
     """Call the request. Success answers 200; a failure or timeout answers problem+json
     with `outcome`, `reason` and `upstream_status`, so a script can take its branch."""
     outcome = await service.invoke(
-        runtime, session, keyring, principal, client, api_id, request_id, body
+        runtime, admission, keyring, principal, client, api_id, request_id, body
     )
     return service.result(outcome)
 
@@ -63,7 +64,7 @@ async def invoke(
 @router.post(REQUEST + "/test")
 async def test(
     runtime: RuntimeDep,
-    session: SessionDep,
+    admission: AdmissionDep,
     keyring: KeyringDep,
     principal: PrincipalDep,
     client: ClientDep,
@@ -75,7 +76,7 @@ async def test(
     request as sent, each step's timing, the response and the outputs, secrets masked."""
     outcome = await service.invoke(
         runtime,
-        session,
+        admission,
         keyring,
         principal,
         client,

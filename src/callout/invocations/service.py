@@ -1,12 +1,10 @@
 """Invoking a stored request: find its plan, run it, log it, and report the outcome."""
 
-import asyncio
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy.orm import Session
-
 from callout.clients.access import Principal
+from callout.db.admission import Admission
 from callout.db.crypto import Keyring
 from callout.db.models import Client
 from callout.errors import InvocationFailed
@@ -58,7 +56,7 @@ class Runtime:
 
 async def invoke(
     runtime: Runtime,
-    session: Session,
+    admission: Admission,
     keyring: Keyring,
     principal: Principal,
     client: Client,
@@ -71,16 +69,15 @@ async def invoke(
     """Run the request; a test (`trace`) always reads the stored version, never a cached one.
 
     Editors and admins may call: a call acts on an external system with the stored secrets.
+    A plan not in the cache is read in a read-only unit of work that ends before the call
+    goes out: the upstream may take seconds, during which no connection is held.
     """
     principal.require("editor")
     plan = None if trace else runtime.plans.cached(client, api_id, request_id)
     if plan is None:
-        plan = await asyncio.to_thread(
-            runtime.plans.plan, session, keyring, client, api_id, request_id
+        plan = await admission.lookup(
+            lambda session: runtime.plans.plan(session, keyring, client, api_id, request_id)
         )
-    # The unit of work ends here, before the call goes out: it only read, and the upstream
-    # may take seconds, during which no database connection (nor SQLite's lock) is held.
-    await asyncio.to_thread(session.commit)
     outcome = await runtime.executor.run(
         plan,
         body.parameters,

@@ -10,6 +10,7 @@ from callout import __doc__ as summary
 from callout.apis.router import router as apis_router
 from callout.audit.router import router as audit_router
 from callout.clients.router import router as clients_router
+from callout.db.admission import Admission
 from callout.db.crypto import KeySource
 from callout.db.engine import Database
 from callout.invocations.credentials import DatabaseCredentials
@@ -35,11 +36,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.runtime = await Runtime.start(settings, DatabaseCredentials(database, keys))
+        app.state.runtime = runtime = await Runtime.start(
+            settings, DatabaseCredentials(database, keys)
+        )
+        stop_listening = database.on_commit(runtime.plans.forget)
         try:
             yield
         finally:
-            await app.state.runtime.close()
+            stop_listening()
+            await runtime.close()
             if owns_database:
                 database.dispose()
 
@@ -51,6 +56,7 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings, app.state.database, app.state.keys = settings, database, keys
+    app.state.admission = Admission(database)
     problems.install(app)
     for router in (clients_router, apis_router, invocations_router, callback_router, audit_router):
         app.include_router(router, prefix=API_PREFIX)

@@ -1,6 +1,6 @@
 """FastAPI dependencies, as `Annotated` aliases so routes read as plain signatures."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from callout.clients import service as clients
 from callout.clients.access import Principal
+from callout.db.admission import Admission
 from callout.db.crypto import Keyring, KeySource
 from callout.db.engine import Database
 from callout.db.models import Client
@@ -17,18 +18,27 @@ from callout.schemas import MAX_ID, IfMatch
 from callout.settings import Settings
 
 
-def _session(request: Request) -> Iterator[Session]:
-    """One unit of work per HTTP request: committed before the response is sent.
-    A GET only reads, and says so, so it never waits on SQLite's write lock."""
-    database: Database = request.app.state.database
-    with database.transaction(reads_only=request.method in ("GET", "HEAD")) as session:
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` one in a worker
+# thread, a hop each for nothing.
+async def _admission(request: Request) -> Admission:
+    admission: Admission = request.app.state.admission
+    return admission
+
+
+AdmissionDep = Annotated[Admission, Depends(_admission)]
+
+
+async def _session(request: Request, admission: AdmissionDep) -> AsyncIterator[Session]:
+    """One unit of work per HTTP request that needs one: committed before the response is
+    sent. A GET only reads, and says so, so it never waits on SQLite's write lock."""
+    async with admission.session(reads_only=request.method in ("GET", "HEAD")) as session:
         yield session
 
 
 SessionDep = Annotated[Session, Depends(_session, scope="function")]
 
 
-def _database(request: Request) -> Database:
+async def _database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
@@ -36,7 +46,7 @@ def _database(request: Request) -> Database:
 DatabaseDep = Annotated[Database, Depends(_database)]
 
 
-def _keys(request: Request) -> KeySource:
+async def _keys(request: Request) -> KeySource:
     keys: KeySource = request.app.state.keys
     return keys
 
@@ -44,7 +54,7 @@ def _keys(request: Request) -> KeySource:
 KeysDep = Annotated[KeySource, Depends(_keys)]
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -52,7 +62,7 @@ def _settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
-def _keyring(request: Request) -> Keyring:
+async def _keyring(request: Request) -> Keyring:
     keys: KeySource = request.app.state.keys
     return keys.keyring()
 
@@ -60,8 +70,10 @@ def _keyring(request: Request) -> Keyring:
 KeyringDep = Annotated[Keyring, Depends(_keyring)]
 
 
-def _principal(
-    session: SessionDep,
+# Who calls, and which client, are read in short read-only units of work of their own, so a
+# route that needs no database after them (invoke) holds none while it calls out.
+async def _principal(
+    admission: AdmissionDep,
     authorization: Annotated[
         str | None, Header(description="`Bearer callout_...`: an API key.")
     ] = None,
@@ -69,24 +81,26 @@ def _principal(
     key = None
     if authorization and authorization[:7].lower() == "bearer ":
         key = authorization[7:].strip()
-    return clients.authenticate(session, key)
+    return await admission.lookup(lambda session: clients.authenticate(session, key))
 
 
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 
 
-def _client(
-    session: SessionDep,
+async def _client(
+    admission: AdmissionDep,
     principal: PrincipalDep,
     client: Annotated[str, Path(description="The client's code.", max_length=40)],
 ) -> Client:
-    return clients.visible_client(session, principal, client)
+    return await admission.lookup(
+        lambda session: clients.visible_client(session, principal, client)
+    )
 
 
 ClientDep = Annotated[Client, Depends(_client)]
 
 
-def _if_match(
+async def _if_match(
     if_match: Annotated[
         str | None,
         Header(description='The ETag from your last read, e.g. `"3"`: refused when stale.'),
@@ -110,7 +124,7 @@ def _if_match(
 IfMatchDep = Annotated[IfMatch | None, Depends(_if_match)]
 
 
-def _runtime(request: Request) -> Runtime:
+async def _runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
