@@ -11,13 +11,11 @@ from time import perf_counter
 from typing import Any
 from urllib.parse import urlencode
 
+from callout.runtime.credential_headers import CREDENTIAL_HEADERS
 from callout.runtime.http import Outgoing, Received
 from callout.schemas import MASK
 
 PREVIEW_BYTES = 4096
-ALWAYS_SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "lv-access", "lv-session"}
-)
 
 
 class Redactor:
@@ -37,7 +35,7 @@ class Redactor:
         self._secrets = sorted({s for s in secrets if len(s) >= shortest}, key=len, reverse=True)
         self._known = frozenset(self._secrets)
         self._in_data = [s for s in self._secrets if len(s) >= 4]
-        self._headers = ALWAYS_SECRET_HEADERS | {h.lower() for h in secret_headers}
+        self._headers = CREDENTIAL_HEADERS | {h.lower() for h in secret_headers}
 
     def including(self, secrets: Iterable[str], *, shortest: int = 4) -> "Redactor":
         """This redactor, or one that masks these secrets as well (those of `shortest`
