@@ -139,6 +139,7 @@ class Plan:
     parameters: tuple[Parameter, ...]
     declared: frozenset[str]  # the parameters' names
     secret_parameters: tuple[str, ...]
+    secret_body: bool  # a secret parameter is placed in the body or form
     outputs: tuple[Output, ...]
     timeout: float
     success: frozenset[int] | None  # None: any 2xx
@@ -197,6 +198,7 @@ def compile_plan(key: PlanKey, api: ApiFields, request: RequestFields) -> Plan:
         ),
         declared=frozenset(p.name for p in request.parameters),
         secret_parameters=tuple(p.name for p in request.parameters if p.secret),
+        secret_body=_secret_body(request),
         outputs=tuple(_output(o) for o in request.outputs),
         timeout=request.timeout or DEFAULT_TIMEOUT,
         success=frozenset(request.success_statuses) or None,
@@ -217,6 +219,13 @@ def _body(request: RequestFields) -> JsonTemplate | tuple[Part, ...] | None:
     if request.content_type == "json":
         return templates.compile_json(json.loads(request.body))
     return templates.parse(request.body)
+
+
+def _secret_body(request: RequestFields) -> bool:
+    """Whether the body or a form field places a secret parameter."""
+    secret = {p.name for p in request.parameters if p.secret}
+    texts = [request.body or "", *(f.value for f in request.form if f.enabled)]
+    return any(p.root in secret for text in texts for p in templates.placeholders(text))
 
 
 def _header(name: str, value: str, secret: bool) -> HeaderTemplate:

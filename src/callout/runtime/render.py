@@ -115,6 +115,7 @@ def render(plan: Plan, scope: templates.Scope) -> Outgoing:
             for h in plan.headers
         ],
         follow_redirects=plan.follow_redirects,
+        secret_body=plan.secret_body,
     )
     if plan.content_type == "multipart":
         outgoing.form = tuple((name, templates.text_of(v, scope)) for name, v in plan.form)

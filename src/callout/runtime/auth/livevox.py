@@ -87,6 +87,7 @@ async def _login(plan: Plan, ctx: AuthContext, key: str) -> Credential:
             (LV_ACCESS, auth.access_token.get_secret_value()),
         ],
         json.dumps(body).encode(),
+        secret_body=True,  # the password
     )
     received = await ctx.http.send(outgoing, ctx.remaining())
     ctx.recorder.step("login", "POST session/login", received.status)

@@ -251,7 +251,9 @@ async def _grant(
         form.append(("client_id", auth.client_id))
         if client_secret is not None:
             form.append(("client_secret", client_secret))
-    outgoing = Outgoing("POST", str(URL(auth.token_url)), headers, urlencode(form).encode())
+    # The form is a credential (a secret, a password, a code or a refresh token).
+    body = urlencode(form).encode()
+    outgoing = Outgoing("POST", str(URL(auth.token_url)), headers, body, secret_body=True)
     received = await ctx.http.send(outgoing, ctx.remaining())
     ctx.recorder.step("token", "POST", urlsplit(auth.token_url).netloc, received.status)
     answer = _answer(received)
