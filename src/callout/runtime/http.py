@@ -167,7 +167,9 @@ class HttpClient:
             raise Timeout(f"no complete answer within {timeout:g} s") from None
         except (aiohttp.ClientError, OSError) as error:
             if refused:  # the connection failed because the guard said no
-                raise BlockedAddress(f"the outbound guard refused {refused[-1]}") from None
+                raise BlockedAddress(
+                    f"the outbound guard refused {refused[-1]}{guards.advice(refused[-1])}"
+                ) from None
             raise _failure(error, hops[-1]) from None
         finally:
             guards.refusals.reset(noted)
