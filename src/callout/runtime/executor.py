@@ -235,9 +235,7 @@ class Executor:
     ) -> Received:
         sent = await authorizer.apply(plan, outgoing.copy(), ctx)
         if ctx.secrets:  # credentials the plan does not know: fetched tokens, sessions
-            ctx.recorder.redactor = ctx.recorder.redactor.including(
-                form for secret in ctx.secrets for form in templates.spellings(secret)
-            )
+            ctx.recorder.redactor = ctx.recorder.redactor.including(ctx.secrets)
         ctx.recorder.step("authorize", plan.authorization.type)
         ctx.recorder.sent(sent)
         received = await retry.send(

@@ -13,10 +13,14 @@ from urllib.parse import quote_plus, urlsplit, urlunsplit
 import jsonpath_rfc9535
 from jsonpath_rfc9535.selectors import IndexSelector, NameSelector
 
-from callout.apis.authorization import BasicAuth, Scheme
+from callout.apis.authorization import BasicAuth, OAuth2Auth, Scheme
 from callout.apis.schemas import ApiFields, RequestFields, ResponseParameter
 from callout.runtime import templates
-from callout.runtime.credentials import basic_credentials, fixed_authorization
+from callout.runtime.credentials import (
+    basic_credentials,
+    client_basic_credentials,
+    fixed_authorization,
+)
 from callout.runtime.templates import JsonTemplate, Part
 from callout.runtime.trace import Redactor
 
@@ -175,8 +179,11 @@ def compile_plan(key: PlanKey, api: ApiFields, request: RequestFields) -> Plan:
         value = getattr(api.authorization, name)
         if value is not None and value.get_secret_value():
             secrets.add(value.get_secret_value())
-    if isinstance(api.authorization, BasicAuth):  # what goes on the wire, base64 and all
+    # What goes on the wire base64-encoded, where an upstream may echo it.
+    if isinstance(api.authorization, BasicAuth):
         secrets.add(basic_credentials(api.authorization))
+    elif isinstance(api.authorization, OAuth2Auth):
+        secrets.add(client_basic_credentials(api.authorization) or "")
     return Plan(
         key=key,
         api_name=api.name,

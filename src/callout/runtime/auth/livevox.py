@@ -56,7 +56,7 @@ async def _session(plan: Plan, ctx: AuthContext) -> str:
         async with ctx.store.flight(key):
             cached = await ctx.store.get(key)
             if cached is None or not cached.usable(time.time()):
-                await held_off(ctx.store, key)
+                await held_off(ctx.store, key, plan.key.api_version)
                 # Stored inside the flight: the calls waiting on it wake up to read it.
                 cached = await _login(plan, ctx, key)
                 await ctx.store.put(key, cached)
