@@ -465,6 +465,8 @@ def filtered(message: str, *args: object) -> str:
         f"{{'Authorization': 'Bearer {SENTINEL}', 'Accept': '*/*'}}",
         f"LV-Access: {SENTINEL}",
         f"LV-Session={SENTINEL}",
+        f"Cookie: session={SENTINEL}",
+        f"set-cookie: id={SENTINEL}; Path=/; HttpOnly",
     ],
 )
 def test_redaction_masks_authorization_headers(line: str) -> None:

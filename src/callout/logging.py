@@ -2,19 +2,22 @@
 
 The filter is the last line of defence, not the first: secrets are kept out of log calls by
 construction (they are `SecretStr` until sealed or sent). It masks what slips through in the
-shapes secrets take on the wire: Authorization and LV-* headers, `key=value` pairs with a
-secret-sounding key, and Callout's own API keys.
+shapes secrets take on the wire: the credential headers (the runtime's one table of them),
+`key=value` pairs with a secret-sounding key, and Callout's own API keys.
 """
 
 import logging
 import re
 import sys
 
+from callout.runtime.credential_headers import CREDENTIAL_HEADERS
 from callout.schemas import MASK
 
+# Longest first, so `set-cookie` is matched whole rather than as `cookie`.
+HEADER_NAMES = "|".join(re.escape(h) for h in sorted(CREDENTIAL_HEADERS, key=len, reverse=True))
 PATTERNS = [
     re.compile(
-        r"(?i)(authorization|proxy-authorization|lv-access|lv-session)([\"']?\s*[:=]\s*[\"']?)"
+        rf"(?i)({HEADER_NAMES})([\"']?\s*[:=]\s*[\"']?)"
         r"([^\"'\r\n,}]+)"
     ),
     re.compile(

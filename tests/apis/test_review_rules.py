@@ -312,7 +312,7 @@ async def test_moving_an_api_whose_request_holds_a_secret_header_is_a_conflict(
 # 2. Headers that carry credentials are sealed
 
 
-@pytest.mark.parametrize("name", ["Authorization", "proxy-authorization", "COOKIE"])
+@pytest.mark.parametrize("name", ["Authorization", "proxy-authorization", "COOKIE", "LV-Session"])
 @pytest.mark.parametrize("what", ["api", "request"])
 async def test_a_credential_header_must_be_marked_secret(
     http: httpx.AsyncClient,

@@ -42,6 +42,7 @@ from callout.runtime.guard import (
     refusals,
     socket_factory,
 )
+from callout.runtime.guard import advice as guard_advice
 from callout.runtime.http import HttpClient, Outgoing, redirected
 from callout.settings import Settings
 from tests.resolver import Resolver
@@ -261,6 +262,29 @@ async def test_every_spelling_is_refused_as_blocked_address_before_any_connect(
     if address is not None:  # the socket factory said so: `refusals` noted the address
         assert f"the outbound guard refused {refused}" in caught.value.message
     assert took < QUICK
+
+
+@pytest.mark.parametrize(
+    ("address", "advised"),
+    [
+        ("127.0.0.1", True),
+        ("10.1.2.3", True),
+        ("192.168.0.10", True),
+        ("100.64.0.1", True),
+        ("fd00::1", True),
+        ("::ffff:172.16.0.1", True),
+        ("169.254.169.254", False),  # cloud metadata: no one should be told to allow it
+        ("224.0.0.1", False),
+        ("192.0.2.1", False),
+    ],
+)
+def test_a_refusal_of_an_on_premises_address_names_the_allow_list(
+    address: str, advised: bool
+) -> None:
+    verdict = Guard().judge(address)
+    assert not verdict.allowed
+    advice = guard_advice(f"{address} ({verdict.why})")
+    assert ("CALLOUT_OUTBOUND_ALLOW" in advice) is advised
 
 
 def test_the_socket_factory_refuses_before_a_socket_exists_and_notes_why() -> None:
@@ -694,10 +718,15 @@ async def test_an_invocation_whose_api_resolves_to_loopback_fails_as_blocked_add
     async with started(Guard(), resolver) as http:  # loopback not allowed: production's default
         executor = Executor(http)
         outcome = await executor.run(plan, {"customerId": "7"}, {}, trace=True)
+        real = await executor.run(plan, {"customerId": "7"}, {})
     assert (outcome.outcome, outcome.reason) == ("failure", "blocked_address")
-    assert outcome.message == "the outbound guard refused 127.0.0.1 (loopback)"
+    assert outcome.message == (
+        "the outbound guard refused 127.0.0.1 (loopback); an on-premises system is let "
+        "through by naming its address or host in CALLOUT_OUTBOUND_ALLOW"
+    )
     assert outcome.request is not None
     assert outcome.request.url == f"http://crm.test:{port}/api/v1/customers/7"
     assert [step.name for step in outcome.steps][-1] == "blocked_address"
-    assert executor.failures[(KEY.client_id, "blocked_address")] == 1
+    assert (real.reason, real.message) == (outcome.reason, outcome.message)
+    assert executor.failures[(KEY.client_id, "blocked_address")] == 1  # the real call only
     assert upstream.received == []

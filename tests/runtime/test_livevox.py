@@ -300,8 +300,9 @@ async def test_refused_credentials_are_not_sent_again_for_every_call(
         assert (outcome.outcome, outcome.reason) == ("failure", "authorization")
         assert outcome.message is not None
         assert re.fullmatch(
-            r"the LiveVox login was refused \(status 401\); not tried again for \d+ s, or "
-            r"until the API's credentials change",
+            r"the LiveVox login was refused \(status 401\); the credentials of API version 1 "
+            r"are not sent again for \d+ s \(saving corrected ones makes a new version, "
+            r"tried at once\)",
             outcome.message,
         )
 

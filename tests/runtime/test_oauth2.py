@@ -12,7 +12,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl, quote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, quote, quote_plus, urlsplit
 
 import httpx
 import pytest
@@ -281,7 +281,9 @@ async def test_a_refused_grant_is_not_sent_again_for_every_call(
     for outcome in later:
         assert (outcome.outcome, outcome.reason) == ("failure", "authorization")
         assert outcome.message is not None
-        assert outcome.message.startswith(first.message + "; not tried again for ")
+        assert outcome.message.startswith(
+            first.message + "; the credentials of API version 1 are not sent again for "
+        )
     corrected = oauth_plan(server, "password", key=dataclasses.replace(KEY, api_version=2))
     assert (await executor.run(corrected, CUSTOMER, {})).outcome == "success"
     assert len(server.token_requests) == 2
@@ -306,6 +308,73 @@ async def test_a_token_endpoint_that_quotes_the_secret_back_has_it_masked(
 
     assert (outcome.outcome, outcome.reason) == ("failure", "authorization")
     assert CLIENT_SECRET not in repr(outcome)
+
+
+def upstream_plan(upstream: Upstream, **authorization: Any) -> Plan:
+    """A plan whose token endpoint is `upstream`, answering as the test tells it."""
+    auth = {
+        "type": "oauth2",
+        "token_url": f"{upstream.url}/oauth/token",
+        "client_id": "callout-basic",
+        "client_secret": CLIENT_SECRET,
+    } | authorization
+    api = ApiWrite.model_validate(api_def(base_url=upstream.url, authorization=auth))
+    return compile_plan(KEY, api, RequestWrite.model_validate(request_def()))
+
+
+async def test_a_refusal_passes_on_the_providers_description(
+    executor: Executor, upstream: Upstream
+) -> None:
+    upstream.answer(
+        401,
+        {
+            "error": "invalid_client",
+            "error_description": "client_secret_basic is required\nfor this client",
+        },
+    )
+
+    outcome = await executor.run(upstream_plan(upstream, client_auth="post"), CUSTOMER, {})
+
+    assert (outcome.outcome, outcome.reason) == ("failure", "authorization")
+    assert outcome.message == (
+        "the token endpoint refused the client_credentials grant (invalid_client: "
+        "client_secret_basic is required for this client, status 401)"
+    )
+
+
+async def test_a_description_that_quotes_the_form_has_the_password_masked(
+    executor: Executor, upstream: Upstream
+) -> None:
+    password = "p@ss w+rd/é"
+    quoted = "grant_type=password&username=ann&password=" + quote_plus(password)
+    upstream.answer(400, {"error": "invalid_grant", "error_description": f"bad form: {quoted}"})
+    plan = upstream_plan(upstream, grant="password", username="ann", password=password)
+
+    outcome = await executor.run(plan, CUSTOMER, {})
+
+    assert outcome.message is not None
+    assert "bad form: grant_type=password&username=ann&password=**********" in outcome.message
+    assert quote_plus(password) not in outcome.message
+
+
+async def test_the_hold_off_names_the_version_whose_credentials_were_refused(
+    executor: Executor, server: OAuth2Server
+) -> None:
+    wrong = oauth_plan(server, "password", password="wrong-password-9f2e")
+    await executor.run(wrong, CUSTOMER, {})
+    also_wrong = dataclasses.replace(wrong, key=dataclasses.replace(KEY, api_version=2))
+    await executor.run(also_wrong, CUSTOMER, {})
+
+    # A call on a plan older than the corrected credentials says which version it sent.
+    stale = await executor.run(wrong, CUSTOMER, {})
+    newer = await executor.run(also_wrong, CUSTOMER, {})
+
+    assert stale.message is not None
+    assert newer.message is not None
+    assert "the credentials of API version 1 are not sent again" in stale.message
+    assert "the credentials of API version 2 are not sent again" in newer.message
+    assert "until the API's credentials change" not in stale.message
+    assert len(server.token_requests) == 2
 
 
 # The token cache

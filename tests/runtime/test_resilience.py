@@ -470,6 +470,52 @@ async def test_a_call_from_before_the_circuit_opened_has_no_say_in_its_probe(
     assert breaker.state == "open"
 
 
+async def test_failing_tests_and_dry_runs_leave_the_live_circuit_closed(
+    upstream: Upstream,
+) -> None:
+    upstream.answer(500)
+    async with running(breakers=breakers()) as executor:
+        plan = plan_at(upstream.url)
+        tests = [await executor.run(plan, CUSTOMER, {}, trace=True) for _ in range(4)]
+        await executor.run(plan, {}, {}, mode="dry_run")  # a missing parameter: a failure
+        await executor.run(plan, CUSTOMER, {}, mode="mock")  # no sample: a failure
+        real = await executor.run(plan, CUSTOMER, {})
+        breaker = executor.breakers.of_client(1)[1]
+
+    assert [kinds(outcome) for outcome in tests] == [("failure", "status", 500)] * 4
+    assert kinds(real) == ("failure", "status", 500)
+    assert (breaker.state, breaker.consecutive) == ("closed", 1)
+    assert dict(executor.failures) == {(1, "status"): 1}  # the real call's only
+    assert executor.in_flight.counts == {1: 0}
+
+
+async def test_a_test_goes_through_an_open_circuit_and_leaves_it_open(
+    upstream: Upstream,
+) -> None:
+    queue(upstream, 500, 500, 500, 200)
+    async with running(breakers=breakers()) as executor:
+        plan = plan_at(upstream.url)
+        await open_circuit(executor, plan)
+        tested = await executor.run(plan, CUSTOMER, {}, trace=True)
+        refused = await executor.run(plan, CUSTOMER, {})
+
+    assert kinds(tested) == ("success", None, 200)
+    assert kinds(refused) == ("failure", "circuit_open", None)
+
+
+async def test_tests_in_flight_take_nothing_from_the_clients_cap(upstream: Upstream) -> None:
+    upstream.answer(200, {"name": "Ann"}, delay=0.3)
+    async with running(max_in_flight=1) as executor:
+        plan = plan_at(upstream.url)
+        test = asyncio.create_task(executor.run(plan, CUSTOMER, {}, trace=True))
+        await asyncio.sleep(0.1)
+        real = await executor.run(plan, CUSTOMER, {})
+        tested = await test
+
+    assert kinds(real) == ("success", None, 200)
+    assert kinds(tested) == ("success", None, 200)
+
+
 async def test_client_errors_do_not_open_the_circuit(upstream: Upstream) -> None:
     upstream.answer(404)
     async with running(breakers=breakers()) as executor:
@@ -608,6 +654,32 @@ async def test_the_runtime_route_shows_failures_by_reason_and_the_open_circuit(
     [circuit] = view["circuits"]
     assert (circuit["api_id"], circuit["state"]) == (api["id"], "open")
     assert circuit["retry_at"] is not None
+
+
+async def test_failing_test_calls_through_rest_leave_the_circuit_closed(
+    http: httpx.AsyncClient, tenants: Tenants, upstream: Upstream
+) -> None:
+    a = tenants.a
+    api = await make_api(http, a, base_url=f"{upstream.url}/api")
+    request = await make_request(http, a, api["id"])
+    upstream.answer(500)
+    url = invoke_url(a, api["id"], request["id"])
+    test_url = url.removesuffix("/invoke") + "/test"
+
+    tests = [
+        await http.post(test_url, json={"parameters": CUSTOMER}, headers=a.editor)
+        for _ in range(5)  # as many as open the default breaker
+    ]
+    real = await http.post(url, json={"parameters": CUSTOMER}, headers=a.editor)
+    state = await http.get(f"/api/v1/clients/{a.code}/runtime", headers=a.viewer)
+
+    assert [(t.status_code, t.json()["reason"]) for t in tests] == [(200, "status")] * 5
+    assert real.status_code == 502, real.text
+    assert real.json()["reason"] == "status"
+    view = state.json()
+    assert view["failures"] == {"status": 1}
+    [circuit] = view["circuits"]
+    assert (circuit["state"], circuit["failures_in_a_row"]) == ("closed", 1)
 
 
 async def test_a_client_sees_only_its_own_runtime_view(

@@ -12,12 +12,14 @@ from pydantic import (
     AfterValidator,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_serializer,
     field_validator,
     model_validator,
 )
 
 from callout.runtime import templates
+from callout.runtime.credential_headers import CREDENTIAL_HEADERS
 from callout.schemas import CONTROL, MASK, Model, field_error, no_control
 
 # RFC 9110 section 5.5: a field value may hold spaces and tabs, no other control character.
@@ -28,8 +30,6 @@ IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # A domain name (labels of letters, digits, '-' and '_', Unicode letters allowed for IDNs),
 # or an IP address: IPv4 is digits and dots, IPv6 has a colon.
 HOST = re.compile(r"^(?:\w(?:[\w-]{0,61}\w)?\.)*\w(?:[\w-]{0,61}\w)?\.?$|^[0-9a-f.]*:[0-9a-f:.]*$")
-# Headers that carry credentials: stored sealed, whoever writes them.
-CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 # Headers the HTTP client owns: letting a client set them would let it frame or re-target
 # the request behind the guard's back.
 RESERVED_HEADERS = frozenset(
@@ -168,7 +168,12 @@ class NameValue(Model):
 
 
 class Header(Model):
-    """A header sent with every request (API) or one request; `secret` values are encrypted."""
+    """A header sent with every request (API) or one request; `secret` values are encrypted.
+
+    A credential header (the runtime's table) must be secret unless its value is placeholders
+    only. Stored rows are read with the context `{"stored": True}`: one written before a
+    name joined the table still loads, and a write must then mark it secret.
+    """
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     value: Annotated[LineTemplate, Field(repr=False)] = ""
@@ -182,20 +187,29 @@ class Header(Model):
         return value.strip(" \t") if isinstance(value, str) else value
 
     @model_validator(mode="after")
-    def _rules(self) -> "Header":
+    def _rules(self, info: ValidationInfo) -> "Header":
         if not TOKEN.match(self.name):
             raise field_error("name", f"{self.name!r} is not an RFC 9110 token")
         if self.name.lower() in RESERVED_HEADERS:
             raise field_error("name", f"{self.name} is set by Callout's HTTP client, not by hand")
         if self.name.lower() in CREDENTIAL_HEADERS and not self.secret:
-            raise field_error(
-                "secret", f"the {self.name} header carries credentials: mark it secret"
-            )
+            stored = isinstance(info.context, dict) and info.context.get("stored")
+            if not stored and not _placeholders_only(self.value):
+                raise field_error(
+                    "secret", f"the {self.name} header carries credentials: mark it secret"
+                )
         return self
 
     @field_serializer("value")
     def _mask(self, value: str) -> str:
         return MASK if self.secret else value
+
+
+def _placeholders_only(value: str) -> bool:
+    """Whether a value is nothing but placeholders (`${accessToken}`): the credential then
+    comes with each call, and nothing secret is stored."""
+    parts = templates.parse(value)
+    return bool(parts) and all(isinstance(part, templates.Placeholder) for part in parts)
 
 
 def check_unique_headers(headers: list[Header]) -> list[Header]:

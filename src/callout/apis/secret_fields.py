@@ -16,6 +16,9 @@ from callout.apis.fields import Header
 from callout.errors import FieldProblem, Invalid
 from callout.schemas import MASK
 
+# How stored headers are read: a row written before a rule tightened still loads.
+STORED = {"stored": True}
+
 
 @dataclass
 class SecretSplit:
@@ -112,7 +115,8 @@ def headers_of(rows: list[dict[str, Any]], secrets: Mapping[str, str] | None) ->
         Header.model_validate(
             row | {"value": _secret_value(secrets, header_field_name(row["name"]))}
             if row["secret"]
-            else row
+            else row,
+            context=STORED,
         )
         for row in rows
     ]

@@ -6,8 +6,9 @@ header; the other schemes run their `apply` on each call (auth/).
 """
 
 import base64
+from urllib.parse import quote
 
-from callout.apis.authorization import BasicAuth, BearerAuth, Scheme
+from callout.apis.authorization import BasicAuth, BearerAuth, OAuth2Auth, Scheme
 from callout.runtime import templates
 
 
@@ -15,6 +16,16 @@ def basic_credentials(auth: BasicAuth) -> str:
     """RFC 7617 section 2: base64 of `user ":" password`, in UTF-8 (section 2.1)."""
     password = auth.password.get_secret_value() if auth.password else ""
     return base64.b64encode(f"{auth.username}:{password}".encode()).decode("ascii")
+
+
+def client_basic_credentials(auth: OAuth2Auth) -> str | None:
+    """OAuth 2.0 client_secret_basic (RFC 6749 section 2.3.1): each part form-encoded, then
+    Basic; None when the client authenticates in the form."""
+    secret = auth.client_secret.get_secret_value() if auth.client_secret else None
+    if auth.client_auth != "basic" or secret is None:
+        return None
+    pair = f"{quote(auth.client_id, safe='')}:{quote(secret, safe='')}"
+    return base64.b64encode(pair.encode()).decode("ascii")
 
 
 def fixed_authorization(auth: Scheme) -> str | None:

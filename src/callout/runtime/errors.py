@@ -10,8 +10,12 @@
       + CircuitOpen     the API's breaker is open          failure / circuit_open
       + TooManyCalls    the client has its cap of calls    failure / too_many_calls
                         in flight
+      + RedirectRefused a redirect would carry secret      failure / redirect_refused
+                        parameters in the body to another
+                        origin
       + UpstreamError   the connection failed, or the      failure / upstream_error
                         answer was unreadable
+        + TooManyRedirects  more than 5 redirects          failure / too_many_redirects
         + Timeout       the call's deadline passed         timeout / timeout
       + MappingError    the response cannot give a         failure / mapping
                         declared output
@@ -56,12 +60,20 @@ class TooManyCalls(ExecutionError):
     reason = "too_many_calls"
 
 
+class RedirectRefused(ExecutionError):
+    reason = "redirect_refused"
+
+
 class UpstreamError(ExecutionError):
     reason = "upstream_error"
 
     def __init__(self, message: str, *, connect: bool = False) -> None:
         super().__init__(message)
         self.connect = connect  # no connection was made: nothing was sent
+
+
+class TooManyRedirects(UpstreamError):
+    reason = "too_many_redirects"
 
 
 class Timeout(UpstreamError):

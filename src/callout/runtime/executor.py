@@ -76,7 +76,10 @@ class Outcome:
 class Executor:
     """Runs plans; one per process, sharing one HTTP client.
 
-    `failures` counts the calls that did not succeed, by client and reason.
+    `failures` counts the real calls that did not succeed, by client and reason. A test
+    (`trace=True`), a dry run or a mock leaves what real calls see alone: the counts, the
+    client's cap (a test has a cap of its own) and the API's breaker, which a test neither
+    moves nor asks (it goes through an open circuit, and shows whether the API is back).
     """
 
     def __init__(
@@ -95,6 +98,7 @@ class Executor:
         self.retries = retries or RetryPolicy()
         self.breakers = breakers or Breakers()
         self.in_flight = InFlight(max_in_flight)
+        self.testing = InFlight(max_in_flight)
         self.failures: Counter[tuple[int, str]] = Counter()
 
     async def run(
@@ -147,7 +151,7 @@ class Executor:
             if trace:
                 recorder.step(error.reason)  # where it ended
         finally:
-            if outcome.reason is not None:
+            if outcome.reason is not None and mode == "live" and not trace:
                 self.failures[(plan.key.client_id, outcome.reason)] += 1
             outcome.duration_ms = round((perf_counter() - started) * 1000, 3)
             if trace:
@@ -160,25 +164,18 @@ class Executor:
     async def _live(
         self, plan: Plan, outgoing: Outgoing, scope: templates.Scope, recorder: Recorder
     ) -> tuple[Received, bool]:
-        """Send for real, within the client's cap and through the API's breaker."""
+        """Send for real, within the client's cap and through the API's breaker; a test
+        within its own cap, past the breaker."""
         client = plan.key.client_id
-        self.in_flight.enter(client)
+        in_flight = self.testing if recorder.tracing else self.in_flight
+        in_flight.enter(client)
         try:
+            if recorder.tracing:
+                return await self._send(plan, outgoing, scope, recorder)
             breaker, era = self.breakers.admit(client, plan.key.api_id)
             failed: bool | None = None  # no verdict unless the API answered or could not
             try:
-                if plan.authorized:  # fixed headers prove it all: the hot path
-                    if recorder.tracing:
-                        recorder.step("authorize", plan.authorization.type)
-                        recorder.sent(outgoing)
-                    received = await retry.send(
-                        self.http, outgoing, plan.timeout, self.retries, _retried(recorder)
-                    )
-                    if recorder.tracing:
-                        recorder.step("send", "status", received.status)
-                    refused = False
-                else:
-                    received, refused = await self._authorized(plan, outgoing, scope, recorder)
+                received, refused = await self._send(plan, outgoing, scope, recorder)
                 failed = received.status >= 500
             except UpstreamError:
                 # The API could not answer. (A refusal on this side, by the guard, a cap or
@@ -189,7 +186,23 @@ class Executor:
                 breaker.record(failed, time.time(), era)
             return received, refused
         finally:
-            self.in_flight.leave(client)
+            in_flight.leave(client)
+
+    async def _send(
+        self, plan: Plan, outgoing: Outgoing, scope: templates.Scope, recorder: Recorder
+    ) -> tuple[Received, bool]:
+        if not plan.authorized:
+            return await self._authorized(plan, outgoing, scope, recorder)
+        # Fixed headers prove it all: the hot path.
+        if recorder.tracing:
+            recorder.step("authorize", plan.authorization.type)
+            recorder.sent(outgoing)
+        received = await retry.send(
+            self.http, outgoing, plan.timeout, self.retries, _retried(recorder)
+        )
+        if recorder.tracing:
+            recorder.step("send", "status", received.status)
+        return received, False
 
     async def _authorized(
         self, plan: Plan, outgoing: Outgoing, scope: templates.Scope, recorder: Recorder
@@ -222,9 +235,7 @@ class Executor:
     ) -> Received:
         sent = await authorizer.apply(plan, outgoing.copy(), ctx)
         if ctx.secrets:  # credentials the plan does not know: fetched tokens, sessions
-            ctx.recorder.redactor = ctx.recorder.redactor.including(
-                form for secret in ctx.secrets for form in templates.spellings(secret)
-            )
+            ctx.recorder.redactor = ctx.recorder.redactor.including(ctx.secrets)
         ctx.recorder.step("authorize", plan.authorization.type)
         ctx.recorder.sent(sent)
         received = await retry.send(

@@ -72,6 +72,21 @@ SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
 COMPATIBLE = ipaddress.ip_network("::/96")
 
 
+# Ranges an operator may well mean to reach (an on-premises system); a refusal into one says
+# how. Link-local is not among them: cloud metadata lives there.
+ON_PREMISES = ("private", "loopback", "shared address space (CGNAT)", "unique local (private)")
+
+
+def advice(refusal: str) -> str:
+    """What to add to a refusal (`host (why)`) so an operator knows the way through."""
+    if refusal.endswith(tuple(f"{why})" for why in ON_PREMISES)):
+        return (
+            "; an on-premises system is let through by naming its address or host in "
+            "CALLOUT_OUTBOUND_ALLOW"
+        )
+    return ""
+
+
 class BlockedAddressError(OSError):
     """The guard refused to open a socket to this address."""
 

@@ -10,7 +10,8 @@ One call is bounded three ways: a connect timeout per connection, a deadline ove
 (redirects and the body included, so a server dripping a byte at a time still ends on time),
 and a cap on the body's decoded bytes, read as it streams (a gzip bomb stops at the cap).
 Redirects are followed by hand, at most `max_redirects`, each hop guarded again; none goes
-from https to http, and a hop to another origin carries no credentials.
+from https to http, a hop to another origin carries no credentials, and a body holding
+secrets (a secret parameter, a token request's form) is never re-sent to another origin.
 """
 
 import asyncio
@@ -25,7 +26,14 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from callout.runtime import guard as guards
-from callout.runtime.errors import BlockedAddress, Timeout, TooLarge, UpstreamError
+from callout.runtime.errors import (
+    BlockedAddress,
+    RedirectRefused,
+    Timeout,
+    TooLarge,
+    TooManyRedirects,
+    UpstreamError,
+)
 from callout.runtime.guard import Guard
 
 USER_AGENT = "Callout/1"
@@ -50,6 +58,7 @@ class Outgoing:
     body: bytes | None = None
     form: tuple[tuple[str, str], ...] | None = None  # multipart fields, encoded when sent
     follow_redirects: bool = True
+    secret_body: bool = False  # the body or form holds a secret: it stays with this origin
 
     def copy(self) -> "Outgoing":
         """A copy whose headers can change without changing these (a retry starts clean)."""
@@ -158,7 +167,9 @@ class HttpClient:
             raise Timeout(f"no complete answer within {timeout:g} s") from None
         except (aiohttp.ClientError, OSError) as error:
             if refused:  # the connection failed because the guard said no
-                raise BlockedAddress(f"the outbound guard refused {refused[-1]}") from None
+                raise BlockedAddress(
+                    f"the outbound guard refused {refused[-1]}{guards.advice(refused[-1])}"
+                ) from None
             raise _failure(error, hops[-1]) from None
         finally:
             guards.refusals.reset(noted)
@@ -179,7 +190,7 @@ class HttpClient:
                 break
             outgoing = redirected(outgoing, received.status, location)
             hops.append(outgoing.url)
-        raise UpstreamError(f"more than {self.limits.max_redirects} redirects")
+        raise TooManyRedirects(f"more than {self.limits.max_redirects} redirects")
 
     async def _once(self, session: aiohttp.ClientSession, outgoing: Outgoing) -> Received:
         url = URL(outgoing.url, encoded=True)
@@ -239,8 +250,17 @@ def redirected(outgoing: Outgoing, status: int, location: str) -> Outgoing:
             (n, v) for n, v in headers if n.lower() not in ("content-type", "content-length")
         ]
     if there.origin() != here.origin():
+        if outgoing.secret_body and (body is not None or form is not None):
+            # A 307 or 308 keeps the body: the secrets in it would go to a host the API
+            # never named. Where the redirect leads is not followed, and the call says so.
+            raise RedirectRefused(
+                f"a {status} redirect to another origin ({there.host}) would re-send a body "
+                "holding secrets; it is not followed"
+            )
         headers = [(n, v) for n, v in headers if n.lower() in CROSS_ORIGIN_HEADERS]
-    return Outgoing(method, str(there), list(headers), body, form)  # follows on
+    return Outgoing(  # follows on
+        method, str(there), list(headers), body, form, secret_body=outgoing.secret_body
+    )
 
 
 def _tls(ca_file: Path | None) -> ssl.SSLContext:

@@ -13,10 +13,14 @@ from urllib.parse import quote_plus, urlsplit, urlunsplit
 import jsonpath_rfc9535
 from jsonpath_rfc9535.selectors import IndexSelector, NameSelector
 
-from callout.apis.authorization import BasicAuth, Scheme
+from callout.apis.authorization import BasicAuth, OAuth2Auth, Scheme
 from callout.apis.schemas import ApiFields, RequestFields, ResponseParameter
 from callout.runtime import templates
-from callout.runtime.credentials import basic_credentials, fixed_authorization
+from callout.runtime.credentials import (
+    basic_credentials,
+    client_basic_credentials,
+    fixed_authorization,
+)
 from callout.runtime.templates import JsonTemplate, Part
 from callout.runtime.trace import Redactor
 
@@ -139,6 +143,7 @@ class Plan:
     parameters: tuple[Parameter, ...]
     declared: frozenset[str]  # the parameters' names
     secret_parameters: tuple[str, ...]
+    secret_body: bool  # a secret parameter is placed in the body or form
     outputs: tuple[Output, ...]
     timeout: float
     success: frozenset[int] | None  # None: any 2xx
@@ -174,8 +179,11 @@ def compile_plan(key: PlanKey, api: ApiFields, request: RequestFields) -> Plan:
         value = getattr(api.authorization, name)
         if value is not None and value.get_secret_value():
             secrets.add(value.get_secret_value())
-    if isinstance(api.authorization, BasicAuth):  # what goes on the wire, base64 and all
+    # What goes on the wire base64-encoded, where an upstream may echo it.
+    if isinstance(api.authorization, BasicAuth):
         secrets.add(basic_credentials(api.authorization))
+    elif isinstance(api.authorization, OAuth2Auth):
+        secrets.add(client_basic_credentials(api.authorization) or "")
     return Plan(
         key=key,
         api_name=api.name,
@@ -197,6 +205,7 @@ def compile_plan(key: PlanKey, api: ApiFields, request: RequestFields) -> Plan:
         ),
         declared=frozenset(p.name for p in request.parameters),
         secret_parameters=tuple(p.name for p in request.parameters if p.secret),
+        secret_body=_secret_body(request),
         outputs=tuple(_output(o) for o in request.outputs),
         timeout=request.timeout or DEFAULT_TIMEOUT,
         success=frozenset(request.success_statuses) or None,
@@ -217,6 +226,13 @@ def _body(request: RequestFields) -> JsonTemplate | tuple[Part, ...] | None:
     if request.content_type == "json":
         return templates.compile_json(json.loads(request.body))
     return templates.parse(request.body)
+
+
+def _secret_body(request: RequestFields) -> bool:
+    """Whether the body or a form field places a secret parameter."""
+    secret = {p.name for p in request.parameters if p.secret}
+    texts = [request.body or "", *(f.value for f in request.form if f.enabled)]
+    return any(p.root in secret for text in texts for p in templates.placeholders(text))
 
 
 def _header(name: str, value: str, secret: bool) -> HeaderTemplate:

@@ -86,10 +86,10 @@ def _number(text: str) -> int | float | None:
 
 
 def secret_values(plan: Plan, scope: templates.Scope) -> Iterator[str]:
-    """What the caller gave for the plan's secret parameters, in every spelling it is sent
-    in: a trace masks each."""
+    """What the caller gave for the plan's secret parameters, as text: the redactor masks
+    each in every spelling it may be sent or echoed in."""
     for name in plan.secret_parameters:
-        yield from templates.spellings(scope[name])
+        yield templates.to_text(scope[name])
 
 
 def render(plan: Plan, scope: templates.Scope) -> Outgoing:
@@ -115,6 +115,7 @@ def render(plan: Plan, scope: templates.Scope) -> Outgoing:
             for h in plan.headers
         ],
         follow_redirects=plan.follow_redirects,
+        secret_body=plan.secret_body,
     )
     if plan.content_type == "multipart":
         outgoing.form = tuple((name, templates.text_of(v, scope)) for name, v in plan.form)

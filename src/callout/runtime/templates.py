@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from callout.runtime.errors import ParameterError
@@ -133,21 +133,6 @@ def to_text(value: Any) -> str:
     if kind is int or kind is float:  # their repr is their JSON spelling (bool is neither)
         return repr(value)
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def spellings(value: Any) -> set[str]:
-    """Every form `value` takes where a placeholder lands, so a secret is masked in each."""
-    text = to_text(value)
-    if UNRESERVED(text):  # no encoding changes it: the common case for tokens
-        return {text}
-    return {
-        text,
-        quote(text, safe=""),
-        quote_plus(text),
-        json.dumps(text)[1:-1],
-        json.dumps(text, ensure_ascii=False)[1:-1],
-        escape(text, XML_ENTITIES),
-    }
 
 
 def value_of(placeholder: Placeholder, scope: Scope) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from callout.apis.authorization import LiveVoxAuth
 from callout.runtime.auth.base import AuthContext
 from callout.runtime.auth.tokens import Credential, held_off, note_refusal
+from callout.runtime.credential_headers import LV_ACCESS, LV_SESSION
 from callout.runtime.errors import AuthError
 from callout.runtime.http import Outgoing, Received
 from callout.runtime.plan import Plan, join_url
@@ -32,7 +33,7 @@ async def apply(plan: Plan, outgoing: Outgoing, ctx: AuthContext) -> Outgoing:
         session = await _session(plan, ctx)
     ctx.secrets.append(session)
     ctx.sent = session
-    outgoing.set_header("LV-Session", session)
+    outgoing.set_header(LV_SESSION, session)
     return outgoing
 
 
@@ -55,7 +56,7 @@ async def _session(plan: Plan, ctx: AuthContext) -> str:
         async with ctx.store.flight(key):
             cached = await ctx.store.get(key)
             if cached is None or not cached.usable(time.time()):
-                await held_off(ctx.store, key)
+                await held_off(ctx.store, key, plan.key.api_version)
                 # Stored inside the flight: the calls waiting on it wake up to read it.
                 cached = await _login(plan, ctx, key)
                 await ctx.store.put(key, cached)
@@ -83,9 +84,10 @@ async def _login(plan: Plan, ctx: AuthContext, key: str) -> Credential:
         [
             ("Content-Type", "application/json"),
             ("Accept", "application/json"),
-            ("LV-Access", auth.access_token.get_secret_value()),
+            (LV_ACCESS, auth.access_token.get_secret_value()),
         ],
         json.dumps(body).encode(),
+        secret_body=True,  # the password
     )
     received = await ctx.http.send(outgoing, ctx.remaining())
     ctx.recorder.step("login", "POST session/login", received.status)

@@ -12,7 +12,6 @@ import binascii
 import hashlib
 import hmac
 from typing import Any
-from urllib.parse import quote_plus
 
 from authlib.oauth1.rfc5849.client_auth import ClientAuth
 from authlib.oauth1.rfc5849.signature import escape, generate_signature_base_string
@@ -74,14 +73,14 @@ async def apply(plan: Plan, outgoing: Outgoing, ctx: AuthContext) -> Outgoing:
 
 def _as_sent(client: ClientAuth) -> list[str]:
     """The token and, under PLAINTEXT, the signature (which is the secrets themselves,
-    section 3.4.4), as the request carries them: escaped in the header (section 3.6) or
-    form-encoded in the query. The plan's redactor knows the secrets only as they are, so
-    with a `+`, `/` or `=` in a secret, `cs+1` signed as `cs%2B1&...` would show in a trace
-    as `oauth_signature=cs%252B1%26...`."""
+    section 3.4.4): the plan's redactor knows the secrets only one by one. The redactor masks
+    each in every spelling, as the header escapes it (section 3.6) or the query form-encodes
+    it: with a `+`, `/` or `=` in a secret, `cs+1` signed as `cs%2B1&...` would otherwise
+    show in a trace as `oauth_signature=cs%252B1%26...`."""
     values = [client.token] if client.token else []
     if client.signature_method == "PLAINTEXT":
         values.append(f"{escape(client.client_secret or '')}&{escape(client.token_secret or '')}")
-    return [form for value in values for form in (value, escape(value), quote_plus(value))]
+    return values
 
 
 def _secret(value: Any) -> str | None:

@@ -15,8 +15,8 @@ allow it; otherwise the error says to authorize the API again.
 """
 
 import asyncio
-import base64
 import json
+import re
 import time
 from dataclasses import replace
 from functools import lru_cache
@@ -30,6 +30,7 @@ from callout.apis.authorization import OAuth2Auth
 from callout.runtime import templates
 from callout.runtime.auth.base import AuthContext
 from callout.runtime.auth.tokens import Credential, held_off, lifetime, note_refusal
+from callout.runtime.credentials import client_basic_credentials
 from callout.runtime.errors import AuthError, ExecutionError
 from callout.runtime.http import Outgoing, Received
 from callout.runtime.plan import Owner, Plan
@@ -46,12 +47,15 @@ REAUTHORIZE = "authorize this API again (POST .../apis/{api}/authorize or `callo
 
 
 class TokenRefused(Exception):
-    """The token endpoint said no; `error` is its RFC 6749 section 5.2 code."""
+    """The token endpoint said no; `error` is its RFC 6749 section 5.2 code, `said` the
+    code and its `error_description` ("invalid_client: client_secret_basic is required"),
+    which the caller's message passes on: the executor masks every secret in it."""
 
-    def __init__(self, error: str, status: int) -> None:
+    def __init__(self, error: str, status: int, description: str = "") -> None:
         super().__init__(error)
         self.error = error
         self.status = status
+        self.said = f"{error}: {description}" if description else error
 
 
 async def apply(plan: Plan, outgoing: Outgoing, ctx: AuthContext) -> Outgoing:
@@ -98,7 +102,7 @@ async def access_token(auth: OAuth2Auth, owner: Owner, ctx: AuthContext) -> str:
         cached = await ctx.store.get(key)  # another call may have just fetched one
         if cached is not None and cached.usable(time.time()):
             return cached.value
-        await held_off(ctx.store, key)
+        await held_off(ctx.store, key, owner.api_version)
         credential = await _obtain(auth, owner, ctx, cached)
         await ctx.store.put(key, credential)
         return credential.value
@@ -123,7 +127,9 @@ def _renew_in_background(
             async with ctx.store.flight(key):
                 if await ctx.store.get(key) is not cached:
                     return  # renewed meanwhile
-                await held_off(ctx.store, key)  # refused a moment ago: keep the valid token
+                await held_off(
+                    ctx.store, key, owner.api_version
+                )  # refused a moment ago: keep the valid token
                 async with asyncio.timeout_at(own.deadline):
                     await ctx.store.put(key, await _obtain(auth, owner, own, cached))
         except (ExecutionError, TimeoutError):
@@ -149,8 +155,7 @@ async def _obtain(
         except TokenRefused as refused:
             if auth.grant not in ("client_credentials", "password"):
                 raise AuthError(
-                    f"the token endpoint refused the refresh token ({refused.error}): "
-                    + REAUTHORIZE
+                    f"the token endpoint refused the refresh token ({refused.said}): " + REAUTHORIZE
                 ) from None
             # A full grant with the stored credentials replaces the dead refresh token.
     if auth.grant == "client_credentials":
@@ -169,7 +174,7 @@ async def _obtain(
         return await _grant(auth, owner, ctx, form, None)
     except TokenRefused as refused:
         message = (
-            f"the token endpoint refused the {auth.grant} grant ({refused.error}, "
+            f"the token endpoint refused the {auth.grant} grant ({refused.said}, "
             f"status {refused.status})"
         )
         if 400 <= refused.status < 500 and refused.status not in (408, 429):
@@ -243,22 +248,23 @@ async def _grant(
         ("Accept", "application/json"),
     ]
     client_secret = _secret(auth.client_secret)
-    if auth.client_auth == "basic" and client_secret is not None:
-        # RFC 6749 section 2.3.1: each part form-encoded, then Basic (RFC 7617).
-        pair = f"{quote(auth.client_id, safe='')}:{quote(client_secret, safe='')}"
-        headers.append(("Authorization", "Basic " + base64.b64encode(pair.encode()).decode()))
+    basic = client_basic_credentials(auth)
+    if basic is not None:
+        headers.append(("Authorization", "Basic " + basic))
     else:
         form.append(("client_id", auth.client_id))
         if client_secret is not None:
             form.append(("client_secret", client_secret))
-    outgoing = Outgoing("POST", str(URL(auth.token_url)), headers, urlencode(form).encode())
+    # The form is a credential (a secret, a password, a code or a refresh token).
+    body = urlencode(form).encode()
+    outgoing = Outgoing("POST", str(URL(auth.token_url)), headers, body, secret_body=True)
     received = await ctx.http.send(outgoing, ctx.remaining())
     ctx.recorder.step("token", "POST", urlsplit(auth.token_url).netloc, received.status)
     answer = _answer(received)
     token = answer.get("access_token")
     if received.status != 200 or not isinstance(token, str) or not token:
-        error = str(answer.get("error") or "no access_token")[:100]  # RFC 6749: a short code
-        raise TokenRefused(error, received.status)
+        error = _said(answer.get("error"), 100) or "no access_token"  # RFC 6749: a code
+        raise TokenRefused(error, received.status, _said(answer.get("error_description"), 300))
     ctx.secrets.append(token)
     obtained = time.time()
     renew_at, expires_at = lifetime(obtained, _seconds(answer.get("expires_in")))
@@ -278,6 +284,16 @@ def _answer(received: Received) -> dict[str, Any]:
     except ValueError:
         return {}
     return found if isinstance(found, dict) else {}
+
+
+def _said(value: Any, limit: int) -> str:
+    """A field of the provider's refusal as one line of text, cut at `limit` characters."""
+    if not isinstance(value, str):
+        return ""
+    return " ".join(_CONTROL.sub(" ", value).split())[:limit]
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _signals(auth: OAuth2Auth, received: Received) -> bool:

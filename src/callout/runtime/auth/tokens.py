@@ -106,14 +106,17 @@ class MemoryTokenStore:
         return lock is not None and lock.locked()
 
 
-async def held_off(store: TokenStore, key: str) -> None:
-    """Refuse at once while a refusal of these credentials is noted for `key`."""
+async def held_off(store: TokenStore, key: str, version: int) -> None:
+    """Refuse at once while a refusal of these credentials (the API's `version`) is noted
+    for `key`. The message names the version: a call that still sends an older one than the
+    user just saved says so, rather than blaming the corrected credentials."""
     noted = await store.get(key + REFUSED)
     now = time.time()
     if noted is not None and noted.usable(now):
         raise AuthError(
-            f"{noted.value}; not tried again for {noted.expires_at - now:.0f} s, or until "
-            "the API's credentials change"
+            f"{noted.value}; the credentials of API version {version} are not sent again "
+            f"for {noted.expires_at - now:.0f} s (saving corrected ones makes a new version, "
+            "tried at once)"
         )
 
 
