@@ -360,7 +360,7 @@ async def test_requests_nested_crud_with_etags(http: httpx.AsyncClient, tenants:
     assert read.status_code == 200
     assert read.headers["ETag"] == '"1"'
     listed = await http.get(base, headers=a.viewer)
-    assert [r["id"] for r in listed.json()] == [request["id"]]
+    assert [r["id"] for r in listed.json()["items"]] == [request["id"]]
 
     change = request_body(method="POST", content_type="json", body='{"id": "${customerId}"}')
     assert (await http.put(url, json=change, headers=a.editor)).status_code == 428
@@ -377,7 +377,7 @@ async def test_requests_nested_crud_with_etags(http: httpx.AsyncClient, tenants:
     assert (await http.delete(url, headers=if_match(a, '"1"'))).status_code == 412
     assert (await http.delete(url, headers=if_match(a, '"2"'))).status_code == 204
     assert (await http.get(url, headers=a.viewer)).status_code == 404
-    assert (await http.get(base, headers=a.viewer)).json() == []
+    assert (await http.get(base, headers=a.viewer)).json()["items"] == []
     # A request has its own version: the API's stays where it was.
     assert (await http.get(f"{a.apis}/{api['id']}", headers=a.viewer)).headers["ETag"] == '"1"'
 
@@ -407,7 +407,25 @@ async def test_request_names_are_unique_within_their_api_ignoring_case(
     # The same name is free in another API.
     await make_request(http, a, billing["id"], name="Get customer")
     crm_requests = (await http.get(f"{a.apis}/{crm['id']}/requests", headers=a.viewer)).json()
-    assert [r["name"] for r in crm_requests] == ["Get customer", "Find customer"]
+    assert [r["name"] for r in crm_requests["items"]] == ["Get customer", "Find customer"]
+
+
+async def test_requests_page_with_limit_offset_and_total(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    api = await make_api(http, a)
+    made = [await make_request(http, a, api["id"], name=f"Step {n}") for n in range(5)]
+    url = f"{a.apis}/{api['id']}/requests"
+
+    listed = await http.get(url, params={"limit": 2, "offset": 2}, headers=a.viewer)
+
+    assert listed.status_code == 200, listed.text
+    body = listed.json()
+    assert (body["total"], body["limit"], body["offset"]) == (5, 2, 2)
+    assert [r["id"] for r in body["items"]] == [made[2]["id"], made[3]["id"]]
+    last = (await http.get(url, params={"offset": 4}, headers=a.viewer)).json()
+    assert [r["name"] for r in last["items"]] == ["Step 4"]
 
 
 async def test_deleting_an_api_deletes_its_requests_and_their_secrets(

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from callout.db.models import Api, Client, Request, Secret
+from callout.db.paging import page
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,11 @@ class RequestRepository:
         return self.session.scalars(
             self.readable().where(Request.api_id == api.id).order_by(Request.id)
         ).all()
+
+    def page_of_api(self, api: Api, limit: int, offset: int) -> tuple[Sequence[Request], int]:
+        """In the order they were made."""
+        stmt = self.readable().where(Request.api_id == api.id)
+        return page(self.session, stmt, [Request.id], limit, offset)
 
     def get(self, api: Api, request_id: int) -> Request | None:
         stmt = self.readable().where(Request.api_id == api.id, Request.id == request_id)

@@ -15,12 +15,16 @@ from callout.db.engine import flush
 from callout.db.models import Api, Client, Request, utcnow
 from callout.db.secrets import request_owner, stored_fields
 from callout.errors import Invalid
-from callout.schemas import IfMatch, name_key
+from callout.schemas import IfMatch, Page, name_key
 
 
-def list_requests(session: Session, client: Client, api_id: int) -> list[RequestRead]:
+def list_requests(
+    session: Session, client: Client, api_id: int, limit: int, offset: int
+) -> Page[RequestRead]:
     api = records.find_api(session, client, api_id)
-    return [records.request_read(api, r) for r in RequestRepository(session, client).of_api(api)]
+    rows, total = RequestRepository(session, client).page_of_api(api, limit, offset)
+    items = [records.request_read(api, r) for r in rows]
+    return Page(items=items, total=total, limit=limit, offset=offset)
 
 
 def get_request(session: Session, client: Client, api_id: int, request_id: int) -> RequestRead:

@@ -2,10 +2,11 @@
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from callout.db.models import AuditEvent, Client
+from callout.db.paging import page
 
 
 class AuditRepository:
@@ -24,8 +25,4 @@ class AuditRepository:
             stmt = stmt.where(AuditEvent.object_type == object_type)
         if object_id is not None:
             stmt = stmt.where(AuditEvent.object_id == object_id)
-        total = self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = self.session.scalars(
-            stmt.order_by(AuditEvent.id.desc()).limit(limit).offset(offset)
-        ).all()
-        return rows, total
+        return page(self.session, stmt, [AuditEvent.id.desc()], limit, offset)
