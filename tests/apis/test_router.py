@@ -508,7 +508,7 @@ async def test_a_read_body_saves_back_as_it_is(http: httpx.AsyncClient, tenants:
     )
     assert saved.status_code == 200, saved.text
     assert saved.json()["authorization"]["has_password"] is True
-    assert saved.json()["version"] == 2
+    assert saved.json()["version"] == 1
 
     read_request = await http.get(f"{path}/{request['id']}", headers=a.editor)
     saved_request = await http.put(
@@ -521,3 +521,43 @@ async def test_a_read_body_saves_back_as_it_is(http: httpx.AsyncClient, tenants:
         "version": 1,
         "updated_at": None,
     }
+
+
+async def test_a_put_that_changes_nothing_keeps_the_version_and_is_not_audited(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    auth = {"type": "basic", "username": "alice", "password": SENTINEL}
+    secret = {"name": "X-Api-Key", "value": SENTINEL, "secret": True}
+    api = await make_api(http, a, authorization=auth)
+    request = await make_request(http, a, api["id"], headers=[secret])
+    audit = f"/api/v1/clients/{a.code}/audit"
+    events = (await http.get(audit, headers=a.viewer)).json()["total"]
+    api_url, request_url = f"{a.apis}/{api['id']}", f"{a.apis}/{api['id']}/requests/{request['id']}"
+
+    for url in (api_url, request_url, api_url, request_url):
+        read = await http.get(url, headers=a.editor)
+        saved = await http.put(url, json=read.json(), headers=if_match(a, read.headers["ETag"]))
+        assert saved.status_code == 200, saved.text
+        assert (saved.json()["version"], saved.headers["ETag"]) == (1, '"1"')
+        assert saved.json()["updated_at"] == read.json()["updated_at"]
+
+    assert (await http.get(api_url, headers=a.viewer)).headers["ETag"] == '"1"'
+    assert (await http.get(audit, headers=a.viewer)).json()["total"] == events
+
+
+async def test_a_put_that_changes_one_thing_moves_the_version_once(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    api = await make_api(http, a)
+    request = await make_request(http, a, api["id"])
+    for url in (f"{a.apis}/{api['id']}", f"{a.apis}/{api['id']}/requests/{request['id']}"):
+        read = (await http.get(url, headers=a.editor)).json()
+        changed = read | {"description": "Now described"}
+        saved = await http.put(url, json=changed, headers=if_match(a, '"1"'))
+        assert saved.status_code == 200, saved.text
+        assert (saved.json()["version"], saved.headers["ETag"]) == (2, '"2"')
+        audit = f"/api/v1/clients/{a.code}/audit"
+        newest = (await http.get(audit, params={"limit": 1}, headers=a.viewer)).json()
+        assert newest["items"][0]["changed"] == ["description"]

@@ -228,13 +228,31 @@ async def test_unchanged_fields_are_not_named(http: httpx.AsyncClient, tenants: 
     a = tenants.a
     api = await create_api(http, a)
     api_id = api.json()["id"]
-    await put(http, a, f"{a.apis}/{api_id}", api.headers["ETag"], api_body())
-    assert (await newest(http, a))["changed"] == []
+    await put(http, a, f"{a.apis}/{api_id}", api.headers["ETag"], api_body(description="Why"))
+    assert (await newest(http, a))["changed"] == ["description"]
 
     request = await create_request(http, a, api_id)
     url = f"{a.apis}/{api_id}/requests/{request.json()['id']}"
     await put(http, a, url, request.headers["ETag"], request_body(description="Why"))
     assert (await newest(http, a))["changed"] == ["description"]
+
+
+async def test_a_save_that_changes_nothing_records_no_event(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    api = await create_api(http, a, authorization=BASIC, headers=[SECRET_HEADER])
+    api_id = api.json()["id"]
+    request = await create_request(http, a, api_id)
+    before = (await events(http, a))["total"]
+
+    masked = {**BASIC, "password": MASK}
+    same_api = api_body(authorization=masked, headers=[{**SECRET_HEADER, "value": MASK}])
+    await put(http, a, f"{a.apis}/{api_id}", api.headers["ETag"], same_api)
+    url = f"{a.apis}/{api_id}/requests/{request.json()['id']}"
+    await put(http, a, url, request.headers["ETag"], request_body())
+
+    assert (await events(http, a))["total"] == before
 
 
 # Reading the trail

@@ -223,6 +223,21 @@ async def test_services_page_with_limit_offset_and_total(
     assert (beyond["items"], beyond["total"]) == ([], 5)
 
 
+async def test_saving_a_service_unchanged_is_not_audited(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    service = await make_service(http, a, "Sales")
+    audit = f"{CLIENTS}/{a.code}/audit"
+    events = (await http.get(audit, headers=a.viewer)).json()["total"]
+
+    same = {"name": "Sales", "description": ""}
+    saved = await http.put(f"{services(a)}/{service['id']}", json=same, headers=a.editor)
+
+    assert saved.status_code == 200, saved.text
+    assert (await http.get(audit, headers=a.viewer)).json()["total"] == events
+
+
 async def test_service_name_taken_ignoring_case_is_refused(
     http: httpx.AsyncClient, tenants: Tenants
 ) -> None:

@@ -86,19 +86,24 @@ def update_request(
     before = records.request_snapshot(request)
     for column, value in records.request_columns(data).items():
         setattr(request, column, value)
-    request.headers, request.updated_at = headers, utcnow()
-    # The row first: its versioned UPDATE is where a concurrent save of the same version loses.
-    flush(session, taken=records.request_taken(data.name), stale=f"request {request.name!r}")
-    records.seal(session, keyring, client, api, request, split)
-    audit.record(
-        session,
-        client.id,
-        principal,
-        "update",
-        ("request", request.id, request.name),
-        records.diff(before, records.request_snapshot(request)) | split.changed(),
-        detail={"api": api.id},
-    )
+    request.headers = headers
+    # Nothing changed, nothing written: see `update_api`.
+    changed = records.diff(before, records.request_snapshot(request)) | split.changed()
+    if changed:
+        request.updated_at = utcnow()
+        # The row first: its versioned UPDATE is where a concurrent save of the same version
+        # loses.
+        flush(session, taken=records.request_taken(data.name), stale=f"request {request.name!r}")
+        records.seal(session, keyring, client, api, request, split)
+        audit.record(
+            session,
+            client.id,
+            principal,
+            "update",
+            ("request", request.id, request.name),
+            changed,
+            detail={"api": api.id},
+        )
     return records.request_read(api, request)
 
 

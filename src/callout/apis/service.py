@@ -112,18 +112,18 @@ def update_api(
     before = records.api_snapshot(api)
     for name, value in records.api_columns(data).items():
         setattr(api, name, value)
-    api.headers, api.authorization, api.updated_at = headers, authorization, utcnow()
-    # The row first: its versioned UPDATE is where a concurrent save of the same version loses.
-    flush(session, taken=records.api_taken(data.name), stale=f"API {api.name!r}")
-    records.seal(session, keyring, client, api, None, split)
-    audit.record(
-        session,
-        client.id,
-        principal,
-        "update",
-        ("api", api.id, api.name),
-        records.diff(before, records.api_snapshot(api)) | split.changed(),
-    )
+    api.headers, api.authorization = headers, authorization
+    # A PUT that changes nothing writes nothing: the version, the ETag and the cached plans
+    # stay. A secret sent in clear counts as changed even when it is the stored one: it is
+    # sealed anew, and the new version lets credentials refused before be tried at once.
+    changed = records.diff(before, records.api_snapshot(api)) | split.changed()
+    if changed:
+        api.updated_at = utcnow()
+        # The row first: its versioned UPDATE is where a concurrent save of the same version
+        # loses.
+        flush(session, taken=records.api_taken(data.name), stale=f"API {api.name!r}")
+        records.seal(session, keyring, client, api, None, split)
+        audit.record(session, client.id, principal, "update", ("api", api.id, api.name), changed)
     return records.api_read(session, client, api, RequestRepository(session, client).of_api(api))
 
 

@@ -117,10 +117,11 @@ def update_service(
     changed = [f for f in ("name", "description") if getattr(service, f) != getattr(data, f)]
     service.name, service.name_key = data.name, name_key(data.name)
     service.description = data.description
-    flush(session, taken=_service_taken(data.name))
-    audit.record(
-        session, client.id, principal, "update", ("service", service.id, service.name), changed
-    )
+    if changed:  # a save that changes nothing is not an event of the audit
+        flush(session, taken=_service_taken(data.name))
+        audit.record(
+            session, client.id, principal, "update", ("service", service.id, service.name), changed
+        )
     return service
 
 
