@@ -311,6 +311,38 @@ async def test_events_filter_by_object(http: httpx.AsyncClient, tenants: Tenants
     assert [(e["object_id"], e["action"]) for e in requests["items"]] == [(request_id, "create")]
 
 
+async def test_events_filter_by_action(http: httpx.AsyncClient, tenants: Tenants) -> None:
+    a = tenants.a
+    crm = await create_api(http, a)
+    crm_id = crm.json()["id"]
+    await create_request(http, a, crm_id)
+    await put(http, a, f"{a.apis}/{crm_id}", crm.headers["ETag"], api_body(description="New"))
+    await http.post(f"{a.apis}/{crm_id}/copy", headers=a.editor)
+
+    updates = await events(http, a, action="update")
+    assert [subject(e) for e in updates["items"]] == [("api", crm_id, "CRM")]
+    assert updates["total"] == 1
+    copies = await events(http, a, action="copy", object_type="api")
+    assert [e["action"] for e in copies["items"]] == ["copy"]
+    creates = await events(http, a, action="create", object_type="api", object_id=crm_id)
+    assert [(e["object_type"], e["action"]) for e in creates["items"]] == [("api", "create")]
+
+
+async def test_an_unknown_action_is_refused_naming_the_allowed_ones(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    refused = await http.get(audit_url(a), params={"action": "explode"}, headers=a.viewer)
+
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
+    [error] = refused.json()["errors"]
+    assert error["field"] == "action"
+    for allowed in ("create", "update", "copy", "delete"):
+        assert allowed in error["message"]
+    assert "explode" not in refused.text
+
+
 async def test_bad_filters_and_pages_are_refused_by_name(
     http: httpx.AsyncClient, tenants: Tenants
 ) -> None:

@@ -18,11 +18,20 @@ class AuditRepository:
         return select(AuditEvent).where(AuditEvent.client_id == self.client.id)
 
     def page(
-        self, *, object_type: str | None, object_id: int | None, limit: int, offset: int
+        self,
+        *,
+        object_type: str | None,
+        object_id: int | None,
+        action: str | None,
+        limit: int,
+        offset: int,
     ) -> tuple[Sequence[AuditEvent], int]:
+        """Newest first."""
         stmt = self.readable()
         if object_type is not None:
             stmt = stmt.where(AuditEvent.object_type == object_type)
         if object_id is not None:
             stmt = stmt.where(AuditEvent.object_id == object_id)
+        if action is not None:
+            stmt = stmt.where(AuditEvent.action == action)
         return page(self.session, stmt, [AuditEvent.id.desc()], limit, offset)
