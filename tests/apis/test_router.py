@@ -70,6 +70,38 @@ async def test_name_taken_ignoring_case_is_refused_and_nothing_stored(
     assert stored == 1
 
 
+FULLWIDTH_ECHO = "\uff25\uff43\uff48\uff4f"  # "Echo" in fullwidth letters
+
+
+async def test_names_differing_only_by_compatibility_forms_are_one_name(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    api = await make_api(http, a, name="Echo")
+    await make_request(http, a, api["id"], name="Echo")
+
+    clash = await http.post(a.apis, json=api_body(name=FULLWIDTH_ECHO), headers=a.editor)
+    assert clash.status_code == 409, clash.text
+    assert clash.json()["errors"] == [
+        {"field": "name", "message": "an API named 'Echo' exists already"}
+    ]
+    url = f"{a.apis}/{api['id']}/requests"
+    clash = await http.post(url, json=request_body(name=FULLWIDTH_ECHO), headers=a.editor)
+    assert clash.status_code == 409, clash.text
+    found = await http.get(a.apis, params={"search": "\uff45\uff43"}, headers=a.viewer)
+    assert [item["name"] for item in found.json()["items"]] == ["Echo"]
+
+
+async def test_a_name_too_long_once_spelled_out_is_refused(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    # U+FDFA is one character that NFKC spells out as 18.
+    refused = await http.post(a.apis, json=api_body(name="\ufdfa" * 6), headers=a.editor)
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["name"]
+
+
 # Create, read, update, delete
 
 

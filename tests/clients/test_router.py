@@ -262,6 +262,16 @@ async def test_service_name_taken_ignoring_case_is_refused(
     await make_service(http, tenants.b, "Billing")  # another client's names are its own
 
 
+async def test_service_names_differing_only_by_compatibility_forms_are_one_name(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    await make_service(http, a, "Sales")
+    fullwidth = "\uff33\uff41\uff4c\uff45\uff53"  # "Sales" in fullwidth letters
+    clash = await http.post(services(a), json={"name": fullwidth}, headers=a.editor)
+    assert assert_problem(clash, 409)["errors"][0]["field"] == "name"
+
+
 async def test_deleting_a_service_an_api_uses_is_refused(
     http: httpx.AsyncClient, tenants: Tenants
 ) -> None:

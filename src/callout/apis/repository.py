@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from callout.db.models import Api, Client, Request, Secret
 from callout.db.paging import page
+from callout.schemas import name_key
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class ApiRepository:
         if where.service_id is not None:
             stmt = stmt.where(Api.service_id == where.service_id)
         if where.search:
-            pattern = "%" + _escape_like(where.search.strip().casefold()) + "%"
+            pattern = "%" + _escape_like(name_key(where.search)) + "%"
             stmt = stmt.where(Api.name_key.like(pattern, escape="\\"))
         return stmt
 

@@ -21,11 +21,10 @@ from callout.db.engine import flush
 from callout.db.models import Api, Client, Request, utcnow
 from callout.db.secrets import Vault, api_owner, request_owner, stored_fields
 from callout.errors import Conflict, Invalid
-from callout.schemas import IfMatch, Page, name_key
+from callout.schemas import MAX_NAME, IfMatch, Page, name_key
 
 COPY_PREFIX = "Copy of "
 REFRESH_TOKEN = "authorization.refresh_token"  # noqa: S105 - a field name, not a secret
-MAX_NAME = 100
 
 
 def list_apis(
@@ -141,17 +140,26 @@ def delete_api(
 def offered_copy_name(session: Session, client: Client, api_id: int) -> str:
     """The name the copy prompt offers: "Copy of NAME", made unique in the client's library."""
     api = records.find_api(session, client, api_id)
-    base = (COPY_PREFIX + api.name)[:MAX_NAME].rstrip()
+    base = _cut(COPY_PREFIX + api.name, MAX_NAME)
     taken = ApiRepository(session, client).name_keys_like(name_key(base))
     if name_key(base) not in taken:
         return base
     number = 2
     while True:
         suffix = f" ({number})"
-        candidate = base[: MAX_NAME - len(suffix)].rstrip() + suffix
+        candidate = _cut(base, MAX_NAME - len(suffix)) + suffix
         if name_key(candidate) not in taken:
             return candidate
         number += 1
+
+
+def _cut(name: str, room: int) -> str:
+    """`name` cut to `room` characters, and shorter while its key is longer (a ligature such
+    as "ﬁ" is one character in a name and two in its key)."""
+    name = name[:room].rstrip()
+    while len(name_key(name)) > room:
+        name = name[:-1].rstrip()
+    return name
 
 
 def copy_api(
