@@ -69,7 +69,8 @@ def seed(session: Session, keyring: Keyring) -> ApiKeyCreated:
                     path="$.overdue",
                     type="boolean",
                     target="alert",
-                    message="Account ${account.id} is overdue",
+                    # Read from the response alone: a mock run of the sample needs no context.
+                    message="${fullName} is overdue: balance ${balance}",
                 ),
             ],
         ),

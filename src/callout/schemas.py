@@ -1,6 +1,7 @@
 """Building blocks shared by every domain's schemas."""
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -40,14 +41,33 @@ def no_control(value: str) -> str:
 
 
 def name_key(name: str) -> str:
-    """The form in which names are compared: case and surrounding space ignored."""
-    return name.strip().casefold()
+    """The form in which names are compared: Unicode compatibility forms folded (NFKC),
+    case and surrounding space ignored, so "ECHO", " echo" and a fullwidth "Echo" (U+FF25
+    U+FF43 U+FF48 U+FF4F) are one name.
+
+    Casefolding can undo a normalization (and NFKC can make new cased letters), hence
+    NFKC on both sides of it, as Unicode's NFKC_Casefold does.
+    """
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold()).strip()
+
+
+MAX_NAME = 100
+
+
+def _key_fits(name: str) -> str:
+    if len(name_key(name)) > MAX_NAME:
+        raise ValueError(
+            f"must be at most {MAX_NAME} characters with its ligatures and other "
+            "compatibility characters spelled out"
+        )
+    return name
 
 
 Name = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME),
     AfterValidator(no_control),
+    AfterValidator(_key_fits),
 ]
 Description = Annotated[str, StringConstraints(max_length=4000)]
 # Row ids are 32-bit on PostgreSQL: a larger one names nothing, and must not reach a query.

@@ -92,7 +92,8 @@ def _write(
 ) -> None:
     """One editor's save: read, check If-Match and write, in its own session."""
     principal = Principal(name=writer, role="editor", client_id=client_id)
-    data = ApiWrite.model_validate(api_body(description=f"by {writer}"))
+    # Each save changes something: a save that changes nothing writes nothing, so never loses.
+    data = ApiWrite.model_validate(api_body(description=f"by {writer} from {if_match}"))
     keyring = keys.keyring()
     try:
         barrier.wait(timeout=10)
@@ -140,4 +141,4 @@ def test_racing_writers_with_the_same_if_match_let_exactly_one_win(
         with scratch_database.transaction() as session:
             api = session.get(Api, api_id)
             assert api is not None
-            assert (api.version, api.description) == (version + 1, f"by {winner}")
+            assert (api.version, api.description) == (version + 1, f"by {winner} from {version}")

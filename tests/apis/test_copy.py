@@ -59,6 +59,29 @@ async def test_copy_offers_a_numbered_name_when_taken_ignoring_case(
     assert await offered(http, a, api["id"]) == "Copy of CRM (3)"
 
 
+async def test_copy_offer_compares_names_with_compatibility_forms_folded(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    fullwidth = "\uff23\uff32\uff2d"  # "CRM" in fullwidth letters
+    api = await make_api(http, a, name=fullwidth)
+    await make_api(http, a, name="Copy of CRM")
+    assert await offered(http, a, api["id"]) == f"Copy of {fullwidth} (2)"
+
+
+async def test_copy_offer_fits_when_its_name_spells_out_longer(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    name = "\ufb01" * 50  # 50 characters, 100 once spelled out
+    api = await make_api(http, a, name=name)
+    name_offered = await offered(http, a, api["id"])
+    assert name_offered == "Copy of " + "\ufb01" * 46
+    copied = await http.post(f"{a.apis}/{api['id']}/copy", headers=a.editor)
+    assert copied.status_code == 201, copied.text
+    assert copied.json()["name"] == name_offered
+
+
 async def test_copy_offer_is_trimmed_to_100_characters(
     http: httpx.AsyncClient, tenants: Tenants
 ) -> None:

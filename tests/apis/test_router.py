@@ -70,6 +70,38 @@ async def test_name_taken_ignoring_case_is_refused_and_nothing_stored(
     assert stored == 1
 
 
+FULLWIDTH_ECHO = "\uff25\uff43\uff48\uff4f"  # "Echo" in fullwidth letters
+
+
+async def test_names_differing_only_by_compatibility_forms_are_one_name(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    api = await make_api(http, a, name="Echo")
+    await make_request(http, a, api["id"], name="Echo")
+
+    clash = await http.post(a.apis, json=api_body(name=FULLWIDTH_ECHO), headers=a.editor)
+    assert clash.status_code == 409, clash.text
+    assert clash.json()["errors"] == [
+        {"field": "name", "message": "an API named 'Echo' exists already"}
+    ]
+    url = f"{a.apis}/{api['id']}/requests"
+    clash = await http.post(url, json=request_body(name=FULLWIDTH_ECHO), headers=a.editor)
+    assert clash.status_code == 409, clash.text
+    found = await http.get(a.apis, params={"search": "\uff45\uff43"}, headers=a.viewer)
+    assert [item["name"] for item in found.json()["items"]] == ["Echo"]
+
+
+async def test_a_name_too_long_once_spelled_out_is_refused(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    # U+FDFA is one character that NFKC spells out as 18.
+    refused = await http.post(a.apis, json=api_body(name="\ufdfa" * 6), headers=a.editor)
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["name"]
+
+
 # Create, read, update, delete
 
 
@@ -360,7 +392,7 @@ async def test_requests_nested_crud_with_etags(http: httpx.AsyncClient, tenants:
     assert read.status_code == 200
     assert read.headers["ETag"] == '"1"'
     listed = await http.get(base, headers=a.viewer)
-    assert [r["id"] for r in listed.json()] == [request["id"]]
+    assert [r["id"] for r in listed.json()["items"]] == [request["id"]]
 
     change = request_body(method="POST", content_type="json", body='{"id": "${customerId}"}')
     assert (await http.put(url, json=change, headers=a.editor)).status_code == 428
@@ -377,7 +409,7 @@ async def test_requests_nested_crud_with_etags(http: httpx.AsyncClient, tenants:
     assert (await http.delete(url, headers=if_match(a, '"1"'))).status_code == 412
     assert (await http.delete(url, headers=if_match(a, '"2"'))).status_code == 204
     assert (await http.get(url, headers=a.viewer)).status_code == 404
-    assert (await http.get(base, headers=a.viewer)).json() == []
+    assert (await http.get(base, headers=a.viewer)).json()["items"] == []
     # A request has its own version: the API's stays where it was.
     assert (await http.get(f"{a.apis}/{api['id']}", headers=a.viewer)).headers["ETag"] == '"1"'
 
@@ -407,7 +439,25 @@ async def test_request_names_are_unique_within_their_api_ignoring_case(
     # The same name is free in another API.
     await make_request(http, a, billing["id"], name="Get customer")
     crm_requests = (await http.get(f"{a.apis}/{crm['id']}/requests", headers=a.viewer)).json()
-    assert [r["name"] for r in crm_requests] == ["Get customer", "Find customer"]
+    assert [r["name"] for r in crm_requests["items"]] == ["Get customer", "Find customer"]
+
+
+async def test_requests_page_with_limit_offset_and_total(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    api = await make_api(http, a)
+    made = [await make_request(http, a, api["id"], name=f"Step {n}") for n in range(5)]
+    url = f"{a.apis}/{api['id']}/requests"
+
+    listed = await http.get(url, params={"limit": 2, "offset": 2}, headers=a.viewer)
+
+    assert listed.status_code == 200, listed.text
+    body = listed.json()
+    assert (body["total"], body["limit"], body["offset"]) == (5, 2, 2)
+    assert [r["id"] for r in body["items"]] == [made[2]["id"], made[3]["id"]]
+    last = (await http.get(url, params={"offset": 4}, headers=a.viewer)).json()
+    assert [r["name"] for r in last["items"]] == ["Step 4"]
 
 
 async def test_deleting_an_api_deletes_its_requests_and_their_secrets(
@@ -490,7 +540,7 @@ async def test_a_read_body_saves_back_as_it_is(http: httpx.AsyncClient, tenants:
     )
     assert saved.status_code == 200, saved.text
     assert saved.json()["authorization"]["has_password"] is True
-    assert saved.json()["version"] == 2
+    assert saved.json()["version"] == 1
 
     read_request = await http.get(f"{path}/{request['id']}", headers=a.editor)
     saved_request = await http.put(
@@ -503,3 +553,43 @@ async def test_a_read_body_saves_back_as_it_is(http: httpx.AsyncClient, tenants:
         "version": 1,
         "updated_at": None,
     }
+
+
+async def test_a_put_that_changes_nothing_keeps_the_version_and_is_not_audited(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    auth = {"type": "basic", "username": "alice", "password": SENTINEL}
+    secret = {"name": "X-Api-Key", "value": SENTINEL, "secret": True}
+    api = await make_api(http, a, authorization=auth)
+    request = await make_request(http, a, api["id"], headers=[secret])
+    audit = f"/api/v1/clients/{a.code}/audit"
+    events = (await http.get(audit, headers=a.viewer)).json()["total"]
+    api_url, request_url = f"{a.apis}/{api['id']}", f"{a.apis}/{api['id']}/requests/{request['id']}"
+
+    for url in (api_url, request_url, api_url, request_url):
+        read = await http.get(url, headers=a.editor)
+        saved = await http.put(url, json=read.json(), headers=if_match(a, read.headers["ETag"]))
+        assert saved.status_code == 200, saved.text
+        assert (saved.json()["version"], saved.headers["ETag"]) == (1, '"1"')
+        assert saved.json()["updated_at"] == read.json()["updated_at"]
+
+    assert (await http.get(api_url, headers=a.viewer)).headers["ETag"] == '"1"'
+    assert (await http.get(audit, headers=a.viewer)).json()["total"] == events
+
+
+async def test_a_put_that_changes_one_thing_moves_the_version_once(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    api = await make_api(http, a)
+    request = await make_request(http, a, api["id"])
+    for url in (f"{a.apis}/{api['id']}", f"{a.apis}/{api['id']}/requests/{request['id']}"):
+        read = (await http.get(url, headers=a.editor)).json()
+        changed = read | {"description": "Now described"}
+        saved = await http.put(url, json=changed, headers=if_match(a, '"1"'))
+        assert saved.status_code == 200, saved.text
+        assert (saved.json()["version"], saved.headers["ETag"]) == (2, '"2"')
+        audit = f"/api/v1/clients/{a.code}/audit"
+        newest = (await http.get(audit, params={"limit": 1}, headers=a.viewer)).json()
+        assert newest["items"][0]["changed"] == ["description"]

@@ -228,13 +228,31 @@ async def test_unchanged_fields_are_not_named(http: httpx.AsyncClient, tenants: 
     a = tenants.a
     api = await create_api(http, a)
     api_id = api.json()["id"]
-    await put(http, a, f"{a.apis}/{api_id}", api.headers["ETag"], api_body())
-    assert (await newest(http, a))["changed"] == []
+    await put(http, a, f"{a.apis}/{api_id}", api.headers["ETag"], api_body(description="Why"))
+    assert (await newest(http, a))["changed"] == ["description"]
 
     request = await create_request(http, a, api_id)
     url = f"{a.apis}/{api_id}/requests/{request.json()['id']}"
     await put(http, a, url, request.headers["ETag"], request_body(description="Why"))
     assert (await newest(http, a))["changed"] == ["description"]
+
+
+async def test_a_save_that_changes_nothing_records_no_event(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    api = await create_api(http, a, authorization=BASIC, headers=[SECRET_HEADER])
+    api_id = api.json()["id"]
+    request = await create_request(http, a, api_id)
+    before = (await events(http, a))["total"]
+
+    masked = {**BASIC, "password": MASK}
+    same_api = api_body(authorization=masked, headers=[{**SECRET_HEADER, "value": MASK}])
+    await put(http, a, f"{a.apis}/{api_id}", api.headers["ETag"], same_api)
+    url = f"{a.apis}/{api_id}/requests/{request.json()['id']}"
+    await put(http, a, url, request.headers["ETag"], request_body())
+
+    assert (await events(http, a))["total"] == before
 
 
 # Reading the trail
@@ -291,6 +309,38 @@ async def test_events_filter_by_object(http: httpx.AsyncClient, tenants: Tenants
 
     requests = await events(http, a, object_type="request")
     assert [(e["object_id"], e["action"]) for e in requests["items"]] == [(request_id, "create")]
+
+
+async def test_events_filter_by_action(http: httpx.AsyncClient, tenants: Tenants) -> None:
+    a = tenants.a
+    crm = await create_api(http, a)
+    crm_id = crm.json()["id"]
+    await create_request(http, a, crm_id)
+    await put(http, a, f"{a.apis}/{crm_id}", crm.headers["ETag"], api_body(description="New"))
+    await http.post(f"{a.apis}/{crm_id}/copy", headers=a.editor)
+
+    updates = await events(http, a, action="update")
+    assert [subject(e) for e in updates["items"]] == [("api", crm_id, "CRM")]
+    assert updates["total"] == 1
+    copies = await events(http, a, action="copy", object_type="api")
+    assert [e["action"] for e in copies["items"]] == ["copy"]
+    creates = await events(http, a, action="create", object_type="api", object_id=crm_id)
+    assert [(e["object_type"], e["action"]) for e in creates["items"]] == [("api", "create")]
+
+
+async def test_an_unknown_action_is_refused_naming_the_allowed_ones(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    refused = await http.get(audit_url(a), params={"action": "explode"}, headers=a.viewer)
+
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
+    [error] = refused.json()["errors"]
+    assert error["field"] == "action"
+    for allowed in ("create", "update", "copy", "delete"):
+        assert allowed in error["message"]
+    assert "explode" not in refused.text
 
 
 async def test_bad_filters_and_pages_are_refused_by_name(

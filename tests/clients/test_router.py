@@ -187,7 +187,7 @@ async def test_service_create_read_update_delete(http: httpx.AsyncClient, tenant
     await make_service(http, a, "Billing")
 
     listed = await http.get(services(a), headers=a.viewer)
-    assert [s["name"] for s in listed.json()] == ["Billing", "Sales"]
+    assert [s["name"] for s in listed.json()["items"]] == ["Billing", "Sales"]
     one = f"{services(a)}/{service['id']}"
     assert (await http.get(one, headers=a.viewer)).json() == service
 
@@ -200,9 +200,42 @@ async def test_service_create_read_update_delete(http: httpx.AsyncClient, tenant
 
     assert (await http.delete(one, headers=a.editor)).status_code == 204
     assert_problem(await http.get(one, headers=a.viewer), 404)
-    assert [s["name"] for s in (await http.get(services(a), headers=a.viewer)).json()] == [
-        "Billing"
-    ]
+    listed = await http.get(services(a), headers=a.viewer)
+    assert [s["name"] for s in listed.json()["items"]] == ["Billing"]
+
+
+async def test_services_page_with_limit_offset_and_total(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    for name in ("Echo", "alpha", "Delta", "charlie", "Bravo"):
+        await make_service(http, a, name)
+
+    listed = await http.get(services(a), params={"limit": 2, "offset": 2}, headers=a.viewer)
+
+    assert listed.status_code == 200, listed.text
+    body = listed.json()
+    assert (body["total"], body["limit"], body["offset"]) == (5, 2, 2)
+    assert [s["name"] for s in body["items"]] == ["charlie", "Delta"]
+    last = (await http.get(services(a), params={"offset": 4}, headers=a.viewer)).json()
+    assert [s["name"] for s in last["items"]] == ["Echo"]
+    beyond = (await http.get(services(a), params={"offset": 5}, headers=a.viewer)).json()
+    assert (beyond["items"], beyond["total"]) == ([], 5)
+
+
+async def test_saving_a_service_unchanged_is_not_audited(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    service = await make_service(http, a, "Sales")
+    audit = f"{CLIENTS}/{a.code}/audit"
+    events = (await http.get(audit, headers=a.viewer)).json()["total"]
+
+    same = {"name": "Sales", "description": ""}
+    saved = await http.put(f"{services(a)}/{service['id']}", json=same, headers=a.editor)
+
+    assert saved.status_code == 200, saved.text
+    assert (await http.get(audit, headers=a.viewer)).json()["total"] == events
 
 
 async def test_service_name_taken_ignoring_case_is_refused(
@@ -227,6 +260,16 @@ async def test_service_name_taken_ignoring_case_is_refused(
     assert recased.status_code == 200, recased.text
     assert recased.json()["name"] == "BILLING"
     await make_service(http, tenants.b, "Billing")  # another client's names are its own
+
+
+async def test_service_names_differing_only_by_compatibility_forms_are_one_name(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    await make_service(http, a, "Sales")
+    fullwidth = "\uff33\uff41\uff4c\uff45\uff53"  # "Sales" in fullwidth letters
+    clash = await http.post(services(a), json={"name": fullwidth}, headers=a.editor)
+    assert assert_problem(clash, 409)["errors"][0]["field"] == "name"
 
 
 async def test_deleting_a_service_an_api_uses_is_refused(
@@ -276,7 +319,7 @@ async def test_viewer_cannot_write_services(http: httpx.AsyncClient, tenants: Te
     a = tenants.a
     refused = await http.post(services(a), json={"name": "Sales"}, headers=a.viewer)
     assert "needs the editor role" in assert_problem(refused, 403)["detail"]
-    assert (await http.get(services(a), headers=a.viewer)).json() == []
+    assert (await http.get(services(a), headers=a.viewer)).json()["items"] == []
 
 
 # API keys
@@ -292,14 +335,31 @@ async def test_admin_creates_a_key_shown_once(http: httpx.AsyncClient, tenants: 
 
     listed = await http.get(api_keys(a), headers=a.admin)
     assert listed.status_code == 200
-    mine = [k for k in listed.json() if k["id"] == created["id"]]
+    mine = [k for k in listed.json()["items"] if k["id"] == created["id"]]
     assert mine == [{k: v for k, v in created.items() if k != "key"}]
-    assert all("key" not in k for k in listed.json())
+    assert all("key" not in k for k in listed.json()["items"])
     secret_part = key.split("_", 2)[2]  # the random part may itself hold "_"
     assert secret_part not in listed.text
 
     works = await http.post(a.apis, json=api_body(), headers=bearer(key))
     assert works.status_code == 201, works.text
+
+
+async def test_api_keys_page_with_limit_offset_and_total(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    made = [await make_key(http, a, name=f"robot-{n}") for n in range(3)]
+
+    listed = await http.get(api_keys(a), params={"limit": 2, "offset": 3}, headers=a.admin)
+
+    assert listed.status_code == 200, listed.text
+    body = listed.json()
+    # The tenant's admin, editor and viewer keys come first: keys list oldest first.
+    assert (body["total"], body["limit"], body["offset"]) == (6, 2, 3)
+    assert [k["id"] for k in body["items"]] == [made[0]["id"], made[1]["id"]]
+    last = (await http.get(api_keys(a), params={"offset": 5}, headers=a.admin)).json()
+    assert [k["id"] for k in last["items"]] == [made[2]["id"]]
 
 
 async def test_new_key_is_a_viewer_unless_told(http: httpx.AsyncClient, tenants: Tenants) -> None:
@@ -337,7 +397,7 @@ async def test_revoked_key_is_refused(http: httpx.AsyncClient, tenants: Tenants)
     assert_problem(refused, 401)
 
     listed = await http.get(api_keys(a), headers=a.admin)
-    [entry] = [k for k in listed.json() if k["id"] == created["id"]]
+    [entry] = [k for k in listed.json()["items"] if k["id"] == created["id"]]
     assert entry["revoked_at"] is not None
     again = await http.delete(f"{api_keys(a)}/{created['id']}", headers=a.admin)
     assert again.status_code == 204
@@ -358,9 +418,9 @@ async def test_editor_and_viewer_cannot_manage_keys(
         for call in calls:
             assert "needs the admin role" in assert_problem(await call, 403)["detail"]
     listed = await http.get(api_keys(a), headers=a.admin)
-    names = [k["name"] for k in listed.json()]
+    names = [k["name"] for k in listed.json()["items"]]
     assert "mine" not in names
-    [entry] = [k for k in listed.json() if k["id"] == victim["id"]]
+    [entry] = [k for k in listed.json()["items"] if k["id"] == victim["id"]]
     assert entry["revoked_at"] is None
 
 

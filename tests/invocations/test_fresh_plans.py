@@ -60,7 +60,8 @@ async def test_a_new_api_after_a_deleted_one_sends_its_own_url_and_token(
     response = await http.post(invoke_url(a, *new), json={}, headers=a.editor)
 
     assert response.status_code == 200, response.text
-    assert new[0] > old[0] and new[1] > old[1]
+    assert new[0] > old[0]
+    assert new[1] > old[1]
     sent = upstream.received[-1]
     assert sent.raw_path == "/new/bbb"
     assert sent.header("Authorization") == "Bearer NEW-TOKEN"

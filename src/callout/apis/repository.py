@@ -11,6 +11,8 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from callout.db.models import Api, Client, Request, Secret
+from callout.db.paging import page
+from callout.schemas import name_key
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ class ApiRepository:
         if where.service_id is not None:
             stmt = stmt.where(Api.service_id == where.service_id)
         if where.search:
-            pattern = "%" + _escape_like(where.search.strip().casefold()) + "%"
+            pattern = "%" + _escape_like(name_key(where.search)) + "%"
             stmt = stmt.where(Api.name_key.like(pattern, escape="\\"))
         return stmt
 
@@ -106,6 +108,11 @@ class RequestRepository:
         return self.session.scalars(
             self.readable().where(Request.api_id == api.id).order_by(Request.id)
         ).all()
+
+    def page_of_api(self, api: Api, limit: int, offset: int) -> tuple[Sequence[Request], int]:
+        """In the order they were made."""
+        stmt = self.readable().where(Request.api_id == api.id)
+        return page(self.session, stmt, [Request.id], limit, offset)
 
     def get(self, api: Api, request_id: int) -> Request | None:
         stmt = self.readable().where(Request.api_id == api.id, Request.id == request_id)

@@ -15,12 +15,16 @@ from callout.db.engine import flush
 from callout.db.models import Api, Client, Request, utcnow
 from callout.db.secrets import request_owner, stored_fields
 from callout.errors import Invalid
-from callout.schemas import IfMatch, name_key
+from callout.schemas import IfMatch, Page, name_key
 
 
-def list_requests(session: Session, client: Client, api_id: int) -> list[RequestRead]:
+def list_requests(
+    session: Session, client: Client, api_id: int, limit: int, offset: int
+) -> Page[RequestRead]:
     api = records.find_api(session, client, api_id)
-    return [records.request_read(api, r) for r in RequestRepository(session, client).of_api(api)]
+    rows, total = RequestRepository(session, client).page_of_api(api, limit, offset)
+    items = [records.request_read(api, r) for r in rows]
+    return Page(items=items, total=total, limit=limit, offset=offset)
 
 
 def get_request(session: Session, client: Client, api_id: int, request_id: int) -> RequestRead:
@@ -82,19 +86,24 @@ def update_request(
     before = records.request_snapshot(request)
     for column, value in records.request_columns(data).items():
         setattr(request, column, value)
-    request.headers, request.updated_at = headers, utcnow()
-    # The row first: its versioned UPDATE is where a concurrent save of the same version loses.
-    flush(session, taken=records.request_taken(data.name), stale=f"request {request.name!r}")
-    records.seal(session, keyring, client, api, request, split)
-    audit.record(
-        session,
-        client.id,
-        principal,
-        "update",
-        ("request", request.id, request.name),
-        records.diff(before, records.request_snapshot(request)) | split.changed(),
-        detail={"api": api.id},
-    )
+    request.headers = headers
+    # Nothing changed, nothing written: see `update_api`.
+    changed = records.diff(before, records.request_snapshot(request)) | split.changed()
+    if changed:
+        request.updated_at = utcnow()
+        # The row first: its versioned UPDATE is where a concurrent save of the same version
+        # loses.
+        flush(session, taken=records.request_taken(data.name), stale=f"request {request.name!r}")
+        records.seal(session, keyring, client, api, request, split)
+        audit.record(
+            session,
+            client.id,
+            principal,
+            "update",
+            ("request", request.id, request.name),
+            changed,
+            detail={"api": api.id},
+        )
     return records.request_read(api, request)
 
 

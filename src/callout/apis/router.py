@@ -135,8 +135,15 @@ def copy_api(
 
 
 @router.get("/{api_id}/requests", tags=["requests"])
-def list_requests(session: SessionDep, client: ClientDep, api_id: IdPath) -> list[RequestRead]:
-    return request_service.list_requests(session, client, api_id)
+def list_requests(
+    session: SessionDep,
+    client: ClientDep,
+    api_id: IdPath,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[RequestRead]:
+    """In the order they were made."""
+    return request_service.list_requests(session, client, api_id, limit, offset)
 
 
 @router.post("/{api_id}/requests", status_code=status.HTTP_201_CREATED, tags=["requests"])

@@ -21,11 +21,10 @@ from callout.db.engine import flush
 from callout.db.models import Api, Client, Request, utcnow
 from callout.db.secrets import Vault, api_owner, request_owner, stored_fields
 from callout.errors import Conflict, Invalid
-from callout.schemas import IfMatch, Page, name_key
+from callout.schemas import MAX_NAME, IfMatch, Page, name_key
 
 COPY_PREFIX = "Copy of "
 REFRESH_TOKEN = "authorization.refresh_token"  # noqa: S105 - a field name, not a secret
-MAX_NAME = 100
 
 
 def list_apis(
@@ -112,18 +111,18 @@ def update_api(
     before = records.api_snapshot(api)
     for name, value in records.api_columns(data).items():
         setattr(api, name, value)
-    api.headers, api.authorization, api.updated_at = headers, authorization, utcnow()
-    # The row first: its versioned UPDATE is where a concurrent save of the same version loses.
-    flush(session, taken=records.api_taken(data.name), stale=f"API {api.name!r}")
-    records.seal(session, keyring, client, api, None, split)
-    audit.record(
-        session,
-        client.id,
-        principal,
-        "update",
-        ("api", api.id, api.name),
-        records.diff(before, records.api_snapshot(api)) | split.changed(),
-    )
+    api.headers, api.authorization = headers, authorization
+    # A PUT that changes nothing writes nothing: the version, the ETag and the cached plans
+    # stay. A secret sent in clear counts as changed even when it is the stored one: it is
+    # sealed anew, and the new version lets credentials refused before be tried at once.
+    changed = records.diff(before, records.api_snapshot(api)) | split.changed()
+    if changed:
+        api.updated_at = utcnow()
+        # The row first: its versioned UPDATE is where a concurrent save of the same version
+        # loses.
+        flush(session, taken=records.api_taken(data.name), stale=f"API {api.name!r}")
+        records.seal(session, keyring, client, api, None, split)
+        audit.record(session, client.id, principal, "update", ("api", api.id, api.name), changed)
     return records.api_read(session, client, api, RequestRepository(session, client).of_api(api))
 
 
@@ -141,17 +140,26 @@ def delete_api(
 def offered_copy_name(session: Session, client: Client, api_id: int) -> str:
     """The name the copy prompt offers: "Copy of NAME", made unique in the client's library."""
     api = records.find_api(session, client, api_id)
-    base = (COPY_PREFIX + api.name)[:MAX_NAME].rstrip()
+    base = _cut(COPY_PREFIX + api.name, MAX_NAME)
     taken = ApiRepository(session, client).name_keys_like(name_key(base))
     if name_key(base) not in taken:
         return base
     number = 2
     while True:
         suffix = f" ({number})"
-        candidate = base[: MAX_NAME - len(suffix)].rstrip() + suffix
+        candidate = _cut(base, MAX_NAME - len(suffix)) + suffix
         if name_key(candidate) not in taken:
             return candidate
         number += 1
+
+
+def _cut(name: str, room: int) -> str:
+    """`name` cut to `room` characters, and shorter while its key is longer (a ligature such
+    as "ﬁ" is one character in a name and two in its key)."""
+    name = name[:room].rstrip()
+    while len(name_key(name)) > room:
+        name = name[:-1].rstrip()
+    return name
 
 
 def copy_api(

@@ -2,10 +2,11 @@
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from callout.db.models import AuditEvent, Client
+from callout.db.paging import page
 
 
 class AuditRepository:
@@ -17,15 +18,20 @@ class AuditRepository:
         return select(AuditEvent).where(AuditEvent.client_id == self.client.id)
 
     def page(
-        self, *, object_type: str | None, object_id: int | None, limit: int, offset: int
+        self,
+        *,
+        object_type: str | None,
+        object_id: int | None,
+        action: str | None,
+        limit: int,
+        offset: int,
     ) -> tuple[Sequence[AuditEvent], int]:
+        """Newest first."""
         stmt = self.readable()
         if object_type is not None:
             stmt = stmt.where(AuditEvent.object_type == object_type)
         if object_id is not None:
             stmt = stmt.where(AuditEvent.object_id == object_id)
-        total = self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = self.session.scalars(
-            stmt.order_by(AuditEvent.id.desc()).limit(limit).offset(offset)
-        ).all()
-        return rows, total
+        if action is not None:
+            stmt = stmt.where(AuditEvent.action == action)
+        return page(self.session, stmt, [AuditEvent.id.desc()], limit, offset)

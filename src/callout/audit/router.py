@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from callout.audit import service
-from callout.audit.schemas import AuditEventRead
+from callout.audit.schemas import Action, AuditEventRead
 from callout.schemas import Page
 from callout.web.deps import ClientDep, IdQuery, SessionDep
 
@@ -18,10 +18,17 @@ def list_events(
     client: ClientDep,
     object_type: Literal["api", "request", "service", "api_key"] | None = None,
     object_id: IdQuery = None,
+    action: Action | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[AuditEventRead]:
     """Newest first."""
     return service.list_events(
-        session, client, object_type=object_type, object_id=object_id, limit=limit, offset=offset
+        session,
+        client,
+        object_type=object_type,
+        object_id=object_id,
+        action=action,
+        limit=limit,
+        offset=offset,
     )

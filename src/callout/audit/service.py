@@ -43,11 +43,12 @@ def list_events(
     *,
     object_type: str | None = None,
     object_id: int | None = None,
+    action: Action | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> Page[AuditEventRead]:
     rows, total = AuditRepository(session, client).page(
-        object_type=object_type, object_id=object_id, limit=limit, offset=offset
+        object_type=object_type, object_id=object_id, action=action, limit=limit, offset=offset
     )
     items = [AuditEventRead.model_validate(row, from_attributes=True) for row in rows]
     return Page(items=items, total=total, limit=limit, offset=offset)

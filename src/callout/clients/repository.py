@@ -6,6 +6,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from callout.db.models import Api, ApiKey, Client, Service
+from callout.db.paging import page
 
 
 class ClientRepository:
@@ -35,8 +36,9 @@ class ServiceRepository:
     def readable(self) -> Select[Service]:
         return select(Service).where(Service.client_id == self.client.id)
 
-    def all(self) -> Sequence[Service]:
-        return self.session.scalars(self.readable().order_by(Service.name_key)).all()
+    def page(self, limit: int, offset: int) -> tuple[Sequence[Service], int]:
+        """By name."""
+        return page(self.session, self.readable(), [Service.name_key, Service.id], limit, offset)
 
     def get(self, service_id: int) -> Service | None:
         return self.session.scalar(self.readable().where(Service.id == service_id))
@@ -56,9 +58,12 @@ class ApiKeyRepository:
     def by_prefix(self, prefix: str) -> ApiKey | None:
         return self.session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
 
-    def of_client(self, client: Client) -> Sequence[ApiKey]:
-        stmt = select(ApiKey).where(ApiKey.client_id == client.id).order_by(ApiKey.id)
-        return self.session.scalars(stmt).all()
+    def page_of_client(
+        self, client: Client, limit: int, offset: int
+    ) -> tuple[Sequence[ApiKey], int]:
+        """Oldest first."""
+        stmt = select(ApiKey).where(ApiKey.client_id == client.id)
+        return page(self.session, stmt, [ApiKey.id], limit, offset)
 
     def get(self, client: Client, key_id: int) -> ApiKey | None:
         stmt = select(ApiKey).where(ApiKey.client_id == client.id, ApiKey.id == key_id)

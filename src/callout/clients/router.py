@@ -1,6 +1,8 @@
 """REST routes for clients, their services and their API keys."""
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
 
 from callout.clients import service
 from callout.clients.schemas import (
@@ -13,6 +15,7 @@ from callout.clients.schemas import (
     ServiceRead,
     ServiceWrite,
 )
+from callout.schemas import Page
 from callout.web.deps import ClientDep, IdPath, PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/clients", tags=["clients"])
@@ -44,8 +47,14 @@ def update_client(
 
 
 @router.get("/{client}/services", tags=["services"])
-def list_services(session: SessionDep, client: ClientDep) -> list[ServiceRead]:
-    return service.list_services(session, client)
+def list_services(
+    session: SessionDep,
+    client: ClientDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[ServiceRead]:
+    """By name."""
+    return service.list_services(session, client, limit, offset)
 
 
 @router.post("/{client}/services", status_code=status.HTTP_201_CREATED, tags=["services"])
@@ -88,9 +97,14 @@ def delete_service(
 
 @router.get("/{client}/api-keys", tags=["api keys"])
 def list_api_keys(
-    session: SessionDep, principal: PrincipalDep, client: ClientDep
-) -> list[ApiKeyRead]:
-    return service.list_api_keys(session, principal, client)
+    session: SessionDep,
+    principal: PrincipalDep,
+    client: ClientDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[ApiKeyRead]:
+    """Oldest first, revoked ones included."""
+    return service.list_api_keys(session, principal, client, limit, offset)
 
 
 @router.post("/{client}/api-keys", status_code=status.HTTP_201_CREATED, tags=["api keys"])

@@ -19,7 +19,7 @@ from callout.clients.schemas import (
 from callout.db.engine import flush
 from callout.db.models import ApiKey, Client, Service, utcnow
 from callout.errors import Conflict, NotFound, Unauthenticated
-from callout.schemas import name_key
+from callout.schemas import Page, name_key
 
 
 def authenticate(session: Session, key: str | None) -> Principal:
@@ -74,9 +74,10 @@ def update_client(
     return stored
 
 
-def list_services(session: Session, client: Client) -> list[ServiceRead]:
-    services = ServiceRepository(session, client).all()
-    return [ServiceRead.model_validate(s, from_attributes=True) for s in services]
+def list_services(session: Session, client: Client, limit: int, offset: int) -> Page[ServiceRead]:
+    rows, total = ServiceRepository(session, client).page(limit, offset)
+    items = [ServiceRead.model_validate(s, from_attributes=True) for s in rows]
+    return Page(items=items, total=total, limit=limit, offset=offset)
 
 
 def get_service(session: Session, client: Client, service_id: int) -> Service:
@@ -119,10 +120,11 @@ def update_service(
     changed = [f for f in ("name", "description") if getattr(service, f) != getattr(data, f)]
     service.name, service.name_key = data.name, name_key(data.name)
     service.description = data.description
-    flush(session, taken=_service_taken(data.name))
-    audit.record(
-        session, client.id, principal, "update", ("service", service.id, service.name), changed
-    )
+    if changed:  # a save that changes nothing is not an event of the audit
+        flush(session, taken=_service_taken(data.name))
+        audit.record(
+            session, client.id, principal, "update", ("service", service.id, service.name), changed
+        )
     return service
 
 
@@ -183,10 +185,13 @@ def create_api_key(
     return ApiKeyCreated(**read.model_dump(), key=key)
 
 
-def list_api_keys(session: Session, principal: Principal, client: Client) -> list[ApiKeyRead]:
+def list_api_keys(
+    session: Session, principal: Principal, client: Client, limit: int, offset: int
+) -> Page[ApiKeyRead]:
     principal.require("admin")
-    keys = ApiKeyRepository(session).of_client(client)
-    return [ApiKeyRead.model_validate(k, from_attributes=True) for k in keys]
+    rows, total = ApiKeyRepository(session).page_of_client(client, limit, offset)
+    items = [ApiKeyRead.model_validate(k, from_attributes=True) for k in rows]
+    return Page(items=items, total=total, limit=limit, offset=offset)
 
 
 def revoke_api_key(session: Session, principal: Principal, client: Client, key_id: int) -> None:

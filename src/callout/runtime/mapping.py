@@ -34,8 +34,12 @@ class Mapped:
 
 
 def map_response(plan: Plan, received: Received, scope: templates.Scope) -> Mapped:
+    """Every output is read before any alert is written, so an alert's message can name any
+    output of the same response: one declared after it, or one that fills a data field under
+    another name (`${custName}` for an output `custName` that fills `customer_name`)."""
     mapped = Mapped()
     body = _Body(received)
+    values: dict[str, Any] = {}
     for output in plan.outputs:
         found = _find(output, received, body)
         if not found:
@@ -44,10 +48,15 @@ def map_response(plan: Plan, received: Received, scope: templates.Scope) -> Mapp
                 mapped.warnings.append(f"{output.name}: {_where(output)} matched nothing")
         else:
             value = _coerce_all(output, found, mapped.warnings)
+        values[output.name] = value
         if output.field is not None:
             mapped.outputs[output.field] = value
-        elif value:  # an alert is raised by a value that holds something: not 0, "", [], {}
-            mapped.alerts.append(_alert(output, value, mapped, scope))
+    # A data field's name reads too, as it always has; an output's own name wins over it.
+    readable = {**scope, **mapped.outputs, **values}
+    for output in plan.outputs:
+        # An alert is raised by a value that holds something: not 0, "", [], {}.
+        if output.field is None and values[output.name]:
+            mapped.alerts.append(_alert(output, readable, mapped.warnings))
     return mapped
 
 
@@ -183,10 +192,9 @@ def _number(value: Any) -> int | float | None:
     return None
 
 
-def _alert(output: Output, value: Any, mapped: Mapped, scope: templates.Scope) -> str:
+def _alert(output: Output, values: templates.Scope, warnings: list[str]) -> str:
     """The alert's message; a placeholder with no value is left empty and warned about,
     since the call itself went well."""
-    values = {**scope, **mapped.outputs, output.name: value}
     parts = []
     for part in output.message:
         if isinstance(part, str):
@@ -195,7 +203,7 @@ def _alert(output: Output, value: Any, mapped: Mapped, scope: templates.Scope) -
         try:
             parts.append(templates.value_of(part, values))
         except ParameterError as error:
-            mapped.warnings.append(f"{output.name}: alert message: {error.message}")
+            warnings.append(f"{output.name}: alert message: {error.message}")
     return "".join(parts)
 
 
