@@ -53,6 +53,9 @@ Description = Annotated[str, StringConstraints(max_length=4000)]
 # Row ids are 32-bit on PostgreSQL: a larger one names nothing, and must not reach a query.
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+# No list holds more rows than there are ids: a larger offset is past every page, and at
+# 2**63 would overflow the database's integer.
+MAX_OFFSET = MAX_ID
 
 
 class Model(BaseModel):

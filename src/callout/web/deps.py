@@ -1,9 +1,12 @@
 """FastAPI dependencies, as `Annotated` aliases so routes read as plain signatures."""
 
+import re
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Query, Request
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session
 
 from callout.clients import service as clients
@@ -13,7 +16,7 @@ from callout.db.engine import Database
 from callout.db.models import Client
 from callout.errors import Invalid
 from callout.invocations.service import Runtime
-from callout.schemas import MAX_ID, IfMatch
+from callout.schemas import MAX_ID, MAX_OFFSET, IfMatch
 from callout.settings import Settings
 
 
@@ -86,6 +89,11 @@ def _client(
 ClientDep = Annotated[Client, Depends(_client)]
 
 
+# The ETags Callout gives: a version in quotes. Versions are 64-bit at most, so an ETag of
+# more digits is not one Callout gave (and int() would refuse thousands of them).
+ETAG = re.compile(r'"([0-9]{1,18})"')
+
+
 def _if_match(
     if_match: Annotated[
         str | None,
@@ -100,10 +108,10 @@ def _if_match(
     for tag in (t.strip() for t in if_match.split(",")):
         if tag.startswith("W/"):
             continue  # weak: never matches a strong comparison
-        value = tag.strip('"')
-        if not (tag.startswith('"') and tag.endswith('"') and value.isdigit()):
+        found = ETAG.fullmatch(tag)
+        if found is None:
             raise Invalid.field("If-Match", 'must be the ETag you read, e.g. "3"')
-        versions.add(int(value))
+        versions.add(int(found[1]))
     return IfMatch(frozenset(versions))
 
 
@@ -118,8 +126,22 @@ def _runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 
 
-IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
-IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+DIGITS = re.compile(r"[0-9]{1,10}")
+
+
+def _plain_id(value: Any) -> Any:
+    """An id as the URL spells it: decimal digits only. Pydantic would also read `1.0`,
+    ` 1` or other scripts' digits as 1, so two spellings would name one object."""
+    if isinstance(value, str) and not DIGITS.fullmatch(value):
+        raise PydanticCustomError("id", f"must be a whole number from 1 to {MAX_ID}, in digits")
+    return value
+
+
+IdPath = Annotated[int, BeforeValidator(_plain_id), Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, BeforeValidator(_plain_id), Query(ge=1, le=MAX_ID)]
+OffsetQuery = Annotated[
+    int, Query(ge=0, le=MAX_OFFSET, description="How many matching objects to skip.")
+]
 
 
 def etag(version: int) -> str:
