@@ -126,14 +126,14 @@ def _runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 
 
-DIGITS = re.compile(r"[0-9]{1,10}")
+DIGITS = re.compile(r"[0-9]+")
 
 
 def _plain_id(value: Any) -> Any:
-    """An id as the URL spells it: decimal digits only. Pydantic would also read `1.0`,
-    ` 1` or other scripts' digits as 1, so two spellings would name one object."""
+    """An id as the URL spells it: decimal digits only (their range is checked next).
+    Pydantic would also read `1.0`, ` 1` or other scripts' digits as 1."""
     if isinstance(value, str) and not DIGITS.fullmatch(value):
-        raise PydanticCustomError("id", f"must be a whole number from 1 to {MAX_ID}, in digits")
+        raise PydanticCustomError("id", "must be a whole number written in digits 0-9 only")
     return value
 
 
