@@ -5,6 +5,7 @@ holds exactly what it held before: no API, request, secret or audit event was ad
 object that was being updated reads back the same, with the same ETag.
 """
 
+import json
 from typing import Any
 
 import httpx
@@ -800,6 +801,32 @@ async def test_body_that_is_not_an_object_is_refused(
     assert response.headers["content-type"] == PROBLEM
     assert [e["field"] for e in response.json()["errors"]] == ["body"]
     assert stored(session, a)["apis"] == 0
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data"],
+)
+async def test_a_body_not_sent_as_json_says_which_content_type_is_expected(
+    http: httpx.AsyncClient, tenants: Tenants, session: Session, content_type: str | None
+) -> None:
+    a = tenants.a
+    headers = a.editor | ({"Content-Type": content_type} if content_type else {})
+    content = json.dumps(api_body(authorization={"type": "bearer", "token": SENTINEL}))
+
+    response = await http.post(a.apis, content=content, headers=headers)
+
+    assert_problem(response, 422, "body", "the body must be JSON (Content-Type: application/json)")
+    assert stored(session, a)["apis"] == 0
+
+
+@pytest.mark.parametrize("body", [[], "text", 5])
+async def test_a_json_body_that_is_not_an_object_says_so(
+    http: httpx.AsyncClient, tenants: Tenants, body: Any
+) -> None:
+    a = tenants.a
+    response = await http.post(a.apis, json=body, headers=a.editor)
+    assert_problem(response, 422, "body", "must be an object")
 
 
 # If-Match

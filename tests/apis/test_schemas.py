@@ -831,8 +831,8 @@ BAD_DEFAULTS = [
     ("number", True, "is not a number"),
     ("boolean", 1, "is not a boolean"),
     ("boolean", "true", "is not a boolean"),
-    ("object", "x", "is not a object"),
-    ("object", 1, "is not a object"),
+    ("object", "x", "is not an object"),
+    ("object", 1, "is not an object"),
 ]
 
 

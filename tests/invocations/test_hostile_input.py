@@ -110,3 +110,15 @@ async def test_nesting_at_the_bound_is_sent(
 
     assert response.status_code == 200, response.text
     assert len(upstream.received) == 1
+
+
+async def test_a_parameter_of_the_wrong_type_is_named_in_good_grammar(
+    http: httpx.AsyncClient, tenants: Tenants, upstream: Upstream
+) -> None:
+    url = await crm(http, tenants, upstream)
+
+    response = await http.post(url, json={"parameters": {"filter": "x"}}, headers=tenants.a.editor)
+
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == "parameter filter must be an object"
+    assert upstream.received == []

@@ -23,6 +23,8 @@ from callout.schemas import MAX_DEPTH
 log = logging.getLogger("callout.web")
 MEDIA_TYPE = "application/problem+json"
 LOCATIONS = ("body", "query", "path", "header")
+OBJECT_EXPECTED = ("model_attributes_type", "model_type", "dict_type")
+NOT_JSON = "the body must be JSON (Content-Type: application/json)"
 
 
 def problem(
@@ -75,6 +77,10 @@ def validation_problems(errors: Sequence[Any], *, located: bool = False) -> list
             message = "is required"
         elif error.get("type") == "extra_forbidden":
             message = "is not a field of this object"
+        elif error.get("type") in OBJECT_EXPECTED:
+            # FastAPI hands on the raw bytes of a body not sent as application/json.
+            raw = isinstance(error.get("input"), bytes)
+            message = NOT_JSON if raw else "must be an object"
         elif error.get("type") == "json_invalid":
             loc, message = (), f"is not valid JSON: {error.get('ctx', {}).get('error', message)}"
         found.append(FieldProblem(field_name(loc), message))
