@@ -231,6 +231,73 @@ def test_keys_rotate_reseals_and_the_demo_data_still_reads(installation: Install
     assert principal_of(data_dir, installation.admin_key).role == "admin"
 
 
+# Commands that need a set-up, run where there is none
+
+NEEDS_SET_UP = [
+    pytest.param(["send", "demo", "CRM", "Get customer"], id="send"),
+    pytest.param(["authorize", "demo", "CRM", "--port", "0"], id="authorize"),
+    pytest.param(["keys", "rotate"], id="keys-rotate"),
+    pytest.param(["apikey", "create", "--client", "demo", "--name", "ops"], id="apikey-create"),
+    pytest.param(["serve", "--port", "0"], id="serve"),
+]
+
+
+def assert_one_line_refusal(done: subprocess.CompletedProcess[str], says: str) -> None:
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error:"), done.stderr
+    assert says in lines[0], done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize("command", NEEDS_SET_UP)
+def test_a_command_outside_a_set_up_says_to_run_init_and_creates_nothing(
+    tmp_path: Path, command: list[str]
+) -> None:
+    workdir = tmp_path / "empty"
+    workdir.mkdir()
+    data_dir = workdir / "data"
+
+    done = callout(data_dir, *command)
+
+    assert_one_line_refusal(done, "callout init")
+    assert list(workdir.iterdir()) == []  # no data dir, no database, no key file
+
+
+@pytest.mark.parametrize("command", NEEDS_SET_UP)
+def test_a_command_on_a_database_not_migrated_says_to_upgrade_and_changes_nothing(
+    tmp_path: Path, command: list[str]
+) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "callout.db").touch()
+    KeySource(settings_of(data_dir), create=True).keyring()
+    before = snapshot(data_dir)
+    assert before["rows"] == {}
+
+    done = callout(data_dir, *command)
+
+    assert_one_line_refusal(done, "callout db upgrade")
+    assert snapshot(data_dir) == before
+
+
+@pytest.mark.parametrize(
+    "command",
+    [p for p in NEEDS_SET_UP if p.id in ("send", "authorize", "keys-rotate", "serve")],
+)
+def test_a_command_without_its_key_file_says_so_and_creates_none(
+    installation: Installation, command: list[str]
+) -> None:
+    key_file = installation.data_dir / "secret-keys"
+    key_file.unlink()
+
+    done = callout(installation.data_dir, *command)
+
+    assert_one_line_refusal(done, "no key file")
+    assert not key_file.exists()
+
+
 # callout serve
 
 

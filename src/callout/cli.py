@@ -10,6 +10,7 @@ import typer
 from aiohttp import web
 from pydantic import ValidationError
 from rich.console import Console
+from sqlalchemy import make_url
 
 from callout import logging as callout_logging
 from callout.apis import catalog, definitions
@@ -63,6 +64,23 @@ def _database() -> Database:
     return Database.from_settings(get_settings())
 
 
+def _installed() -> Database:
+    """The database of a set-up installation. Without one, says what to run and exits,
+    creating nothing: opening a SQLite file that is not there would create it, empty."""
+    url = make_url(get_settings().resolved_database_url)
+    path = url.database if url.get_backend_name() == "sqlite" else None
+    if path and path != ":memory:" and not Path(path).is_file():
+        _fail(
+            f"no database at {path}: run `callout init` to set up here "
+            "(or `callout db upgrade` to create an empty one)"
+        )
+    database = _database()
+    if not migrations.is_current(database.engine):
+        database.dispose()
+        _fail("the database is not at the newest revision; run `callout db upgrade` first")
+    return database
+
+
 def _upgrade(database: Database) -> int:
     migrations.upgrade(database.engine)
     with database.transaction() as session:
@@ -100,9 +118,7 @@ def serve(
 
     settings = get_settings()
     crypto.KeySource(settings).keyring()  # a missing or bad key fails now, not on a save
-    database = _database()
-    if not migrations.is_current(database.engine):
-        _fail("the database is not at the newest revision; run `callout db upgrade` first")
+    database = _installed()
     with database.transaction() as session:  # a newer package may ship newer system APIs
         catalog.sync(session)
     database.dispose()
@@ -137,10 +153,12 @@ def keys_rotate() -> None:
     new entry first (`callout keys generate`), restart the servers, then run this.
     Old keys stay, to open backups; remove them once no row uses them.
     """
+    database = _installed()
     keys = crypto.KeySource(get_settings())
+    keys.keyring()  # the key file must be there to add a key to it
     if keys.file_based:
         out.print(f"New key {keys.add_key()} is now the active one.")
-    report = rotate(_database(), keys)
+    report = rotate(database, keys)
     out.print(
         f"Resealed {report.resealed} secret(s) under key {keys.keyring().active_id} "
         f"in {report.passes} pass(es); {report.retried} row(s) changed meanwhile and were "
@@ -165,7 +183,7 @@ def apikey_create(
         _fail("give either --client CODE or --platform")
     if role not in ("viewer", "editor", "admin"):
         _fail("--role must be viewer, editor or admin")
-    with _database().transaction() as session:
+    with _installed().transaction() as session:
         target = clients.visible_client(session, OPERATOR, client) if client else None
         role_value: Role = role  # type: ignore[assignment]
         created = clients.create_api_key(
@@ -202,8 +220,9 @@ def send(
             "sample": sample,
         }
     )
+    database = _installed()
     keys = crypto.KeySource(get_settings())
-    database = _database()
+    keys.keyring()  # a missing key file fails before anything is read
     with database.transaction() as session:
         target = clients.visible_client(session, OPERATOR, client)
         api_id, request_id = definitions.resolve(session, target, api, request)
@@ -249,8 +268,9 @@ def authorize(
 
 async def _authorize(client: str, api: str, port: int, wait: float) -> AuthorizeDone:
     settings = get_settings()
+    database = _installed()
     keys = crypto.KeySource(settings)
-    database = _database()
+    keys.keyring()  # a missing key file fails before the browser is sent anywhere
     redirect_uri = f"http://127.0.0.1:{port}/callback"
     with database.transaction(reads_only=True) as session:
         target = clients.visible_client(session, OPERATOR, client)

@@ -24,14 +24,25 @@ MASK = "**********"
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _holds_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, list | tuple):
-        return any(_holds_nul(v) for v in value)
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    return False
+# How deep a value may nest (a list in a dict in a list...): a script's data is shallow,
+# and an unbounded depth would exhaust the stack of whatever walks it next.
+MAX_DEPTH = 32
+
+
+def _check_text_tree(value: Any) -> None:
+    """Refuse NUL anywhere in a value (keys included) and nesting past MAX_DEPTH; walked
+    with a stack of its own, so no depth can exhaust Python's."""
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise ValueError("must not contain NUL characters")
+        elif isinstance(item, list | tuple | dict):
+            if depth == MAX_DEPTH:
+                raise ValueError(f"nests deeper than {MAX_DEPTH} levels")
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
 
 
 def no_control(value: str) -> str:
@@ -73,6 +84,9 @@ Description = Annotated[str, StringConstraints(max_length=4000)]
 # Row ids are 32-bit on PostgreSQL: a larger one names nothing, and must not reach a query.
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+# No list holds more rows than there are ids: a larger offset is past every page, and at
+# 2**63 would overflow the database's integer.
+MAX_OFFSET = MAX_ID
 
 
 class Model(BaseModel):
@@ -86,9 +100,8 @@ class Model(BaseModel):
     @classmethod
     def _no_nul(cls, value: Any) -> Any:
         """No text anywhere may hold NUL: PostgreSQL cannot store it, and no wire format
-        Callout speaks needs it."""
-        if _holds_nul(value):
-            raise ValueError("must not contain NUL characters")
+        Callout speaks needs it. Nor may a value nest past MAX_DEPTH."""
+        _check_text_tree(value)
         return value
 
 

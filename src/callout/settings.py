@@ -51,6 +51,12 @@ class Settings(BaseSettings):
         description="Comma-separated CIDRs, addresses or host names that outbound calls may "
         "reach although they are not globally routable (on-premises systems).",
     )
+    max_request_body: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        le=256 * 1024 * 1024,
+        description="Bytes a request body may hold; a larger one is refused with 413.",
+    )
     outbound_connect_timeout: float = Field(default=3.0, gt=0, le=60)
     outbound_max_body: int = Field(default=5 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
     outbound_ca_file: Path | None = Field(

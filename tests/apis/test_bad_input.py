@@ -5,6 +5,7 @@ holds exactly what it held before: no API, request, secret or audit event was ad
 object that was being updated reads back the same, with the same ETag.
 """
 
+import json
 from typing import Any
 
 import httpx
@@ -119,6 +120,52 @@ BAD_APIS = [
         id="header-not-token",
     ),
     pytest.param(
+        {"headers": [{"name": f"X {SENTINEL}", "value": "v"}]},
+        "headers[0].name",
+        "is not an RFC 9110 token",
+        id="header-name-not-echoed",
+    ),
+    pytest.param(
+        {"authorization": {"type": "bearer", "token": f"{SENTINEL}\r\nX-Evil: 1"}},
+        "authorization.token",
+        "must be one line",
+        id="bearer-token-crlf",
+    ),
+    pytest.param(
+        {"authorization": {"type": "bearer", "token": f"{SENTINEL}\n"}},
+        "authorization.token",
+        "must be one line",
+        id="bearer-token-lf",
+    ),
+    pytest.param(
+        {
+            "base_url": "https://api.livevox.com",
+            "authorization": {"type": "livevox", "access_token": f"{SENTINEL}\r"},
+        },
+        "authorization.access_token",
+        "must be one line",
+        id="livevox-access-token-cr",
+    ),
+    pytest.param(
+        {"authorization": {"type": "basic", "username": "u", "password": f"{SENTINEL}\x00"}},
+        "authorization.password",
+        "must be one line",
+        id="basic-password-nul",
+    ),
+    pytest.param(
+        {
+            "authorization": {
+                "type": "oauth2",
+                "token_url": "https://auth.example.com/token",
+                "client_id": "cid",
+                "client_secret": f"{SENTINEL}\r\n",
+            }
+        },
+        "authorization.client_secret",
+        "must be one line",
+        id="oauth2-client-secret-crlf",
+    ),
+    pytest.param(
         {"headers": [{"name": "X-Key", "value": "v\r\nX-Evil: 1"}]},
         "headers[0].value",
         "control characters",
@@ -133,7 +180,7 @@ BAD_APIS = [
     pytest.param(
         {"headers": [{"name": "X-Key", "value": "a"}, {"name": "x-KEY", "value": "b"}]},
         "headers",
-        "x-KEY appears twice",
+        "[1] has the name of [0]; names ignore case",
         id="duplicate-header",
     ),
     pytest.param(
@@ -754,6 +801,32 @@ async def test_body_that_is_not_an_object_is_refused(
     assert response.headers["content-type"] == PROBLEM
     assert [e["field"] for e in response.json()["errors"]] == ["body"]
     assert stored(session, a)["apis"] == 0
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data"],
+)
+async def test_a_body_not_sent_as_json_says_which_content_type_is_expected(
+    http: httpx.AsyncClient, tenants: Tenants, session: Session, content_type: str | None
+) -> None:
+    a = tenants.a
+    headers = a.editor | ({"Content-Type": content_type} if content_type else {})
+    content = json.dumps(api_body(authorization={"type": "bearer", "token": SENTINEL}))
+
+    response = await http.post(a.apis, content=content, headers=headers)
+
+    assert_problem(response, 422, "body", "the body must be JSON (Content-Type: application/json)")
+    assert stored(session, a)["apis"] == 0
+
+
+@pytest.mark.parametrize("body", [[], "text", 5])
+async def test_a_json_body_that_is_not_an_object_says_so(
+    http: httpx.AsyncClient, tenants: Tenants, body: Any
+) -> None:
+    a = tenants.a
+    response = await http.post(a.apis, json=body, headers=a.editor)
+    assert_problem(response, 422, "body", "must be an object")
 
 
 # If-Match

@@ -22,14 +22,26 @@ from pydantic import (
 
 from callout.apis.fields import TOKEN, LineTemplate, NameValue, check_http_url, drop_read_only
 from callout.runtime import templates
-from callout.schemas import MASK, Model, field_error, no_control
+from callout.schemas import CONTROL, MASK, Model, field_error, no_control
 
 Text = Annotated[str, StringConstraints(max_length=500), AfterValidator(no_control)]
 RequiredText = Annotated[
     str, StringConstraints(min_length=1, max_length=500), AfterValidator(no_control)
 ]
-# A stored secret: write-only, masked when printed, at most 16 KiB (an RSA key fits).
-Secret = Annotated[SecretStr | None, Field(max_length=16_384)]
+
+
+def _one_line(value: SecretStr | None) -> SecretStr | None:
+    """A token, session or password goes into a header line (or beside one): a control
+    character would end the line, so it is refused when saved, not when a call is sent."""
+    if value is not None and CONTROL.search(value.get_secret_value()):
+        raise ValueError("must be one line, without control characters (CR, LF, NUL, ...)")
+    return value
+
+
+# A stored secret: write-only, masked when printed, one line of at most 16 KiB.
+Secret = Annotated[SecretStr | None, Field(max_length=16_384), AfterValidator(_one_line)]
+# An RSA private key is the one secret of several lines (PEM).
+PemSecret = Annotated[SecretStr | None, Field(max_length=16_384)]
 
 
 HttpUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(check_http_url)]
@@ -138,7 +150,7 @@ class OAuth1Auth(Scheme):
     token: Secret = None
     token_secret: Secret = None
     signature_method: SignatureMethod = "HMAC-SHA1"
-    rsa_private_key: Secret = None
+    rsa_private_key: PemSecret = None
     realm: Annotated[Text, StringConstraints(pattern=r'^[^"\\]*$')] = ""
     placement: Literal["header", "query"] = "header"
 

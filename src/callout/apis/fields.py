@@ -189,7 +189,9 @@ class Header(Model):
     @model_validator(mode="after")
     def _rules(self, info: ValidationInfo) -> "Header":
         if not TOKEN.match(self.name):
-            raise field_error("name", f"{self.name!r} is not an RFC 9110 token")
+            raise field_error(  # not quoted: inputs are never echoed
+                "name", "is not an RFC 9110 token (letters, digits and !#$%&'*+-.^_`|~)"
+            )
         if self.name.lower() in RESERVED_HEADERS:
             raise field_error("name", f"{self.name} is set by Callout's HTTP client, not by hand")
         if self.name.lower() in CREDENTIAL_HEADERS and not self.secret:
@@ -213,12 +215,12 @@ def _placeholders_only(value: str) -> bool:
 
 
 def check_unique_headers(headers: list[Header]) -> list[Header]:
-    seen: set[str] = set()
-    for header in headers:
-        key = header.name.lower()
-        if key in seen:
-            raise ValueError(f"header {header.name} appears twice")
-        seen.add(key)
+    """Each name once, ignoring case; a repeat is named by where it is, not quoted."""
+    seen: dict[str, int] = {}
+    for index, header in enumerate(headers):
+        first = seen.setdefault(header.name.lower(), index)
+        if first != index:
+            raise ValueError(f"[{index}] has the name of [{first}]; names ignore case")
     return headers
 
 

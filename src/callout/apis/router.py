@@ -6,6 +6,7 @@ Reads answer with an ETag; writes of an existing API or request need it back in 
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response, status
+from pydantic import AfterValidator
 
 from callout.apis import request_service, service
 from callout.apis.repository import ApiFilter
@@ -19,13 +20,14 @@ from callout.apis.schemas import (
     RequestRead,
     RequestWrite,
 )
-from callout.schemas import Page
+from callout.schemas import Page, no_control
 from callout.web.deps import (
     ClientDep,
     IdPath,
     IdQuery,
     IfMatchDep,
     KeyringDep,
+    OffsetQuery,
     PrincipalDep,
     SessionDep,
     etag,
@@ -51,9 +53,12 @@ def list_apis(
     kind: Literal["all", "client", "system"] = "all",
     type: ApiType | None = None,
     service_id: IdQuery = None,
-    search: Annotated[str | None, Query(max_length=100, description="Part of the name.")] = None,
+    search: Annotated[
+        Annotated[str, AfterValidator(no_control)] | None,
+        Query(max_length=100, description="Part of the name."),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> Page[ApiSummary]:
     """The client's own APIs first, then the system APIs, each by name."""
     where = ApiFilter(kind=kind, type=type, service_id=service_id, search=search)
@@ -140,7 +145,7 @@ def list_requests(
     client: ClientDep,
     api_id: IdPath,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> Page[RequestRead]:
     """In the order they were made."""
     return request_service.list_requests(session, client, api_id, limit, offset)

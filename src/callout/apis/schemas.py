@@ -81,7 +81,7 @@ class RequestParameter(Model):
                 "default", "a secret parameter has no default: its value is stored in clear"
             )
         if self.default is not None and not _matches(self.default, self.type):
-            raise field_error("default", f"is not a {self.type}")
+            raise field_error("default", f"is not {templates.a_kind(self.type)}")
         return self
 
 
@@ -125,7 +125,7 @@ class ResponseParameter(Model):
             values = self.default if self.array else [self.default]
             if not isinstance(values, list) or not all(_matches(v, self.type) for v in values):
                 kind = f"list of {self.type}" if self.array else self.type
-                raise field_error("default", f"is not a {kind}")
+                raise field_error("default", f"is not {templates.a_kind(kind)}")
         return self
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from callout.audit import service
 from callout.audit.schemas import Action, AuditEventRead
 from callout.schemas import Page
-from callout.web.deps import ClientDep, IdQuery, SessionDep
+from callout.web.deps import ClientDep, IdQuery, OffsetQuery, SessionDep
 
 router = APIRouter(prefix="/clients/{client}/audit", tags=["audit"])
 
@@ -20,7 +20,7 @@ def list_events(
     object_id: IdQuery = None,
     action: Action | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> Page[AuditEventRead]:
     """Newest first."""
     return service.list_events(

@@ -16,7 +16,7 @@ from callout.clients.schemas import (
     ServiceWrite,
 )
 from callout.schemas import Page
-from callout.web.deps import ClientDep, IdPath, PrincipalDep, SessionDep
+from callout.web.deps import ClientDep, IdPath, OffsetQuery, PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/clients", tags=["clients"])
 
@@ -51,7 +51,7 @@ def list_services(
     session: SessionDep,
     client: ClientDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> Page[ServiceRead]:
     """By name."""
     return service.list_services(session, client, limit, offset)
@@ -101,7 +101,7 @@ def list_api_keys(
     principal: PrincipalDep,
     client: ClientDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> Page[ApiKeyRead]:
     """Oldest first, revoked ones included."""
     return service.list_api_keys(session, principal, client, limit, offset)

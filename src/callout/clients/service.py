@@ -19,7 +19,7 @@ from callout.clients.schemas import (
 from callout.db.engine import flush
 from callout.db.models import ApiKey, Client, Service, utcnow
 from callout.errors import Conflict, NotFound, Unauthenticated
-from callout.schemas import Page, name_key
+from callout.schemas import CONTROL, Page, name_key
 
 
 def authenticate(session: Session, key: str | None) -> Principal:
@@ -36,7 +36,8 @@ def authenticate(session: Session, key: str | None) -> Principal:
 def visible_client(session: Session, principal: Principal, code: str) -> Client:
     """The client `code` names, if this principal may see it; otherwise 404, never 403,
     so a key cannot even learn which other clients exist."""
-    client = ClientRepository(session).by_code(code)
+    # A code with a control character names no client (and PostgreSQL refuses NUL in text).
+    client = None if CONTROL.search(code) else ClientRepository(session).by_code(code)
     if client is None or not (principal.is_platform or principal.client_id == client.id):
         raise NotFound(f"no client {code!r}")
     return client

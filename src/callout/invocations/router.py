@@ -25,6 +25,7 @@ from callout.web.deps import (
     IdPath,
     KeyringDep,
     KeysDep,
+    OffsetQuery,
     PrincipalDep,
     RuntimeDep,
     SessionDep,
@@ -93,7 +94,7 @@ def invocations(
     runtime: RuntimeDep,
     client: ClientDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> Page[InvocationRead]:
     """This process's latest calls for the client, newest first."""
     return service.log_page(runtime, client, limit, offset)

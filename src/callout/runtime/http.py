@@ -27,6 +27,7 @@ from yarl import URL
 
 from callout.runtime import guard as guards
 from callout.runtime.errors import (
+    AuthError,
     BlockedAddress,
     RedirectRefused,
     Timeout,
@@ -35,6 +36,7 @@ from callout.runtime.errors import (
     UpstreamError,
 )
 from callout.runtime.guard import Guard
+from callout.runtime.templates import FORBIDDEN_IN_HEADER
 
 USER_AGENT = "Callout/1"
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -69,6 +71,10 @@ class Outgoing:
         return next((v for n, v in self.headers if n.lower() == lowered), None)
 
     def set_header(self, name: str, value: str) -> None:
+        """Set a credential header; a token or session an upstream gave that would end the
+        line is refused."""
+        if FORBIDDEN_IN_HEADER.search(value):
+            raise AuthError(f"the {name} header would hold a control character")
         lowered = name.lower()
         self.headers = [(n, v) for n, v in self.headers if n.lower() != lowered]
         self.headers.append((name, value))

@@ -172,7 +172,8 @@ def _coerce(output: Output, value: Any, warnings: list[str]) -> Any:
     elif isinstance(value, dict | list):
         return value
     if value is not None:
-        warnings.append(f"{output.name}: {_where(output)} gave a value that is not a {kind}")
+        what = templates.a_kind(kind)
+        warnings.append(f"{output.name}: {_where(output)} gave a value that is not {what}")
     return None
 
 

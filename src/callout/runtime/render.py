@@ -66,7 +66,7 @@ def _typed(parameter: Parameter, value: Any) -> Any:
             return value.lower() == "true"
     elif found is dict or found is list:
         return value
-    raise ParameterError(f"parameter {parameter.name} must be a {kind}")
+    raise ParameterError(f"parameter {parameter.name} must be {templates.a_kind(kind)}")
 
 
 def _finite(value: float) -> bool:

@@ -261,3 +261,8 @@ def json_of(template: JsonTemplate, scope: Scope) -> Any:
     if isinstance(template, tuple):
         return [json_of(v, scope) for v in template]
     return template
+
+
+def a_kind(kind: str) -> str:
+    """A value type with its article, for messages: "a string", "an object"."""
+    return f"an {kind}" if kind[:1] in "aeiou" else f"a {kind}"

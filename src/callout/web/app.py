@@ -19,6 +19,7 @@ from callout.invocations.router import router as invocations_router
 from callout.invocations.service import Runtime
 from callout.settings import Settings, get_settings
 from callout.web import problems
+from callout.web.body_limit import BodyLimit
 
 API_PREFIX = "/api/v1"
 
@@ -58,6 +59,7 @@ def create_app(
     app.state.settings, app.state.database, app.state.keys = settings, database, keys
     app.state.admission = Admission(database)
     problems.install(app)
+    app.add_middleware(BodyLimit, limit=settings.max_request_body)
     for router in (clients_router, apis_router, invocations_router, callback_router, audit_router):
         app.include_router(router, prefix=API_PREFIX)
 

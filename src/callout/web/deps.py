@@ -1,9 +1,12 @@
 """FastAPI dependencies, as `Annotated` aliases so routes read as plain signatures."""
 
+import re
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Query, Request
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session
 
 from callout.clients import service as clients
@@ -14,7 +17,7 @@ from callout.db.engine import Database
 from callout.db.models import Client
 from callout.errors import Invalid
 from callout.invocations.service import Runtime
-from callout.schemas import MAX_ID, IfMatch
+from callout.schemas import MAX_ID, MAX_OFFSET, IfMatch
 from callout.settings import Settings
 
 
@@ -100,6 +103,11 @@ async def _client(
 ClientDep = Annotated[Client, Depends(_client)]
 
 
+# The ETags Callout gives: a version in quotes. Versions are 64-bit at most, so an ETag of
+# more digits is not one Callout gave (and int() would refuse thousands of them).
+ETAG = re.compile(r'"([0-9]{1,18})"')
+
+
 async def _if_match(
     if_match: Annotated[
         str | None,
@@ -114,10 +122,10 @@ async def _if_match(
     for tag in (t.strip() for t in if_match.split(",")):
         if tag.startswith("W/"):
             continue  # weak: never matches a strong comparison
-        value = tag.strip('"')
-        if not (tag.startswith('"') and tag.endswith('"') and value.isdigit()):
+        found = ETAG.fullmatch(tag)
+        if found is None:
             raise Invalid.field("If-Match", 'must be the ETag you read, e.g. "3"')
-        versions.add(int(value))
+        versions.add(int(found[1]))
     return IfMatch(frozenset(versions))
 
 
@@ -132,8 +140,22 @@ async def _runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 
 
-IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
-IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+DIGITS = re.compile(r"[0-9]+")
+
+
+def _plain_id(value: Any) -> Any:
+    """An id as the URL spells it: decimal digits only (their range is checked next).
+    Pydantic would also read `1.0`, ` 1` or other scripts' digits as 1."""
+    if isinstance(value, str) and not DIGITS.fullmatch(value):
+        raise PydanticCustomError("id", "must be a whole number written in digits 0-9 only")
+    return value
+
+
+IdPath = Annotated[int, BeforeValidator(_plain_id), Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, BeforeValidator(_plain_id), Query(ge=1, le=MAX_ID)]
+OffsetQuery = Annotated[
+    int, Query(ge=0, le=MAX_OFFSET, description="How many matching objects to skip.")
+]
 
 
 def etag(version: int) -> str:

@@ -18,10 +18,13 @@ from starlette.exceptions import HTTPException
 
 from callout.apis.authorization import SCHEMES
 from callout.errors import CalloutError, FieldProblem
+from callout.schemas import MAX_DEPTH
 
 log = logging.getLogger("callout.web")
 MEDIA_TYPE = "application/problem+json"
 LOCATIONS = ("body", "query", "path", "header")
+OBJECT_EXPECTED = ("model_attributes_type", "model_type", "dict_type")
+NOT_JSON = "the body must be JSON (Content-Type: application/json)"
 
 
 def problem(
@@ -74,6 +77,10 @@ def validation_problems(errors: Sequence[Any], *, located: bool = False) -> list
             message = "is required"
         elif error.get("type") == "extra_forbidden":
             message = "is not a field of this object"
+        elif error.get("type") in OBJECT_EXPECTED:
+            # FastAPI hands on the raw bytes of a body not sent as application/json.
+            raw = isinstance(error.get("input"), bytes)
+            message = NOT_JSON if raw else "must be an object"
         elif error.get("type") == "json_invalid":
             loc, message = (), f"is not valid JSON: {error.get('ctx', {}).get('error', message)}"
         found.append(FieldProblem(field_name(loc), message))
@@ -100,8 +107,22 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
     return problem(422, "invalid", "Invalid input", detail, found)
 
 
+def _unreadable_body(error: HTTPException) -> str | None:
+    """Why a JSON body could not be parsed, where FastAPI only answers 400 "There was an
+    error parsing the body"."""
+    if isinstance(error.__cause__, RecursionError):
+        return f"nests deeper than {MAX_DEPTH} levels"
+    if isinstance(error.__cause__, UnicodeDecodeError):
+        return "is not valid JSON: it is not UTF-8 text"
+    return None
+
+
 async def _http_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
+    unreadable = _unreadable_body(error)
+    if unreadable is not None:
+        why = FieldProblem("body", unreadable)
+        return problem(422, "invalid", "Invalid input", f"body: {unreadable}", [why])
     titles = {404: "Not found", 405: "Method not allowed"}
     title = titles.get(error.status_code, "Error")
     return problem(error.status_code, title.lower().replace(" ", "-"), title, str(error.detail))

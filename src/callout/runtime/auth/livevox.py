@@ -16,9 +16,10 @@ from callout.apis.authorization import LiveVoxAuth
 from callout.runtime.auth.base import AuthContext
 from callout.runtime.auth.tokens import Credential, held_off, note_refusal
 from callout.runtime.credential_headers import LV_ACCESS, LV_SESSION
-from callout.runtime.errors import AuthError
+from callout.runtime.errors import AuthError, ParameterError
 from callout.runtime.http import Outgoing, Received
 from callout.runtime.plan import Plan, join_url
+from callout.runtime.templates import FORBIDDEN_IN_HEADER
 
 SESSION_SECONDS = 2 * 60 * 60
 # Renew a little early: a session unused for 2 hours is gone on LiveVox's side.
@@ -106,6 +107,8 @@ async def _login(plan: Plan, ctx: AuthContext, key: str) -> Credential:
 def _relayed(ctx: AuthContext) -> str | None:
     login = ctx.scope.get("loginData")
     session = login.get("sessionId") if isinstance(login, dict) else None
+    if isinstance(session, str) and FORBIDDEN_IN_HEADER.search(session):
+        raise ParameterError("loginData.sessionId holds a control character")
     return session if isinstance(session, str) and session else None
 
 
