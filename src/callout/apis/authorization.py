@@ -1,8 +1,8 @@
 """How an API proves who it is: one schema per scheme, joined in a discriminated union.
 
-Secret fields are `SecretStr`: they are write-only in the OpenAPI document, print as a mask,
-and read back as the mask plus `has_<field>: true`. Writing the mask back keeps the stored
-value. Adding a scheme is one class here and one member of `Authorization`.
+Secret fields are `SecretStr`: they print as a mask and read back as the mask plus
+`has_<field>: true`, as the OpenAPI document's read schemas say. Writing the mask back keeps
+the stored value. Adding a scheme is one class here and one member of `Authorization`.
 """
 
 from typing import Annotated, Any, Literal
@@ -16,6 +16,7 @@ from pydantic import (
     Field,
     SecretStr,
     StringConstraints,
+    WithJsonSchema,
     computed_field,
     model_validator,
 )
@@ -28,8 +29,15 @@ Text = Annotated[str, StringConstraints(max_length=500), AfterValidator(no_contr
 RequiredText = Annotated[
     str, StringConstraints(min_length=1, max_length=500), AfterValidator(no_control)
 ]
-# A stored secret: write-only, masked when printed, at most 16 KiB (an RSA key fits).
-Secret = Annotated[SecretStr | None, Field(max_length=16_384)]
+# A stored secret: masked when printed, at most 16 KiB (an RSA key fits). A read gives the
+# mask, or null when none is stored; the mask written back keeps the stored value.
+Secret = Annotated[
+    SecretStr | None,
+    Field(max_length=16_384),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "const": MASK}, {"type": "null"}]}, mode="serialization"
+    ),
+]
 
 
 HttpUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(check_http_url)]
