@@ -2,8 +2,8 @@
 
 FastAPI's own document knows only each route's success and its `HTTPValidationError` 422.
 This adds, per operation, every error status the route can send, read off what the route
-depends on: an API key (401, 403), a client or object named in the path (404), a body (413),
-If-Match (412, 428), a write to the library (409, 503). Each error is `Problem`, as
+depends on: an API key (401, 403), a client or object named in the path (404), a body (400,
+413), If-Match (412, 428), a write to the library (409, 503). Each error is `Problem`, as
 application/problem+json. A route declares only what is its own (invoke's 502 and 504).
 """
 
@@ -25,6 +25,7 @@ SECURITY_SCHEME = {
     "description": "An API key, `callout_<prefix>_<secret>`; `callout init` prints the first.",
 }
 DESCRIPTIONS = {
+    400: "The body cannot be read at all, e.g. it is not UTF-8.",
     401: "No API key, or an unknown or revoked one.",
     403: "The key's role may not do this, or the API is a read-only system API.",
     404: "No such client, or no such object for this client.",
@@ -36,6 +37,8 @@ DESCRIPTIONS = {
     500: "An unexpected error (logged), or a stored secret that cannot be decrypted.",
     503: "Too busy to take this now: try again after `Retry-After` seconds.",
 }
+# `*`, or a list of ETags such as `"3"` (a weak one, `W/"3"`, is accepted and never matches).
+IF_MATCH = r'^\s*(\*|(W/)?"[0-9]+"(\s*,\s*(W/)?"[0-9]+")*)\s*$'
 HEADERS = {
     401: {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "`Bearer`"}},
     503: {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}},
@@ -75,7 +78,7 @@ def statuses(route: RouteContext) -> set[int]:
     if in_path:
         found.add(404)
     if body:
-        found.add(413)
+        found |= {400, 413}
     if _dependency(deps.IfMatchDep) in calls:
         found |= {412, 428}
     if methods - {"GET", "HEAD"}:
@@ -130,7 +133,7 @@ def _parameters(operation: dict[str, Any]) -> None:
             continue
         if parameter["in"] == "header" and parameter["name"].lower() == "if-match":
             parameter["required"] = True
-            parameter["schema"] = {"type": "string", "title": "If-Match"}
+            parameter["schema"] = {"type": "string", "title": "If-Match", "pattern": IF_MATCH}
         kept.append(parameter)
     if kept:
         operation["parameters"] = kept

@@ -145,7 +145,7 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     """Starlette's own refusals: no such route, or a method the path lacks, whose `Allow`
     says which it has (RFC 9110 section 15.5.6)."""
     assert isinstance(error, HTTPException)
-    titles = {404: "Not found", 405: "Method not allowed"}
+    titles = {400: "Bad request", 404: "Not found", 405: "Method not allowed"}
     title = titles.get(error.status_code, "Error")
     kind = title.lower().replace(" ", "-")
     headers = dict(error.headers or {})
