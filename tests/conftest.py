@@ -32,6 +32,7 @@ from callout.runtime.guard import Guard
 from callout.runtime.http import HttpClient
 from callout.settings import Settings
 from callout.web.app import create_app
+from tests.contract import Contract
 from tests.upstream import Upstream
 
 
@@ -157,14 +158,36 @@ def app(settings: Settings, bound_database: Database, keys: KeySource) -> FastAP
     return create_app(settings, database=bound_database, keys=keys)
 
 
+@pytest.fixture(scope="session")
+def contract(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Contract]:
+    """The app's OpenAPI document, which every response of `http` must follow."""
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("contract"), secret_keys=SecretStr(generate_entry())
+    )
+    database = Database("sqlite://")
+    yield Contract(create_app(settings, database=database).openapi())
+    database.dispose()
+
+
+async def checked_client(app: FastAPI, contract: Contract) -> httpx.AsyncClient:
+    """A client of the app whose every response is checked against the OpenAPI document."""
+
+    async def check(response: httpx.Response) -> None:
+        await response.aread()
+        contract.check(response)
+
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://callout.test",
+        event_hooks={"response": [check]},
+    )
+
+
 @pytest.fixture
-async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the app, inside the app's lifespan (which ASGITransport does not run)."""
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://callout.test") as client,
-    ):
+async def http(app: FastAPI, contract: Contract) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app, inside the app's lifespan (which ASGITransport does not run);
+    a response that breaks the OpenAPI document fails the test."""
+    async with app.router.lifespan_context(app), await checked_client(app, contract) as client:
         yield client
 
 

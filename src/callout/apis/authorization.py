@@ -1,8 +1,8 @@
 """How an API proves who it is: one schema per scheme, joined in a discriminated union.
 
-Secret fields are `SecretStr`: they are write-only in the OpenAPI document, print as a mask,
-and read back as the mask plus `has_<field>: true`. Writing the mask back keeps the stored
-value. Adding a scheme is one class here and one member of `Authorization`.
+Secret fields are `SecretStr`: they print as a mask and read back as the mask plus
+`has_<field>: true`, as the OpenAPI document's read schemas say. Writing the mask back keeps
+the stored value. Adding a scheme is one class here and one member of `Authorization`.
 """
 
 from typing import Annotated, Any, Literal
@@ -16,6 +16,7 @@ from pydantic import (
     Field,
     SecretStr,
     StringConstraints,
+    WithJsonSchema,
     computed_field,
     model_validator,
 )
@@ -38,10 +39,17 @@ def _one_line(value: SecretStr | None) -> SecretStr | None:
     return value
 
 
-# A stored secret: write-only, masked when printed, one line of at most 16 KiB.
-Secret = Annotated[SecretStr | None, Field(max_length=16_384), AfterValidator(_one_line)]
+# A read gives the mask, or null when none is stored; the mask written back keeps the
+# stored value.
+_READ_AS_MASK = WithJsonSchema(
+    {"anyOf": [{"type": "string", "const": MASK}, {"type": "null"}]}, mode="serialization"
+)
+# A stored secret: masked when printed, one line of at most 16 KiB.
+Secret = Annotated[
+    SecretStr | None, Field(max_length=16_384), AfterValidator(_one_line), _READ_AS_MASK
+]
 # An RSA private key is the one secret of several lines (PEM).
-PemSecret = Annotated[SecretStr | None, Field(max_length=16_384)]
+PemSecret = Annotated[SecretStr | None, Field(max_length=16_384), _READ_AS_MASK]
 
 
 HttpUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(check_http_url)]

@@ -3,7 +3,7 @@
 Reads answer with an ETag; writes of an existing API or request need it back in If-Match.
 """
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query, Response, status
 from pydantic import AfterValidator
@@ -34,10 +34,6 @@ from callout.web.deps import (
 )
 
 router = APIRouter(prefix="/clients/{client}/apis", tags=["apis"])
-PRECONDITIONS: dict[int | str, dict[str, Any]] = {
-    412: {"description": "The If-Match version is stale: reload and apply the change again."},
-    428: {"description": "If-Match is missing."},
-}
 
 
 def _located(response: Response, version: int, location: str | None = None) -> None:
@@ -87,7 +83,7 @@ def get_api(session: SessionDep, client: ClientDep, api_id: IdPath, response: Re
     return api
 
 
-@router.put("/{api_id}", responses=PRECONDITIONS)
+@router.put("/{api_id}")
 def update_api(
     session: SessionDep,
     keyring: KeyringDep,
@@ -104,7 +100,7 @@ def update_api(
     return api
 
 
-@router.delete("/{api_id}", status_code=status.HTTP_204_NO_CONTENT, responses=PRECONDITIONS)
+@router.delete("/{api_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_api(
     session: SessionDep,
     principal: PrincipalDep,
@@ -176,7 +172,7 @@ def get_request(
     return request
 
 
-@router.put("/{api_id}/requests/{request_id}", tags=["requests"], responses=PRECONDITIONS)
+@router.put("/{api_id}/requests/{request_id}", tags=["requests"])
 def update_request(
     session: SessionDep,
     keyring: KeyringDep,
@@ -199,7 +195,6 @@ def update_request(
     "/{api_id}/requests/{request_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["requests"],
-    responses=PRECONDITIONS,
 )
 def delete_request(
     session: SessionDep,

@@ -40,7 +40,9 @@ REQUEST = "/apis/{api_id}/requests/{request_id}"
     REQUEST + "/invoke",
     responses={
         422: {"description": "A parameter is missing or of the wrong type."},
+        429: {"description": "The client has as many calls in flight as it may."},
         502: {"description": "The upstream failed: its status, a transport error, mapping."},
+        503: {"description": "The API's circuit is open after repeated failures."},
         504: {"description": "The call's deadline passed."},
     },
 )

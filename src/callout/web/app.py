@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
 
 from callout import __doc__ as summary
 from callout.apis.router import router as apis_router
@@ -18,7 +19,7 @@ from callout.invocations.router import callback_router
 from callout.invocations.router import router as invocations_router
 from callout.invocations.service import Runtime
 from callout.settings import Settings, get_settings
-from callout.web import problems
+from callout.web import openapi, problems
 from callout.web.body_limit import BodyLimit
 
 API_PREFIX = "/api/v1"
@@ -49,12 +50,14 @@ def create_app(
             if owns_database:
                 database.dispose()
 
-    app = FastAPI(
+    # The docs' scripts are served from the fastapi-offline package: /docs works offline.
+    app = FastAPIOffline(
         title="Callout",
         summary=summary,
         version="1",
         lifespan=lifespan,
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        swagger_ui_parameters={"persistAuthorization": True},
     )
     app.state.settings, app.state.database, app.state.keys = settings, database, keys
     app.state.admission = Admission(database)
@@ -62,6 +65,7 @@ def create_app(
     app.add_middleware(BodyLimit, limit=settings.max_request_body)
     for router in (clients_router, apis_router, invocations_router, callback_router, audit_router):
         app.include_router(router, prefix=API_PREFIX)
+    openapi.install(app)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

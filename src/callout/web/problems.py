@@ -14,17 +14,46 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
+from pydantic import Field
 from starlette.exceptions import HTTPException
 
 from callout.apis.authorization import SCHEMES
 from callout.errors import CalloutError, FieldProblem
-from callout.schemas import MAX_DEPTH
+from callout.invocations.schemas import OutcomeName
+from callout.schemas import MAX_DEPTH, Model
 
 log = logging.getLogger("callout.web")
 MEDIA_TYPE = "application/problem+json"
 LOCATIONS = ("body", "query", "path", "header")
 OBJECT_EXPECTED = ("model_attributes_type", "model_type", "dict_type")
 NOT_JSON = "the body must be JSON (Content-Type: application/json)"
+
+
+class FieldError(Model):
+    field: str = Field(description="Where: a dotted path such as `authorization.token_url`.")
+    message: str = Field(description="Which rule the input broke; the input is never quoted.")
+
+
+class Problem(Model):
+    """An error, as RFC 9457 problem details. A failed invoke adds what a script needs to take
+    its branch: `outcome`, `reason`, `upstream_status` and what the call did produce."""
+
+    type: str = Field(description="`/problems/<kind>`, e.g. `/problems/invalid`.")
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] = Field(default=[], description="Each broken rule, by field.")
+    invocation_id: str | None = None
+    outcome: OutcomeName | None = None
+    reason: str | None = Field(
+        default=None, description="Why the call failed, e.g. `timeout`, `too_many_calls`."
+    )
+    upstream_status: int | None = Field(default=None, description="The upstream's HTTP status.")
+    outputs: dict[str, Any] | None = None
+    alerts: list[str] | None = None
+    warnings: list[str] | None = None
+    duration_ms: float | None = None
 
 
 def problem(
@@ -117,15 +146,32 @@ def _unreadable_body(error: HTTPException) -> str | None:
     return None
 
 
-async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+def _allowed(request: Request) -> str:
+    """Every method the path has: Starlette's own Allow names only the first route that
+    matches the path, and a path such as `/clients` has one route per method."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(request.url.path):
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    """Starlette's own refusals: no such route, or a method the path lacks, whose `Allow`
+    says which it has (RFC 9110 section 15.5.6); and a JSON body FastAPI could not parse."""
     assert isinstance(error, HTTPException)
     unreadable = _unreadable_body(error)
     if unreadable is not None:
         why = FieldProblem("body", unreadable)
         return problem(422, "invalid", "Invalid input", f"body: {unreadable}", [why])
-    titles = {404: "Not found", 405: "Method not allowed"}
+    titles = {400: "Bad request", 404: "Not found", 405: "Method not allowed"}
     title = titles.get(error.status_code, "Error")
-    return problem(error.status_code, title.lower().replace(" ", "-"), title, str(error.detail))
+    kind = title.lower().replace(" ", "-")
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = _allowed(request) or headers.get("Allow", "")
+    return problem(error.status_code, kind, title, str(error.detail), headers=headers)
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
