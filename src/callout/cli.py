@@ -112,6 +112,7 @@ def init() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: CALLOUT_HOST.")] = None,
     port: Annotated[int | None, typer.Option(help="Default: CALLOUT_PORT.")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Processes serving at once.")] = 1,
 ) -> None:
     """Serve the REST API (and its docs at /docs)."""
     import uvicorn
@@ -128,6 +129,7 @@ def serve(
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
+        workers=workers,
         log_config=None,
     )
 

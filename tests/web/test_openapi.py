@@ -75,14 +75,14 @@ async def test_if_match_is_required_where_its_absence_answers_428(
     assert missing.status_code == 428
 
 
-async def test_an_unreadable_body_is_a_declared_400(
+async def test_an_unreadable_body_is_a_declared_problem_naming_the_body(
     http: httpx.AsyncClient, tenants: Tenants
 ) -> None:
     a = tenants.a
     headers = a.editor | {"Content-Type": "application/json"}
     response = await http.post(f"{a.apis}", content=b"\xff\xfe{", headers=headers)
-    assert response.status_code == 400  # and the contract check found it declared
-    assert response.json()["title"] == "Bad request"
+    assert response.status_code == 422  # and the contract check found it declared
+    assert response.json()["errors"][0]["field"] == "body"
 
 
 async def test_bearer_scheme_on_routes_that_need_a_key(http: httpx.AsyncClient) -> None:

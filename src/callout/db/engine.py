@@ -30,14 +30,13 @@ SPARE_CONNECTIONS = 4
 
 def make_engine(url: str, pool_size: int) -> Engine:
     if url.startswith("sqlite"):
-        path = url.removeprefix("sqlite:///")
-        if path and path != ":memory:":
+        path = url.removeprefix("sqlite:///").removeprefix("sqlite://")
+        in_memory = path in ("", ":memory:")  # one connection, no pool to size
+        if not in_memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        pool = {} if in_memory else {"pool_size": pool_size, "max_overflow": SPARE_CONNECTIONS}
         engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=pool_size,
-            max_overflow=SPARE_CONNECTIONS,
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **pool
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)

@@ -83,10 +83,9 @@ def statuses(route: RouteContext) -> set[int]:
         found |= {412, 428}
     if _dependency(deps.AdmissionDep) in calls:
         found.add(503)  # the database had more queued than it could start in time
-    if methods - {"GET", "HEAD"}:
-        # Routes that run calls take the runtime and change nothing the library stores.
-        if _dependency(deps.RuntimeDep) not in calls:
-            found.add(409)
+    # Routes that run calls take the runtime and change nothing the library stores.
+    if methods - {"GET", "HEAD"} and _dependency(deps.RuntimeDep) not in calls:
+        found.add(409)
     return found
 
 
