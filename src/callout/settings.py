@@ -33,6 +33,13 @@ class Settings(BaseSettings):
         description="Comma-separated `key_id:base64(32 bytes)`; the first encrypts. "
         "Unset means the key file in the data dir, created on first run.",
     )
+    access_ttl: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="Seconds a resolved API key and client are trusted before they are read again "
+        "(a change in the same process takes effect at once).",
+    )
     plan_ttl: float = Field(
         default=1.0,
         ge=0,

@@ -38,6 +38,11 @@ def visible_client(session: Session, principal: Principal, code: str) -> Client:
     so a key cannot even learn which other clients exist."""
     # A code with a control character names no client (and PostgreSQL refuses NUL in text).
     client = None if CONTROL.search(code) else ClientRepository(session).by_code(code)
+    return check_visible(principal, client, code)
+
+
+def check_visible(principal: Principal, client: Client | None, code: str) -> Client:
+    """`client` (found by `code`), if this principal may see it; otherwise 404."""
     if client is None or not (principal.is_platform or principal.client_id == client.id):
         raise NotFound(f"no client {code!r}")
     return client

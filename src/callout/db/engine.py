@@ -7,6 +7,7 @@ The runtime's hot path reads no database, so nothing async waits on these.
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, UOWTransaction, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from callout.db.models import Api, Request, Secret
+from callout.db.models import Api, ApiKey, Client, Request, Secret
 from callout.errors import Conflict, PreconditionFailed
 from callout.settings import Settings
 
@@ -70,15 +71,24 @@ def _sqlite_begin(connection: Connection) -> None:
 READS_ONLY = "callout_reads_only"
 
 
-ApiChanges = Callable[[frozenset[int]], None]
-CHANGED_APIS = "callout_changed_apis"
+@dataclass(frozen=True)
+class Changes:
+    """What one committed unit of work wrote, for whoever keeps something built from it."""
+
+    apis: frozenset[int] = frozenset()  # an API, one of its requests or its secrets
+    keys: frozenset[str] = frozenset()  # API keys (their digests): created, revoked, renamed
+    clients: frozenset[int] = frozenset()
+
+
+Listener = Callable[[Changes], None]
+CHANGES = "callout_changes"
 
 
 class Database:
     """One engine and its session factories: for units of work that write, and that read.
 
-    Whoever keeps something built from stored APIs (compiled plans) subscribes with
-    `on_commit` and hears, after each commit in this process, which APIs it touched.
+    Whoever keeps something built from stored rows (compiled plans, resolved keys) subscribes
+    with `on_commit` and hears, after each commit in this process, what it touched.
     """
 
     def __init__(self, url: str) -> None:
@@ -94,7 +104,7 @@ class Database:
         self.read_sessions = sessionmaker(
             self.engine.execution_options(**{READS_ONLY: True}), expire_on_commit=False
         )
-        self._listeners: list[ApiChanges] = []
+        self._listeners: list[Listener] = []
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Database":
@@ -112,31 +122,43 @@ class Database:
                 yield session
             self.committed(session)
 
-    def on_commit(self, listener: ApiChanges) -> Callable[[], None]:
-        """Hear which APIs each commit changed; returns the call that stops listening."""
+    def __copy__(self) -> "Database":
+        """The same storage as another process sees it: no listeners of its own yet."""
+        copied = object.__new__(Database)
+        copied.__dict__.update(self.__dict__)
+        copied._listeners = []
+        return copied
+
+    def on_commit(self, listener: Listener) -> Callable[[], None]:
+        """Hear what each commit changed; returns the call that stops listening."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
     def committed(self, session: Session) -> None:
         """Tell the listeners what the session's committed unit of work changed."""
-        changed = session.info.pop(CHANGED_APIS, None)
-        if changed:
+        noted: dict[str, set[Any]] | None = session.info.pop(CHANGES, None)
+        if noted:
+            changes = Changes(**{kind: frozenset(found) for kind, found in noted.items()})
             for listener in list(self._listeners):
-                listener(frozenset(changed))
+                listener(changes)
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
 @event.listens_for(Session, "after_flush")
-def _note_changed_apis(session: Session, _flush: UOWTransaction) -> None:
-    """Remember which APIs this flush wrote (a request or a secret is part of its API)."""
-    changed = session.info.setdefault(CHANGED_APIS, set())
+def _note_changes(session: Session, _flush: UOWTransaction) -> None:
+    """Remember what this flush wrote (a request or a secret is part of its API)."""
+    noted: dict[str, set[Any]] = session.info.setdefault(CHANGES, {})
     for row in (*session.new, *session.dirty, *session.deleted):
         if isinstance(row, Api):
-            changed.add(row.id)
+            noted.setdefault("apis", set()).add(row.id)
         elif isinstance(row, Request | Secret):
-            changed.add(row.api_id)
+            noted.setdefault("apis", set()).add(row.api_id)
+        elif isinstance(row, ApiKey):
+            noted.setdefault("keys", set()).add(row.digest)
+        elif isinstance(row, Client):
+            noted.setdefault("clients", set()).add(row.id)
 
 
 def flush(session: Session, taken: Conflict | None = None, stale: str = "") -> None:

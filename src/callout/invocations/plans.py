@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from callout.apis import definitions
 from callout.db.crypto import Keyring
+from callout.db.engine import Changes
 from callout.db.models import Client
 from callout.runtime.plan import Plan, PlanKey, compile_plan
 
@@ -47,8 +48,11 @@ class PlanCache:
                 return entry.plan
         return None
 
-    def forget(self, api_ids: frozenset[int]) -> None:
-        """Drop the plans of these APIs: they were changed or deleted."""
+    def forget(self, changes: Changes) -> None:
+        """Drop the plans of the APIs a commit changed or deleted."""
+        api_ids = changes.apis
+        if not api_ids:
+            return
         with self._lock:
             self._generation += 1
             for key in [k for k, entry in self._entries.items() if entry.api_id in api_ids]:

@@ -10,6 +10,7 @@ from fastapi_offline import FastAPIOffline
 from callout import __doc__ as summary
 from callout.apis.router import router as apis_router
 from callout.audit.router import router as audit_router
+from callout.clients.access_cache import AccessCache
 from callout.clients.router import router as clients_router
 from callout.db.admission import Admission
 from callout.db.crypto import KeySource
@@ -35,17 +36,19 @@ def create_app(
     owns_database = database is None
     database = database or Database.from_settings(settings)
     keys = keys or KeySource(settings)
+    access = AccessCache(settings.access_ttl)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = runtime = await Runtime.start(
             settings, DatabaseCredentials(database, keys)
         )
-        stop_listening = database.on_commit(runtime.plans.forget)
+        listeners = [database.on_commit(runtime.plans.forget), database.on_commit(access.forget)]
         try:
             yield
         finally:
-            stop_listening()
+            for stop_listening in listeners:
+                stop_listening()
             await runtime.close()
             if owns_database:
                 database.dispose()
@@ -61,6 +64,7 @@ def create_app(
     )
     app.state.settings, app.state.database, app.state.keys = settings, database, keys
     app.state.admission = Admission(database)
+    app.state.access = access
     problems.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_request_body)
     for router in (clients_router, apis_router, invocations_router, callback_router, audit_router):

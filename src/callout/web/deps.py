@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from callout.clients import service as clients
 from callout.clients.access import Principal
+from callout.clients.access_cache import AccessCache
 from callout.db.admission import Admission
 from callout.db.crypto import Keyring, KeySource
 from callout.db.engine import Database
@@ -73,9 +74,15 @@ async def _keyring(request: Request) -> Keyring:
 KeyringDep = Annotated[Keyring, Depends(_keyring)]
 
 
-# Who calls, and which client, are read in short read-only units of work of their own, so a
-# route that needs no database after them (invoke) holds none while it calls out.
+def _access(request: Request) -> AccessCache:
+    access: AccessCache = request.app.state.access
+    return access
+
+
+# Who calls, and which client: from the access cache, or else read in short read-only units of
+# work of their own, so a route that needs no database after them (invoke) holds none.
 async def _principal(
+    request: Request,
     admission: AdmissionDep,
     authorization: Annotated[
         str | None, Header(description="`Bearer callout_...`: an API key.")
@@ -84,20 +91,36 @@ async def _principal(
     key = None
     if authorization and authorization[:7].lower() == "bearer ":
         key = authorization[7:].strip()
-    return await admission.lookup(lambda session: clients.authenticate(session, key))
+    access = _access(request)
+    known = access.principal(key) if key else None
+    if known is not None:
+        return known
+    generation = access.generation
+    principal = await admission.lookup(lambda session: clients.authenticate(session, key))
+    if key:
+        access.keep_principal(key, principal, generation)
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 
 
 async def _client(
+    request: Request,
     admission: AdmissionDep,
     principal: PrincipalDep,
     client: Annotated[str, Path(description="The client's code.", max_length=40)],
 ) -> Client:
-    return await admission.lookup(
+    access = _access(request)
+    known = access.client(client)
+    if known is not None:
+        return clients.check_visible(principal, known, client)
+    generation = access.generation
+    found = await admission.lookup(
         lambda session: clients.visible_client(session, principal, client)
     )
+    access.keep_client(client, found, generation)
+    return found
 
 
 ClientDep = Annotated[Client, Depends(_client)]

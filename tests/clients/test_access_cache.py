@@ -1,0 +1,140 @@
+"""Resolved keys and clients are kept in the process: a request whose key and client are known
+reads no database, a revocation takes effect at once in the process that made it and within
+`access_ttl` in another, and an invoke with everything cached runs no SQL at all."""
+
+import asyncio
+import copy
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import Engine, event
+
+from callout.db.crypto import KeySource
+from callout.db.engine import Database
+from callout.settings import Settings
+from callout.web.app import create_app
+from tests.conftest import Tenants, bearer
+from tests.factories import make_api, make_request
+from tests.upstream import Upstream
+
+
+@asynccontextmanager
+async def client_of(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://callout.test") as client,
+    ):
+        yield client
+
+
+class Statements:
+    """Counts the SQL statements an engine runs."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.count = 0
+
+    def _seen(self, *_args: object) -> None:
+        self.count += 1
+
+    def __enter__(self) -> "Statements":
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+
+@pytest.fixture
+def statements(bound_database: Database) -> Iterator[Statements]:
+    with Statements(bound_database.engine) as counted:
+        yield counted
+
+
+async def test_a_known_key_and_client_read_no_database(
+    http: httpx.AsyncClient, tenants: Tenants, statements: Statements
+) -> None:
+    a = tenants.a
+    first = await http.get(f"/api/v1/clients/{a.code}", headers=a.viewer)
+    assert first.status_code == 200
+    before = statements.count
+
+    again = await http.get(f"/api/v1/clients/{a.code}", headers=a.viewer)
+
+    assert again.status_code == 200
+    assert statements.count == before
+
+
+async def test_a_cached_invoke_runs_no_sql(
+    app: FastAPI,
+    http: httpx.AsyncClient,
+    tenants: Tenants,
+    upstream: Upstream,
+    statements: Statements,
+) -> None:
+    a = tenants.a
+    upstream.answer(200, {"name": "Ann"})
+    api = await make_api(http, a, base_url=f"{upstream.url}/api")
+    request = await make_request(http, a, api["id"])
+    url = f"{a.apis}/{api['id']}/requests/{request['id']}/invoke"
+    body = {"parameters": {"customerId": "7"}}
+    # The suite's plan cache checks versions on every call (plan_ttl 0); the server's trusts
+    # a plan for CALLOUT_PLAN_TTL, so give this app the server's default.
+    app.state.runtime.plans.ttl = Settings.model_fields["plan_ttl"].default
+    assert (await http.post(url, json=body, headers=a.editor)).status_code == 200
+    before = statements.count
+
+    invoked = await http.post(url, json=body, headers=a.editor)
+
+    assert invoked.status_code == 200, invoked.text
+    assert statements.count == before
+
+
+async def test_a_revoked_key_is_refused_at_once_in_the_process_that_revoked_it(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    created = await http.post(
+        f"/api/v1/clients/{a.code}/api-keys",
+        json={"name": "script", "role": "viewer"},
+        headers=a.admin,
+    )
+    key = bearer(created.json()["key"])
+    assert (await http.get(a.apis, headers=key)).status_code == 200  # now cached
+
+    revoked = await http.delete(
+        f"/api/v1/clients/{a.code}/api-keys/{created.json()['id']}", headers=a.admin
+    )
+
+    assert revoked.status_code == 204
+    assert (await http.get(a.apis, headers=key)).status_code == 401
+
+
+async def test_another_process_sees_a_revocation_within_the_access_ttl(
+    settings: Settings, bound_database: Database, keys: KeySource, tenants: Tenants
+) -> None:
+    a = tenants.a
+    quick = settings.model_copy(update={"access_ttl": 0.3})
+    # Two processes: the same storage, each hearing only its own commits.
+    async with (
+        client_of(create_app(quick, database=copy.copy(bound_database), keys=keys)) as one,
+        client_of(create_app(quick, database=copy.copy(bound_database), keys=keys)) as other,
+    ):
+        created = await one.post(
+            f"/api/v1/clients/{a.code}/api-keys",
+            json={"name": "script", "role": "viewer"},
+            headers=a.admin,
+        )
+        key = bearer(created.json()["key"])
+        assert (await other.get(a.apis, headers=key)).status_code == 200  # cached there
+        revoked = await one.delete(
+            f"/api/v1/clients/{a.code}/api-keys/{created.json()['id']}", headers=a.admin
+        )
+        assert revoked.status_code == 204
+        # The other process trusted what it read for up to access_ttl, and no longer.
+        await asyncio.sleep(0.35)
+        assert (await other.get(a.apis, headers=key)).status_code == 401
