@@ -49,7 +49,7 @@ REQUEST = "/apis/{api_id}/requests/{request_id}"
 async def invoke(
     runtime: RuntimeDep,
     admission: AdmissionDep,
-    keyring: KeyringDep,
+    keys: KeysDep,
     principal: PrincipalDep,
     client: ClientDep,
     api_id: IdPath,
@@ -59,7 +59,7 @@ async def invoke(
     """Call the request. Success answers 200; a failure or timeout answers problem+json
     with `outcome`, `reason` and `upstream_status`, so a script can take its branch."""
     outcome = await service.invoke(
-        runtime, admission, keyring, principal, client, api_id, request_id, body
+        runtime, admission, keys, principal, client, api_id, request_id, body
     )
     return service.result(outcome)
 
@@ -68,7 +68,7 @@ async def invoke(
 async def test(
     runtime: RuntimeDep,
     admission: AdmissionDep,
-    keyring: KeyringDep,
+    keys: KeysDep,
     principal: PrincipalDep,
     client: ClientDep,
     api_id: IdPath,
@@ -80,7 +80,7 @@ async def test(
     outcome = await service.invoke(
         runtime,
         admission,
-        keyring,
+        keys,
         principal,
         client,
         api_id,

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from callout.clients.access import Principal
 from callout.db.admission import Admission
-from callout.db.crypto import Keyring
+from callout.db.crypto import KeySource
 from callout.db.models import Client
 from callout.errors import InvocationFailed
 from callout.invocations.log import InvocationLog
@@ -57,7 +57,7 @@ class Runtime:
 async def invoke(
     runtime: Runtime,
     admission: Admission,
-    keyring: Keyring,
+    keys: KeySource,
     principal: Principal,
     client: Client,
     api_id: int,
@@ -76,7 +76,7 @@ async def invoke(
     plan = None if trace else runtime.plans.cached(client, api_id, request_id)
     if plan is None:
         plan = await admission.lookup(
-            lambda session: runtime.plans.plan(session, keyring, client, api_id, request_id)
+            lambda session: runtime.plans.plan(session, keys.keyring(), client, api_id, request_id)
         )
     outcome = await runtime.executor.run(
         plan,
