@@ -3,7 +3,7 @@
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Response
 
 from callout.invocations import authorize as authorize_flow
 from callout.invocations import service
@@ -38,6 +38,7 @@ REQUEST = "/apis/{api_id}/requests/{request_id}"
 
 @router.post(
     REQUEST + "/invoke",
+    response_model=InvokeResult,
     responses={
         422: {"description": "A parameter is missing or of the wrong type."},
         429: {"description": "The client has as many calls in flight as it may."},
@@ -55,13 +56,15 @@ async def invoke(
     api_id: IdPath,
     request_id: IdPath,
     body: InvokeBody,
-) -> InvokeResult:
+) -> Response:
     """Call the request. Success answers 200; a failure or timeout answers problem+json
     with `outcome`, `reason` and `upstream_status`, so a script can take its branch."""
     outcome = await service.invoke(
         runtime, admission, keys, principal, client, api_id, request_id, body
     )
-    return service.result(outcome)
+    # Serialized here, once: the result was validated as it was built (FastAPI would
+    # validate and encode it again).
+    return Response(service.result(outcome).model_dump_json(), media_type="application/json")
 
 
 @router.post(REQUEST + "/test")

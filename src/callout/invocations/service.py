@@ -107,9 +107,26 @@ async def invoke(
 
 
 def result(outcome: Outcome) -> InvokeResult:
-    """A success as the REST API answers it; a failure or timeout raises the problem."""
-    plain = _plain(outcome)
-    data = InvokeResult.model_validate({k: plain[k] for k in InvokeResult.model_fields})
+    """A success as the REST API answers it; a failure or timeout raises the problem.
+
+    Built field by field rather than through `asdict`, which copies the whole trace: this
+    runs for every invoke.
+    """
+    request = None if outcome.request is None else _plain(outcome)["request"]
+    data = InvokeResult.model_validate(
+        {
+            "invocation_id": outcome.invocation_id,
+            "outcome": outcome.outcome,
+            "reason": outcome.reason,
+            "message": outcome.message,
+            "status": outcome.status,
+            "outputs": outcome.outputs,
+            "alerts": outcome.alerts,
+            "warnings": outcome.warnings,
+            "duration_ms": outcome.duration_ms,
+            "request": request,
+        }
+    )
     if outcome.outcome != "success":
         extensions = data.model_dump(
             mode="json",

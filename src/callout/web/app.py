@@ -67,7 +67,8 @@ def create_app(
     app.state.access = access
     problems.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_request_body)
-    for router in (clients_router, apis_router, invocations_router, callback_router, audit_router):
+    # Routes are matched in order: invoke, the route agent scripts call, is tried first.
+    for router in (invocations_router, clients_router, apis_router, callback_router, audit_router):
         app.include_router(router, prefix=API_PREFIX)
     openapi.install(app)
 

@@ -125,12 +125,9 @@ def describe(app: FastAPI, document: dict[str, Any]) -> None:
 
 
 def _parameters(operation: dict[str, Any]) -> None:
-    """The key travels in the security scheme, not as a parameter; If-Match is required,
-    as the server answers 428 without it (RFC 6585 section 3)."""
+    """If-Match is required, as the server answers 428 without it (RFC 6585 section 3)."""
     kept = []
     for parameter in operation.get("parameters", []):
-        if parameter["in"] == "header" and parameter["name"].lower() == "authorization":
-            continue
         if parameter["in"] == "header" and parameter["name"].lower() == "if-match":
             parameter["required"] = True
             parameter["schema"] = {"type": "string", "title": "If-Match", "pattern": IF_MATCH}
