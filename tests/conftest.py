@@ -17,7 +17,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
-from sqlalchemy import create_engine, make_url
+from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from callout.apis import catalog
@@ -144,6 +144,26 @@ def bound_database(database: Database) -> Iterator[Database]:
         )
         yield bound
         transaction.rollback()
+
+
+class QueryCounter:
+    """Counts the statements sent on any connection of an engine while it listens."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, *_: object) -> None:
+        self.count += 1
+
+
+@pytest.fixture
+def queries(bound_database: Database) -> Iterator[QueryCounter]:
+    """How many SQL statements the test's database runs."""
+    counter = QueryCounter()
+    engine = bound_database.engine
+    event.listen(engine, "before_cursor_execute", counter)
+    yield counter
+    event.remove(engine, "before_cursor_execute", counter)
 
 
 @pytest.fixture

@@ -4,19 +4,17 @@ reads no database, a revocation takes effect at once in the process that made it
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-import pytest
 from fastapi import FastAPI
-from sqlalchemy import Engine, event
 
 from callout.db.crypto import KeySource
 from callout.db.engine import Database
 from callout.settings import Settings
 from callout.web.app import create_app
-from tests.conftest import Tenants, bearer
+from tests.conftest import QueryCounter, Tenants, bearer
 from tests.factories import make_api, make_request
 from tests.upstream import Upstream
 
@@ -31,42 +29,18 @@ async def client_of(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-class Statements:
-    """Counts the SQL statements an engine runs."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.count = 0
-
-    def _seen(self, *_args: object) -> None:
-        self.count += 1
-
-    def __enter__(self) -> "Statements":
-        event.listen(self.engine, "before_cursor_execute", self._seen)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._seen)
-
-
-@pytest.fixture
-def statements(bound_database: Database) -> Iterator[Statements]:
-    with Statements(bound_database.engine) as counted:
-        yield counted
-
-
 async def test_a_known_key_and_client_read_no_database(
-    http: httpx.AsyncClient, tenants: Tenants, statements: Statements
+    http: httpx.AsyncClient, tenants: Tenants, queries: QueryCounter
 ) -> None:
     a = tenants.a
     first = await http.get(f"/api/v1/clients/{a.code}", headers=a.viewer)
     assert first.status_code == 200
-    before = statements.count
+    before = queries.count
 
     again = await http.get(f"/api/v1/clients/{a.code}", headers=a.viewer)
 
     assert again.status_code == 200
-    assert statements.count == before
+    assert queries.count == before
 
 
 async def test_a_cached_invoke_runs_no_sql(
@@ -74,7 +48,7 @@ async def test_a_cached_invoke_runs_no_sql(
     http: httpx.AsyncClient,
     tenants: Tenants,
     upstream: Upstream,
-    statements: Statements,
+    queries: QueryCounter,
 ) -> None:
     a = tenants.a
     upstream.answer(200, {"name": "Ann"})
@@ -86,12 +60,12 @@ async def test_a_cached_invoke_runs_no_sql(
     # a plan for CALLOUT_PLAN_TTL, so give this app the server's default.
     app.state.runtime.plans.ttl = Settings.model_fields["plan_ttl"].default
     assert (await http.post(url, json=body, headers=a.editor)).status_code == 200
-    before = statements.count
+    before = queries.count
 
     invoked = await http.post(url, json=body, headers=a.editor)
 
     assert invoked.status_code == 200, invoked.text
-    assert statements.count == before
+    assert queries.count == before
 
 
 async def test_a_revoked_key_is_refused_at_once_in_the_process_that_revoked_it(
@@ -138,3 +112,21 @@ async def test_another_process_sees_a_revocation_within_the_access_ttl(
         # The other process trusted what it read for up to access_ttl, and no longer.
         await asyncio.sleep(0.35)
         assert (await other.get(a.apis, headers=key)).status_code == 401
+
+
+async def test_an_expired_key_is_read_again_by_one_request_while_the_others_go_on(
+    settings: Settings, bound_database: Database, keys: KeySource, tenants: Tenants
+) -> None:
+    a = tenants.a
+    app = create_app(settings.model_copy(update={"access_ttl": 0}), bound_database, keys)
+    cache = app.state.access
+    async with client_of(app) as http:
+        assert (await http.get(a.apis, headers=a.viewer)).status_code == 200
+    key = a.viewer["Authorization"].removeprefix("Bearer ")
+
+    assert cache.principal(key) is None  # expired: this request reads it again
+    held = cache.principal(key)  # the others go on with it meanwhile
+    assert held is not None
+    assert held.role == "viewer"
+    cache.drop(key)  # the read refused it
+    assert cache.principal(key) is None

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callout.apis import catalog, request_service
@@ -15,11 +15,11 @@ from callout.apis import service as apis
 from callout.apis.schemas import ApiWrite, RequestWrite
 from callout.clients.access import OPERATOR
 from callout.db.crypto import KeySource
-from callout.db.engine import Database
 from callout.db.models import Api
+from callout.errors import NotFound
 from callout.invocations.plans import PlanCache
 from callout.schemas import MASK, IfMatch
-from tests.conftest import Tenant, Tenants
+from tests.conftest import QueryCounter, Tenant, Tenants
 from tests.factories import SENTINEL, api_body, make_api, make_request, request_body
 from tests.upstream import Upstream
 
@@ -480,25 +480,6 @@ async def test_after_an_api_edit_the_next_invoke_uses_the_new_base_url(
     assert upstream.received[-1].raw_path == "/crm2/v1/customers/7"
 
 
-class QueryCounter:
-    """Counts the statements sent on any connection of an engine while it listens."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, *_: object) -> None:
-        self.count += 1
-
-
-@pytest.fixture
-def queries(bound_database: Database) -> Iterator[QueryCounter]:
-    counter = QueryCounter()
-    engine = bound_database.engine
-    event.listen(engine, "before_cursor_execute", counter)
-    yield counter
-    event.remove(engine, "before_cursor_execute", counter)
-
-
 def test_cached_plan_is_used_without_the_database_and_rebuilt_after_an_edit(
     session: Session, tenants: Tenants, keys: KeySource, queries: QueryCounter
 ) -> None:
@@ -542,6 +523,46 @@ def test_cached_plan_is_used_without_the_database_and_rebuilt_after_an_edit(
     assert rebuilt.key.request_version == plan.key.request_version + 1
     assert "clients" in "".join(p for p in rebuilt.path if isinstance(p, str))
     assert cache.cached(a.client, api.id, made.id) is rebuilt
+
+
+def test_an_expired_plan_is_checked_by_one_caller_while_the_others_go_on_with_it(
+    session: Session, tenants: Tenants, keys: KeySource
+) -> None:
+    a, keyring = tenants.a, keys.keyring()
+    api = apis.create_api(session, keyring, OPERATOR, a.client, ApiWrite(**api_body()))
+    made = request_service.create_request(
+        session, keyring, OPERATOR, a.client, api.id, RequestWrite(**request_body())
+    )
+    session.commit()
+    cache = PlanCache(ttl=0)
+    plan = cache.plan(session, keyring, a.client, api.id, made.id)
+
+    assert cache.cached(a.client, api.id, made.id) is None  # the first caller checks
+    assert cache.cached(a.client, api.id, made.id) is plan  # the others go on meanwhile
+    assert cache.plan(session, keyring, a.client, api.id, made.id) is plan
+    assert cache.cached(a.client, api.id, made.id) is None  # checked, and expired again
+
+
+def test_a_plan_whose_check_fails_is_not_used_by_anyone(
+    session: Session, tenants: Tenants, keys: KeySource
+) -> None:
+    a, keyring = tenants.a, keys.keyring()
+    api = apis.create_api(session, keyring, OPERATOR, a.client, ApiWrite(**api_body()))
+    made = request_service.create_request(
+        session, keyring, OPERATOR, a.client, api.id, RequestWrite(**request_body())
+    )
+    session.commit()
+    cache = PlanCache(ttl=0)
+    cache.plan(session, keyring, a.client, api.id, made.id)
+    assert cache.cached(a.client, api.id, made.id) is None  # this caller checks...
+    apis.delete_api(session, OPERATOR, a.client, api.id, IfMatch(frozenset({api.version})))
+    session.commit()
+
+    with pytest.raises(NotFound):  # ...and finds the API gone (deleted by another process)
+        cache.plan(session, keyring, a.client, api.id, made.id)
+
+    assert cache.cached(a.client, api.id, made.id) is None
+    assert cache.cached(a.client, api.id, made.id) is None
 
 
 # System APIs

@@ -5,7 +5,10 @@ authentication was most of its server time.
 A change committed in this process (a key revoked or its role changed, a client changed or
 deleted) drops what it touched at once (`forget`, heard through `Database.on_commit`). A change
 made by another process is seen within `ttl` seconds, after which the next request reads the
-key again. A key is held by its SHA-256 digest, never as presented.
+key again. When that time has passed, one request reads it again while the others go on
+with what is held for the moment the read takes (at most `CHECK_GRACE` seconds), so requests
+in flight do not all queue for the same read; a key the read refuses is dropped at once.
+A key is held by its SHA-256 digest, never as presented.
 """
 
 import threading
@@ -19,12 +22,14 @@ from callout.db.engine import Changes
 from callout.db.models import Client
 
 T = TypeVar("T")
+CHECK_GRACE = 5.0
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Held(Generic[T]):
     value: T
     until: float
+    checking_until: float = 0.0  # a request is reading it again until then
 
 
 class AccessCache:
@@ -49,6 +54,14 @@ class AccessCache:
     def keep_client(self, code: str, client: Client, generation: int) -> None:
         self._keep(self._clients, code, client, generation)
 
+    def drop(self, key: str | None, code: str | None = None) -> None:
+        """Forget a key, or a client code, that a fresh read refused."""
+        with self._lock:
+            if key:
+                self._principals.pop(digest(key), None)
+            if code:
+                self._clients.pop(code, None)
+
     def forget(self, changes: Changes) -> None:
         """Drop the keys and clients a commit changed (a client's keys go with it)."""
         if not (changes.keys or changes.clients):
@@ -63,10 +76,14 @@ class AccessCache:
                     del self._clients[code]
 
     def _get(self, held: OrderedDict[str, _Held[T]], name: str) -> T | None:
+        now = monotonic()
         with self._lock:
             entry = held.get(name)
-            if entry is None or entry.until < monotonic():
+            if entry is None:
                 return None
+            if entry.until <= now and entry.checking_until <= now:
+                entry.checking_until = now + CHECK_GRACE
+                return None  # this caller reads it again
             held.move_to_end(name)
             return entry.value
 

@@ -6,6 +6,10 @@ the next call here sees it. Another process hears nothing: its cached plan is tr
 indexed query) and rebuilds the plan only if either moved. So an edit reaches every other
 process within `ttl`, and the hot path touches the database at most once per `ttl` per
 request. Ids are never reused, so a plan can never be taken for a newer object's.
+
+When a plan's `ttl` has passed, one caller checks it while the others go on with it for the
+moment the check takes (at most `CHECK_GRACE` seconds), so calls in flight do not all queue
+for the same check.
 """
 
 import threading
@@ -21,12 +25,15 @@ from callout.db.engine import Changes
 from callout.db.models import Client
 from callout.runtime.plan import Plan, PlanKey, compile_plan
 
+CHECK_GRACE = 5.0
+
 
 @dataclass
 class _Entry:
     plan: Plan
     api_id: int
     checked: float
+    checking_until: float = 0.0  # a caller is checking this plan until then
 
 
 class PlanCache:
@@ -40,13 +47,18 @@ class PlanCache:
         self._generation = 0
 
     def cached(self, client: Client, api_id: int, request_id: int) -> Plan | None:
-        """A plan still within its ttl, without touching the database."""
+        """A plan still within its ttl (or being checked by another caller), without
+        touching the database; None tells this caller to check it (`plan`)."""
+        now = monotonic()
         with self._lock:
             entry = self._entries.get((client.id, request_id))
-            if entry and entry.api_id == api_id and monotonic() - entry.checked < self.ttl:
-                self._entries.move_to_end((client.id, request_id))
-                return entry.plan
-        return None
+            if entry is None or entry.api_id != api_id:
+                return None
+            if now - entry.checked >= self.ttl and now >= entry.checking_until:
+                entry.checking_until = now + CHECK_GRACE
+                return None
+            self._entries.move_to_end((client.id, request_id))
+            return entry.plan
 
     def forget(self, changes: Changes) -> None:
         """Drop the plans of the APIs a commit changed or deleted."""
@@ -62,13 +74,23 @@ class PlanCache:
         self, session: Session, keyring: Keyring, client: Client, api_id: int, request_id: int
     ) -> Plan:
         """The plan for this request as stored now; compiled again only if it changed."""
+        try:
+            return self._plan(session, keyring, client, api_id, request_id)
+        except BaseException:
+            with self._lock:  # gone, or unreadable for now: nobody goes on with the old plan
+                self._entries.pop((client.id, request_id), None)
+            raise
+
+    def _plan(
+        self, session: Session, keyring: Keyring, client: Client, api_id: int, request_id: int
+    ) -> Plan:
         with self._lock:
             generation = self._generation
         current = definitions.versions(session, client, api_id, request_id)
         with self._lock:
             entry = self._entries.get((client.id, request_id))
         if entry is not None and entry.api_id == api_id and _versions(entry.plan) == current:
-            entry.checked = monotonic()
+            entry.checked, entry.checking_until = monotonic(), 0.0
             return entry.plan
         loaded = definitions.load(session, keyring, client, api_id, request_id)
         key = PlanKey(

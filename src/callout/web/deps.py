@@ -16,7 +16,7 @@ from callout.db.admission import Admission
 from callout.db.crypto import Keyring, KeySource
 from callout.db.engine import Database
 from callout.db.models import Client
-from callout.errors import Invalid
+from callout.errors import Invalid, NotFound, Unauthenticated
 from callout.invocations.service import Runtime
 from callout.schemas import MAX_ID, MAX_OFFSET, IfMatch
 from callout.settings import Settings
@@ -94,7 +94,11 @@ async def _principal(request: Request, admission: AdmissionDep) -> Principal:
     if known is not None:
         return known
     generation = access.generation
-    principal = await admission.lookup(lambda session: clients.authenticate(session, key))
+    try:
+        principal = await admission.lookup(lambda session: clients.authenticate(session, key))
+    except Unauthenticated:
+        access.drop(key)
+        raise
     if key:
         access.keep_principal(key, principal, generation)
     return principal
@@ -114,9 +118,13 @@ async def _client(
     if known is not None:
         return clients.check_visible(principal, known, client)
     generation = access.generation
-    found = await admission.lookup(
-        lambda session: clients.visible_client(session, principal, client)
-    )
+    try:
+        found = await admission.lookup(
+            lambda session: clients.visible_client(session, principal, client)
+        )
+    except NotFound:
+        access.drop(None, client)
+        raise
     access.keep_client(client, found, generation)
     return found
 
