@@ -39,7 +39,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = runtime = await Runtime.start(
-            settings, DatabaseCredentials(database, keys)
+            settings, database, DatabaseCredentials(database, keys)
         )
         stop_listening = database.on_commit(runtime.plans.forget)
         try:
