@@ -14,9 +14,10 @@ from callout.db.paging import page
 
 # Percentiles by nearest rank: the p-th is the value at rank ceil(p * n / 100) of the n calls
 # sorted by duration, i.e. a duration that really happened. ceil is written as integer
-# division, (p * n + 99) / 100, which SQLite and PostgreSQL both do on integers (SQLite has
+# division, (p * n + 99) // 100, which SQLite and PostgreSQL both do on integers (SQLite has
 # no ceil() unless built with its math functions). E.g. n = 7: p50 is rank 4, p95 and p99
-# rank 7, the slowest.
+# rank 7, the slowest. One query serves both databases, where PostgreSQL's percentile_cont
+# would interpolate between calls and SQLite has no counterpart.
 PERCENTILES = (50, 95, 99)
 
 
@@ -86,7 +87,7 @@ class InvocationRepository:
         named = select(Invocation.request_id, Invocation.request_name).where(
             Invocation.id.in_(latest)
         )
-        names: dict[int, str] = dict(self.session.execute(named).tuples().all())
+        names: dict[int, str] = dict(self.session.execute(named).all())
         requests = []
         for request_id in sorted(names):
             mine = [row for row in counted if row[0] == request_id]
@@ -125,7 +126,7 @@ def _percentiles(
         .label("rank"),
         func.count().over(partition_by=partition).label("calls"),
     ).subquery()
-    ranks = [(ranked.c.calls * p + 99) / 100 for p in PERCENTILES]
+    ranks = [(ranked.c.calls * p + 99) // 100 for p in PERCENTILES]
     rows = session.execute(
         select(ranked.c.request_id, ranked.c.rank, ranked.c.calls, ranked.c.duration_ms).where(
             or_(*(ranked.c.rank == rank for rank in ranks))
