@@ -70,7 +70,7 @@ class History:
         self._buffer: deque[Entry] = deque()
         self._full = asyncio.Event()
         self._writing = asyncio.Lock()
-        self._failing = self._dropping = False
+        self._failing = self._dropping = self._closing = False
         self._task: asyncio.Task[None] | None = None
 
     def record(self, plan: Plan, actor: str, mode: Mode, outcome: Outcome, *, test: bool) -> None:
@@ -109,16 +109,17 @@ class History:
         self._task = asyncio.create_task(self._run(), name="invocation history")
 
     async def close(self) -> None:
-        """Stop the task and write what is buffered."""
+        """Let the task finish its round (never cut off mid-write), then write what is left."""
+        self._closing = True
+        self._full.set()
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await self._task
             self._task = None
         await self.flush()
 
     async def _run(self) -> None:
         prune_at = monotonic()
-        while True:
+        while not self._closing:
             try:
                 async with asyncio.timeout(self.flush_every):
                     await self._full.wait()
@@ -126,7 +127,7 @@ class History:
                 pass
             self._full.clear()
             await self.flush()
-            if monotonic() >= prune_at:
+            if monotonic() >= prune_at and not self._closing:
                 prune_at = monotonic() + PRUNE_EVERY
                 try:
                     await self.prune(datetime.now(UTC))
