@@ -9,7 +9,7 @@ own session dependency runs as in production, on savepoints of that transaction.
 import copy
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,6 +124,9 @@ def settings(tmp_path: Path) -> Settings:
         environment="production",
         plan_ttl=0,
         outbound_allow=LOOPBACK,
+        # The app's sessions share the test's one connection, which two threads must not use
+        # at once: the history is written when a test calls `recorded`, never on its own.
+        history_flush_seconds=60,
     )
 
 
@@ -176,6 +179,19 @@ def session(bound_database: Database) -> Iterator[Session]:
 @pytest.fixture
 def app(settings: Settings, bound_database: Database, keys: KeySource) -> FastAPI:
     return create_app(settings, database=bound_database, keys=keys)
+
+
+Recorded = Callable[[], Awaitable[None]]
+
+
+@pytest.fixture
+def recorded(app: FastAPI) -> Recorded:
+    """Writes what the app's invocation history has buffered so far."""
+
+    async def flush() -> None:
+        await app.state.runtime.history.flush()
+
+    return flush
 
 
 @pytest.fixture(scope="session")

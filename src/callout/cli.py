@@ -237,7 +237,7 @@ def send(
 
 
 async def _run(plan: Plan, body: InvokeBody, saver: DatabaseCredentials) -> Outcome:
-    runtime = await Runtime.start(get_settings(), saver)
+    runtime = await Runtime.start(get_settings(), saver.database, saver)
     try:
         return await runtime.executor.run(
             plan,
@@ -280,7 +280,7 @@ async def _authorize(client: str, api: str, port: int, wait: float) -> Authorize
         start, pending = authorize_flow.prepare(
             session, keys.keyring(), OPERATOR, target, api_id, redirect_uri
         )
-    runtime = await Runtime.start(settings)
+    runtime = await Runtime.start(settings, database)
     store, http = runtime.executor.store, runtime.executor.http
     await authorize_flow.remember(store, start.state, pending)
     finished: asyncio.Future[AuthorizeDone] = asyncio.get_running_loop().create_future()

@@ -70,6 +70,21 @@ class Settings(BaseSettings):
         default=None, description="PEM file of CAs to trust; unset means the system store."
     )
     client_max_in_flight: int = Field(default=100, ge=1, le=100_000)
+    history_days: int = Field(
+        default=30, ge=1, le=3650, description="Days an invocation stays in the history."
+    )
+    history_rows: int = Field(
+        default=100_000,
+        ge=100,
+        le=100_000_000,
+        description="Invocations kept per client; the oldest beyond this are removed.",
+    )
+    history_flush_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=60,
+        description="Seconds between writes of the invocations a process has buffered.",
+    )
 
     @field_validator("outbound_allow", mode="before")
     @classmethod

@@ -9,9 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from callout.db.models import ApiKey, Client
+from callout.invocations import repository
 from tests.conftest import Tenant, Tenants, bearer
 from tests.endpoints import Endpoint, endpoints
 from tests.factories import api_body, request_body
+from tests.invocations.test_history import row as invocation_row
 
 CLIENTS = "/api/v1/clients"
 PROBLEM = "application/problem+json"
@@ -482,10 +484,14 @@ async def call(
 
 
 async def test_viewer_reads_but_every_write_needs_a_higher_role(
-    app: FastAPI, http: httpx.AsyncClient, tenants: Tenants
+    app: FastAPI, http: httpx.AsyncClient, tenants: Tenants, session: Session
 ) -> None:
     a = tenants.a
     values = await own_library(http, a)
+    called = invocation_row(a.client, api_id=values["api_id"], request_id=values["request_id"])
+    repository.append(session, [called])
+    session.commit()
+    values["invocation_id"] = called["invocation_id"]
     audit = f"{CLIENTS}/acme/audit"
     events_before = (await http.get(audit, headers=a.admin)).json()["total"]
     api_before = await http.get(f"{a.apis}/{values['api_id']}", headers=a.admin)

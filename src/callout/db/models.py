@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -210,3 +211,38 @@ class AuditEvent(Base):
     object_name: Mapped[str] = mapped_column(String(200))
     changed: Mapped[list[str]] = mapped_column(JSONColumn, default=list)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONColumn, default=dict)
+
+
+class Invocation(Base):
+    """One recorded call of a request (an invoke or a test; never a dry run or a mock).
+
+    Names are kept as they were at the call, and API and request ids are not foreign keys:
+    the history of a call outlives an edit or a delete of what it called. The trace is kept
+    only for a failed test, masked as the test answered it.
+    """
+
+    __tablename__ = "invocations"
+    __table_args__ = (
+        Index("ix_invocations_client_id", "client_id", "id"),  # the list, newest first
+        Index("ix_invocations_client_api_at", "client_id", "api_id", "at"),  # metrics
+        Index("ix_invocations_at", "at"),  # retention by age
+        NEVER_REUSED,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    invocation_id: Mapped[str] = mapped_column(String(40), index=True)
+    at: Mapped[datetime] = mapped_column()
+    actor: Mapped[str] = mapped_column(String(120))
+    api_id: Mapped[int] = mapped_column()
+    api_name: Mapped[str] = mapped_column(String(100))
+    request_id: Mapped[int] = mapped_column()
+    request_name: Mapped[str] = mapped_column(String(100))
+    mode: Mapped[str] = mapped_column(String(10))
+    outcome: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[int | None] = mapped_column()
+    duration_ms: Mapped[float] = mapped_column(Float)
+    trace: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+    )

@@ -1,21 +1,27 @@
-"""REST routes that run requests: invoke, test, and the invocation log."""
+"""REST routes that run requests (invoke, test) and read what they did (the invocation
+history, each API's metrics)."""
 
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Response
+from pydantic import AwareDatetime
 
 from callout.invocations import authorize as authorize_flow
 from callout.invocations import service
 from callout.invocations.schemas import (
+    ApiMetrics,
     AuthorizeBody,
     AuthorizeDone,
     AuthorizeStart,
+    InvocationDetail,
     InvocationRead,
     InvokeBody,
     InvokeResult,
+    OutcomeName,
     RuntimeRead,
     TracedResult,
+    Window,
 )
 from callout.schemas import Page
 from callout.web.deps import (
@@ -23,6 +29,7 @@ from callout.web.deps import (
     ClientDep,
     DatabaseDep,
     IdPath,
+    IdQuery,
     KeyringDep,
     KeysDep,
     OffsetQuery,
@@ -91,18 +98,59 @@ async def test(
         body,
         trace=True,
     )
-    return service.traced(outcome)
+    return TracedResult.of(outcome)
+
+
+Moment = Annotated[AwareDatetime | None, Query(description="RFC 3339, e.g. 2026-12-05T09:00:00Z")]
 
 
 @router.get("/invocations")
 def invocations(
-    runtime: RuntimeDep,
+    session: SessionDep,
     client: ClientDep,
+    api_id: IdQuery = None,
+    request_id: IdQuery = None,
+    outcome: OutcomeName | None = None,
+    since: Moment = None,
+    until: Moment = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: OffsetQuery = 0,
 ) -> Page[InvocationRead]:
-    """This process's latest calls for the client, newest first."""
-    return service.log_page(runtime, client, limit, offset)
+    """The client's invokes and tests from every process, newest first; `since` inclusive,
+    `until` exclusive. A call shows here within CALLOUT_HISTORY_FLUSH_SECONDS."""
+    return service.list_invocations(
+        session,
+        client,
+        api_id=api_id,
+        request_id=request_id,
+        outcome=outcome,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/invocations/{invocation_id}")
+def invocation(
+    session: SessionDep,
+    client: ClientDep,
+    invocation_id: Annotated[str, Path(pattern="^[0-9a-f]{1,40}$")],
+) -> InvocationDetail:
+    """One call, with the trace of a failed test."""
+    return service.get_invocation(session, client, invocation_id)
+
+
+@router.get("/apis/{api_id}/metrics")
+def api_metrics(
+    session: SessionDep,
+    client: ClientDep,
+    api_id: IdPath,
+    window: Window = "1h",
+) -> ApiMetrics:
+    """How the client's invokes of the API went over the last hour, day or week, per
+    request and in total: calls by outcome and by reason, and p50/p95/p99 duration."""
+    return service.api_metrics(session, client, api_id, window)
 
 
 @router.get("/runtime")

@@ -1,14 +1,17 @@
 """Invoking a request through the REST API, and what comes back."""
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field
 
+from callout.runtime.executor import Outcome
 from callout.schemas import Model
 
 Mode = Literal["live", "dry_run", "mock"]
 OutcomeName = Literal["success", "failure", "timeout"]
+HistoryMode = Literal["invoke", "test"]
 
 
 class Context(Model):
@@ -78,9 +81,22 @@ class TracedResult(InvokeResult):
     steps: list[StepView]
     response: ResponseView | None
 
+    @classmethod
+    def of(cls, outcome: Outcome) -> "TracedResult":
+        return cls.model_validate(outcome_fields(outcome))
+
+
+def outcome_fields(outcome: Outcome) -> dict[str, Any]:
+    """An outcome as plain data in the shape of these schemas."""
+    plain = asdict(outcome)
+    for view in ("request", "response"):
+        if plain[view] is not None:
+            plain[view]["headers"] = [{"name": n, "value": v} for n, v in plain[view]["headers"]]
+    return plain
+
 
 class InvocationRead(Model):
-    """One line of the invocation log."""
+    """One recorded call; names are as they were when it ran."""
 
     invocation_id: str
     at: datetime
@@ -89,11 +105,49 @@ class InvocationRead(Model):
     api_name: str
     request_id: int
     request_name: str
-    mode: Mode
+    mode: HistoryMode = Field(description="invoke: a script's call; test: POST .../test.")
     outcome: OutcomeName
     reason: str | None
-    status: int | None
+    status: int | None = Field(description="The upstream's HTTP status.")
     duration_ms: float
+
+
+class InvocationDetail(InvocationRead):
+    trace: TracedResult | None = Field(
+        description="A failed test's whole trace as it answered, secrets masked; "
+        "nothing is kept of other calls."
+    )
+
+
+Window = Literal["1h", "24h", "7d"]
+
+
+class CallMetrics(Model):
+    """Calls in a window: how they ended, and how long they took (nearest-rank percentiles,
+    of the calls themselves, in milliseconds; null when there were none)."""
+
+    calls: int
+    outcomes: dict[OutcomeName, int]
+    reasons: dict[str, int] = Field(description="Calls that did not succeed, by reason.")
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+
+
+class RequestMetrics(CallMetrics):
+    request_id: int
+    request_name: str = Field(description="As of its latest call in the window.")
+
+
+class ApiMetrics(Model):
+    """What the client's invokes of one API did in the window (tests are not counted)."""
+
+    api_id: int
+    window: Window
+    since: datetime
+    until: datetime
+    total: CallMetrics
+    requests: list[RequestMetrics]
 
 
 class CircuitRead(Model):

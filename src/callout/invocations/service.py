@@ -1,22 +1,34 @@
-"""Invoking a stored request: find its plan, run it, log it, and report the outcome."""
+"""Invoking a stored request: find its plan, run it, record it, and report the outcome;
+and reading what was recorded: the history and each API's metrics."""
 
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.orm import Session
+
+from callout.apis import records
 from callout.clients.access import Principal
 from callout.db.admission import Admission
 from callout.db.crypto import KeySource
-from callout.db.models import Client
-from callout.errors import InvocationFailed
-from callout.invocations.log import InvocationLog
+from callout.db.engine import Database
+from callout.db.models import Client, Invocation
+from callout.errors import InvocationFailed, NotFound
+from callout.invocations.history import History
 from callout.invocations.plans import PlanCache
+from callout.invocations.repository import Figures, InvocationRepository
 from callout.invocations.schemas import (
+    ApiMetrics,
+    CallMetrics,
     CircuitRead,
+    InvocationDetail,
     InvocationRead,
     InvokeBody,
     InvokeResult,
+    OutcomeName,
+    RequestMetrics,
     RuntimeRead,
-    TracedResult,
+    Window,
+    outcome_fields,
 )
 from callout.runtime.auth.base import CredentialSaver
 from callout.runtime.auth.tokens import MemoryTokenStore
@@ -29,15 +41,18 @@ from callout.settings import Settings
 
 @dataclass
 class Runtime:
-    """What invoking needs in a process: one executor, one plan cache, one log."""
+    """What invoking needs in a process: one executor, one plan cache, one history."""
 
     executor: Executor
     plans: PlanCache
-    log: InvocationLog
+    history: History
 
     @classmethod
-    async def start(cls, settings: Settings, saver: CredentialSaver | None = None) -> "Runtime":
-        """`saver` keeps rotated refresh tokens; without one they live in memory only."""
+    async def start(
+        cls, settings: Settings, database: Database, saver: CredentialSaver | None = None
+    ) -> "Runtime":
+        """`saver` keeps rotated refresh tokens; without one they live in memory only.
+        The history is written to `database` by a task that runs until `close`."""
         limits = Limits(
             connect_timeout=settings.outbound_connect_timeout,
             max_body=settings.outbound_max_body,
@@ -48,9 +63,17 @@ class Runtime:
         executor = Executor(
             http, MemoryTokenStore(), saver, max_in_flight=settings.client_max_in_flight
         )
-        return cls(executor, PlanCache(ttl=settings.plan_ttl), InvocationLog())
+        history = History(
+            database,
+            flush_every=settings.history_flush_seconds,
+            keep_days=settings.history_days,
+            keep_rows=settings.history_rows,
+        )
+        history.start()
+        return cls(executor, PlanCache(ttl=settings.plan_ttl), history)
 
     async def close(self) -> None:
+        await self.history.close()
         await self.executor.http.close()
 
 
@@ -86,23 +109,7 @@ async def invoke(
         sample=body.sample,
         trace=trace,
     )
-    runtime.log.add(
-        client.id,
-        InvocationRead(
-            invocation_id=outcome.invocation_id,
-            at=datetime.now(UTC),
-            actor=principal.actor,
-            api_id=api_id,
-            api_name=plan.api_name,
-            request_id=request_id,
-            request_name=plan.request_name,
-            mode=body.mode,
-            outcome=outcome.outcome,
-            reason=outcome.reason,
-            status=outcome.status,
-            duration_ms=outcome.duration_ms,
-        ),
-    )
+    runtime.history.record(plan, principal.actor, body.mode, outcome, test=trace)
     return outcome
 
 
@@ -112,7 +119,7 @@ def result(outcome: Outcome) -> InvokeResult:
     Built field by field rather than through `asdict`, which copies the whole trace: this
     runs for every invoke.
     """
-    request = None if outcome.request is None else _plain(outcome)["request"]
+    request = None if outcome.request is None else outcome_fields(outcome)["request"]
     data = InvokeResult.model_validate(
         {
             "invocation_id": outcome.invocation_id,
@@ -145,10 +152,6 @@ def result(outcome: Outcome) -> InvokeResult:
     return data
 
 
-def traced(outcome: Outcome) -> TracedResult:
-    return TracedResult.model_validate(_plain(outcome))
-
-
 def state(runtime: Runtime, client: Client) -> RuntimeRead:
     executor = runtime.executor
     circuits = [
@@ -176,14 +179,77 @@ def _moment(timestamp: float | None) -> datetime | None:
     return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC)
 
 
-def log_page(runtime: Runtime, client: Client, limit: int, offset: int) -> Page[InvocationRead]:
-    items, total = runtime.log.page(client.id, limit, offset)
+def list_invocations(
+    session: Session,
+    client: Client,
+    *,
+    api_id: int | None = None,
+    request_id: int | None = None,
+    outcome: OutcomeName | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[InvocationRead]:
+    rows, total = InvocationRepository(session, client).page(
+        api_id=api_id,
+        request_id=request_id,
+        outcome=outcome,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+    )
+    items = [InvocationRead.model_validate(_fields(row)) for row in rows]
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
-def _plain(outcome: Outcome) -> dict[str, object]:
-    plain = asdict(outcome)
-    for view in ("request", "response"):
-        if plain[view] is not None:
-            plain[view]["headers"] = [{"name": n, "value": v} for n, v in plain[view]["headers"]]
-    return plain
+def get_invocation(session: Session, client: Client, invocation_id: str) -> InvocationDetail:
+    row = InvocationRepository(session, client).find(invocation_id)
+    if row is None:
+        raise NotFound(f"no such invocation in client {client.code!r}")
+    return InvocationDetail.model_validate(_fields(row) | {"trace": row.trace})
+
+
+WINDOWS: dict[Window, timedelta] = {
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+}
+
+
+def api_metrics(
+    session: Session, client: Client, api_id: int, window: Window, now: datetime | None = None
+) -> ApiMetrics:
+    """The client's invokes of one of its APIs or of a system API, over the window."""
+    records.find_api(session, client, api_id)
+    until = now or datetime.now(UTC)
+    since = until - WINDOWS[window]
+    requests, total = InvocationRepository(session, client).figures(api_id, since)
+    return ApiMetrics(
+        api_id=api_id,
+        window=window,
+        since=since,
+        until=until,
+        total=CallMetrics.model_validate(_metrics(total)),
+        requests=[
+            RequestMetrics.model_validate(
+                _metrics(figures)
+                | {"request_id": figures.request_id, "request_name": figures.request_name}
+            )
+            for figures in requests
+        ],
+    )
+
+
+def _metrics(figures: Figures) -> dict[str, object]:
+    return {
+        "calls": sum(figures.outcomes.values()),
+        "outcomes": figures.outcomes,
+        "reasons": figures.reasons,
+        **{f"p{p}_ms": figures.percentiles.get(p) for p in (50, 95, 99)},
+    }
+
+
+def _fields(row: Invocation) -> dict[str, object]:
+    return {name: getattr(row, name) for name in InvocationRead.model_fields}

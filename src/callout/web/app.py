@@ -41,7 +41,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = runtime = await Runtime.start(
-            settings, DatabaseCredentials(database, keys)
+            settings, database, DatabaseCredentials(database, keys)
         )
         listeners = [database.on_commit(runtime.plans.forget), database.on_commit(access.forget)]
         try:

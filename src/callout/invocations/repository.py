@@ -1,0 +1,199 @@
+"""Queries for the invocation history: one client's calls through `readable()`, and the
+writes and retention that span every client (the history's own upkeep, never a route's)."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Select, delete, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from callout.db.models import Client, Invocation
+from callout.db.paging import page
+
+# Percentiles by nearest rank: the p-th is the value at rank ceil(p * n / 100) of the n calls
+# sorted by duration, i.e. a duration that really happened. ceil is written as integer
+# division, (p * n + 99) // 100, which SQLite and PostgreSQL both do on integers (SQLite has
+# no ceil() unless built with its math functions). E.g. n = 7: p50 is rank 4, p95 and p99
+# rank 7, the slowest. One query serves both databases, where PostgreSQL's percentile_cont
+# would interpolate between calls and SQLite has no counterpart.
+PERCENTILES = (50, 95, 99)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One request's calls (or the API's, with `request_id` None) in a window."""
+
+    request_id: int | None
+    request_name: str | None
+    outcomes: dict[str, int]
+    reasons: dict[str, int]
+    percentiles: dict[int, float]
+
+
+class InvocationRepository:
+    def __init__(self, session: Session, client: Client) -> None:
+        self.session = session
+        self.client = client
+
+    def readable(self) -> Select[Invocation]:
+        return select(Invocation).where(Invocation.client_id == self.client.id)
+
+    def page(
+        self,
+        *,
+        api_id: int | None,
+        request_id: int | None,
+        outcome: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[Sequence[Invocation], int]:
+        """Newest first, as recorded (the (client_id, id) index's order); `since` is
+        inclusive, `until` exclusive."""
+        stmt = self.readable()
+        if api_id is not None:
+            stmt = stmt.where(Invocation.api_id == api_id)
+        if request_id is not None:
+            stmt = stmt.where(Invocation.request_id == request_id)
+        if outcome is not None:
+            stmt = stmt.where(Invocation.outcome == outcome)
+        if since is not None:
+            stmt = stmt.where(Invocation.at >= since)
+        if until is not None:
+            stmt = stmt.where(Invocation.at < until)
+        return page(self.session, stmt, [Invocation.id.desc()], limit, offset)
+
+    def find(self, invocation_id: str) -> Invocation | None:
+        stmt = self.readable().where(Invocation.invocation_id == invocation_id).limit(1)
+        return self.session.scalar(stmt)
+
+    def figures(self, api_id: int, since: datetime) -> tuple[list[Figures], Figures]:
+        """The API's invokes since `since`: per request, in total, and each request's name
+        as of its latest call."""
+        calls = self.readable().where(
+            Invocation.api_id == api_id, Invocation.mode == "invoke", Invocation.at >= since
+        )
+        counted = self.session.execute(
+            calls.with_only_columns(
+                Invocation.request_id, Invocation.outcome, Invocation.reason, func.count()
+            ).group_by(Invocation.request_id, Invocation.outcome, Invocation.reason)
+        ).all()
+        per_request = _percentiles(self.session, calls, by_request=True)
+        overall = _percentiles(self.session, calls, by_request=False)
+        latest = calls.with_only_columns(func.max(Invocation.id)).group_by(Invocation.request_id)
+        named = select(Invocation.request_id, Invocation.request_name).where(
+            Invocation.id.in_(latest)
+        )
+        names: dict[int, str] = dict(self.session.execute(named).all())
+        requests = []
+        for request_id in sorted(names):
+            mine = [row for row in counted if row[0] == request_id]
+            requests.append(
+                _figures(request_id, names[request_id], mine, per_request.get(request_id, {}))
+            )
+        return requests, _figures(None, None, counted, overall.get(None, {}))
+
+
+def _figures(
+    request_id: int | None,
+    request_name: str | None,
+    counted: Sequence[Any],
+    percentiles: dict[int, float],
+) -> Figures:
+    outcomes: dict[str, int] = {}
+    reasons: dict[str, int] = {}
+    for _, outcome, reason, count in counted:
+        outcomes[outcome] = outcomes.get(outcome, 0) + count
+        if reason is not None:
+            reasons[reason] = reasons.get(reason, 0) + count
+    return Figures(request_id, request_name, outcomes, reasons, percentiles)
+
+
+def _percentiles(
+    session: Session, calls: Select[Invocation], *, by_request: bool
+) -> dict[int | None, dict[int, float]]:
+    """Exact percentiles of duration in one query: each call ranked within its request (or
+    the whole API), keeping only the rows at the wanted ranks."""
+    partition = [Invocation.request_id] if by_request else []
+    ranked = calls.with_only_columns(
+        Invocation.request_id,
+        Invocation.duration_ms,
+        func.row_number()
+        .over(partition_by=partition, order_by=[Invocation.duration_ms, Invocation.id])
+        .label("rank"),
+        func.count().over(partition_by=partition).label("calls"),
+    ).subquery()
+    ranks = [(ranked.c.calls * p + 99) // 100 for p in PERCENTILES]
+    rows = session.execute(
+        select(ranked.c.request_id, ranked.c.rank, ranked.c.calls, ranked.c.duration_ms).where(
+            or_(*(ranked.c.rank == rank for rank in ranks))
+        )
+    ).all()
+    found: dict[int | None, dict[int, float]] = {}
+    for request_id, rank, count, duration in rows:
+        key = request_id if by_request else None
+        for p in PERCENTILES:
+            if rank == (count * p + 99) // 100:
+                found.setdefault(key, {})[p] = duration
+    return found
+
+
+def append(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert recorded calls, leaving out those of clients deleted since they ran (their
+    history went with them); how many were inserted."""
+    clients = {row["client_id"] for row in rows}
+    existing = set(session.scalars(select(Client.id).where(Client.id.in_(clients))))
+    kept = [row for row in rows if row["client_id"] in existing]
+    if kept:
+        session.execute(insert(Invocation), kept)
+    return len(kept)
+
+
+def prune_older(session: Session, before: datetime, batch: int) -> int:
+    """Delete up to `batch` calls made before `before`; how many went."""
+    doomed = select(Invocation.id).where(Invocation.at < before).limit(batch)
+    return _delete(session, doomed)
+
+
+def crowded(session: Session, keep: int) -> list[tuple[int, int]]:
+    """Clients with more than `keep` calls, each with the id of its newest call to delete."""
+    over = (
+        select(Invocation.client_id)
+        .group_by(Invocation.client_id)
+        .having(func.count() > keep)
+        .order_by(Invocation.client_id)
+    )
+    found = []
+    for client_id in session.scalars(over).all():
+        last = session.scalar(
+            select(Invocation.id)
+            .where(Invocation.client_id == client_id)
+            .order_by(Invocation.id.desc())
+            .offset(keep)
+            .limit(1)
+        )
+        if last is not None:
+            found.append((client_id, last))
+    return found
+
+
+def prune_through(session: Session, client_id: int, last: int, batch: int) -> int:
+    """Delete up to `batch` of the client's calls with ids up to `last`; how many went."""
+    doomed = (
+        select(Invocation.id)
+        .where(Invocation.client_id == client_id, Invocation.id <= last)
+        .limit(batch)
+    )
+    return _delete(session, doomed)
+
+
+def _delete(session: Session, doomed: Select[int]) -> int:
+    result = session.execute(
+        delete(Invocation)
+        .where(Invocation.id.in_(doomed))
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], result).rowcount
