@@ -14,11 +14,13 @@ Three kinds are admitted apart, each up to its own number:
 - writes: SQLite takes one writer at a time, so writes queue here, in order, rather than in
   SQLite's busy loop.
 A unit of work that cannot start within `wait` seconds is refused with 503 and Retry-After,
-never left to stall.
+never left to stall. Lookups run on threads of their own, one per slot, so nothing else that
+uses worker threads (routes, the history's writes waiting on SQLite's lock) can hold them up.
 """
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
@@ -39,6 +41,12 @@ class Admission:
             "reads": asyncio.Semaphore(database.read_slots),
             "writes": asyncio.Semaphore(database.write_slots),
         }
+        self._lookup_threads = ThreadPoolExecutor(
+            database.lookup_slots, thread_name_prefix="callout-lookup"
+        )
+
+    def close(self) -> None:
+        self._lookup_threads.shutdown(wait=False)
 
     @asynccontextmanager
     async def _slot(self, kind: str) -> AsyncIterator[None]:
@@ -63,7 +71,7 @@ class Admission:
                 return work(session)
 
         async with self._slot("lookups"):
-            return await asyncio.to_thread(unit)
+            return await asyncio.get_running_loop().run_in_executor(self._lookup_threads, unit)
 
     @asynccontextmanager
     async def session(self, *, reads_only: bool) -> AsyncIterator[Session]:

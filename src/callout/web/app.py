@@ -37,6 +37,7 @@ def create_app(
     database = database or Database.from_settings(settings)
     keys = keys or KeySource(settings)
     access = AccessCache(settings.access_ttl)
+    admission = Admission(database)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -50,6 +51,7 @@ def create_app(
             for stop_listening in listeners:
                 stop_listening()
             await runtime.close()
+            admission.close()
             if owns_database:
                 database.dispose()
 
@@ -63,7 +65,7 @@ def create_app(
         swagger_ui_parameters={"persistAuthorization": True},
     )
     app.state.settings, app.state.database, app.state.keys = settings, database, keys
-    app.state.admission = Admission(database)
+    app.state.admission = admission
     app.state.access = access
     problems.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_request_body)
