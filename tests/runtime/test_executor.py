@@ -1147,6 +1147,26 @@ async def test_each_call_logs_one_line_with_its_outcome(
     assert "status=404" in line
 
 
+async def test_a_success_logs_at_debug_only(
+    executor: Executor,
+    upstream: Upstream,
+    on_upstream: PlanFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    upstream.answer(200, {"name": "Ann"})
+    caplog.set_level(logging.INFO, logger="callout.runtime")
+    await executor.run(on_upstream(), CUSTOMER, {})
+    assert not [r for r in caplog.records if r.name == "callout.runtime"]
+
+    caplog.set_level(logging.DEBUG, logger="callout.runtime")
+    outcome = await executor.run(on_upstream(), CUSTOMER, {})
+
+    [record] = [r for r in caplog.records if r.name == "callout.runtime"]
+    assert record.levelno == logging.DEBUG
+    assert f"invocation={outcome.invocation_id}" in record.getMessage()
+    assert "outcome=success" in record.getMessage()
+
+
 # Dry run and mock
 
 

@@ -28,7 +28,7 @@ class Context(Model):
 
 class InvokeBody(Model):
     parameters: dict[str, Any] = Field(default={}, description="Values of the request parameters.")
-    context: Context = Context()
+    context: Context = Field(default_factory=Context)
     mode: Mode = Field(
         default="live",
         description="live sends; dry_run returns the rendered request without sending; "

@@ -157,8 +157,11 @@ class Executor:
             if trace:
                 outcome.steps, outcome.response = recorder.steps, recorder.response
                 outcome.request = outcome.request or recorder.request
-            if log.isEnabledFor(logging.INFO):
-                _log(plan, mode, outcome)
+            # A success is recorded in the invocation history and the metrics; a log line for
+            # each would cost the hot path as much as its breaker and mapping together.
+            level = logging.DEBUG if outcome.outcome == "success" else logging.INFO
+            if log.isEnabledFor(level):
+                _log(level, plan, mode, outcome)
         return outcome
 
     async def _live(
@@ -315,8 +318,9 @@ def _refusal(plan: Plan, received: Received, redactor: Redactor) -> str:
     return f"{provider} answered {received.status}: {said or '(an empty body)'}"
 
 
-def _log(plan: Plan, mode: Mode, outcome: Outcome) -> None:
-    log.info(
+def _log(level: int, plan: Plan, mode: Mode, outcome: Outcome) -> None:
+    log.log(
+        level,
         "invocation=%s client=%s api=%r request=%r mode=%s outcome=%s reason=%s status=%s "
         "duration_ms=%.1f",
         outcome.invocation_id,
