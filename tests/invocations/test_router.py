@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from callout.apis import catalog, request_service
 from callout.apis import service as apis
-from callout.apis.schemas import ApiWrite, RequestWrite
+from callout.apis.schemas import ApiRead, ApiWrite, RequestRead, RequestWrite
 from callout.clients.access import OPERATOR
-from callout.db.crypto import KeySource
+from callout.db.crypto import Keyring, KeySource
 from callout.db.models import Api
 from callout.errors import NotFound
 from callout.invocations.plans import PlanCache
@@ -459,15 +459,24 @@ def test_cached_plan_is_used_without_the_database_and_rebuilt_after_an_edit(
     assert cache.cached(a.client, api.id, made.id) is rebuilt
 
 
-def test_an_expired_plan_is_checked_by_one_caller_while_the_others_go_on_with_it(
+def stored_request(
     session: Session, tenants: Tenants, keys: KeySource
-) -> None:
+) -> tuple[Keyring, ApiRead, RequestRead]:
+    """Client A's API with one request, committed."""
     a, keyring = tenants.a, keys.keyring()
     api = apis.create_api(session, keyring, OPERATOR, a.client, ApiWrite(**api_body()))
     made = request_service.create_request(
         session, keyring, OPERATOR, a.client, api.id, RequestWrite(**request_body())
     )
     session.commit()
+    return keyring, api, made
+
+
+def test_an_expired_plan_is_checked_by_one_caller_while_the_others_go_on_with_it(
+    session: Session, tenants: Tenants, keys: KeySource
+) -> None:
+    a = tenants.a
+    keyring, api, made = stored_request(session, tenants, keys)
     cache = PlanCache(ttl=0)
     plan = cache.plan(session, keyring, a.client, api.id, made.id)
 
@@ -480,12 +489,8 @@ def test_an_expired_plan_is_checked_by_one_caller_while_the_others_go_on_with_it
 def test_a_plan_whose_check_fails_is_not_used_by_anyone(
     session: Session, tenants: Tenants, keys: KeySource
 ) -> None:
-    a, keyring = tenants.a, keys.keyring()
-    api = apis.create_api(session, keyring, OPERATOR, a.client, ApiWrite(**api_body()))
-    made = request_service.create_request(
-        session, keyring, OPERATOR, a.client, api.id, RequestWrite(**request_body())
-    )
-    session.commit()
+    a = tenants.a
+    keyring, api, made = stored_request(session, tenants, keys)
     cache = PlanCache(ttl=0)
     cache.plan(session, keyring, a.client, api.id, made.id)
     assert cache.cached(a.client, api.id, made.id) is None  # this caller checks...
