@@ -2,7 +2,10 @@
 
 import asyncio
 import json
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -124,14 +127,25 @@ def serve(
         catalog.sync(session)
     database.dispose()
     callout_logging.configure()
-    uvicorn.run(
-        "callout.web.app:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        log_config=None,
-    )
+    shared = None
+    if workers > 1:
+        # Workers are fresh interpreters that inherit the environment: prometheus-client reads
+        # the variable as they import it and keeps each worker's counts in files there.
+        (settings.data_dir / "metrics").mkdir(parents=True, exist_ok=True)
+        shared = Path(tempfile.mkdtemp(prefix="serve-", dir=settings.data_dir / "metrics"))
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(shared)
+    try:
+        uvicorn.run(
+            "callout.web.app:create_app",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers,
+            log_config=callout_logging.config(),  # applied again in each worker
+        )
+    finally:
+        if shared is not None:
+            shutil.rmtree(shared, ignore_errors=True)
 
 
 @db_app.command("upgrade")

@@ -63,6 +63,12 @@ class Settings(BaseSettings):
         default=None, description="PEM file of CAs to trust; unset means the system store."
     )
     client_max_in_flight: int = Field(default=100, ge=1, le=100_000)
+    metrics_dir: Path | None = Field(
+        default=None,
+        validation_alias="PROMETHEUS_MULTIPROC_DIR",
+        description="Where worker processes keep their Prometheus counts; `callout serve` "
+        "sets it, fresh for each run. Unset means each process answers its own.",
+    )
 
     @field_validator("outbound_allow", mode="before")
     @classmethod

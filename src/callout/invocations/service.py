@@ -8,6 +8,7 @@ from callout.db.admission import Admission
 from callout.db.crypto import Keyring
 from callout.db.models import Client
 from callout.errors import InvocationFailed
+from callout.invocations import prometheus
 from callout.invocations.log import InvocationLog
 from callout.invocations.plans import PlanCache
 from callout.invocations.schemas import (
@@ -86,6 +87,7 @@ async def invoke(
         sample=body.sample,
         trace=trace,
     )
+    prometheus.observe(client.code, plan, body.mode, trace, outcome)
     runtime.log.add(
         client.id,
         InvocationRead(
