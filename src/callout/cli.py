@@ -111,6 +111,11 @@ def init() -> None:
     out.print(created.key, highlight=False, soft_wrap=True)
 
 
+# How `callout serve` runs uvicorn: uvloop and httptools, chosen with bench/invoke.py (its
+# anchor is served with these too).
+UVICORN_OPTIONS = {"loop": "uvloop", "http": "httptools"}
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: CALLOUT_HOST.")] = None,
@@ -142,6 +147,7 @@ def serve(
             port=port or settings.port,
             workers=workers,
             log_config=callout_logging.config(),  # applied again in each worker
+            **UVICORN_OPTIONS,  # type: ignore[arg-type]
         )
     finally:
         if shared is not None:

@@ -56,7 +56,7 @@ def config(level: str = "INFO") -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"redact": {"()": RedactionFilter}},
+        "filters": {"redact": {"()": "callout.logging.RedactionFilter"}},
         "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
         "handlers": {
             "stderr": {
