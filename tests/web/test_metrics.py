@@ -13,10 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.cli import CALLOUT, KEY, callout, environment, free_port
+from tests.conftest import Tenants
+from tests.invocations.test_router import crm, customer, invoke_url
 from tests.upstream import Upstream
 
 WORKERS = 2
@@ -241,3 +244,33 @@ async def test_only_a_platform_admin_may_scrape_and_each_run_leaves_no_files(
     serving.process.terminate()
     assert serving.process.wait(timeout=20) == 0
     assert not runs[0].exists()
+
+
+async def test_one_process_answers_its_own_counts_without_dry_runs(
+    http: httpx.AsyncClient, tenants: Tenants, upstream: Upstream
+) -> None:
+    a = tenants.a
+    api_id, request_id = await crm(http, a, upstream)
+
+    async def counts() -> Counter[tuple[str, str]]:
+        response = await http.get("/metrics", headers=tenants.platform)
+        assert response.status_code == 200
+        found = Counter[tuple[str, str]]()
+        for labels, value in _samples(response.text, "callout_invocations_total").items():
+            named = dict(labels)
+            if (named["client"], named["api_id"]) == (a.code, str(api_id)):
+                found[(named["mode"], named["outcome"])] += int(value)
+        return found
+
+    before = await counts()  # counters live as long as the process: other tests count too
+    for action, body in [
+        ("invoke", customer()),
+        ("test", customer()),
+        ("invoke", customer(mode="dry_run")),
+    ]:
+        answer = await http.post(
+            invoke_url(a, api_id, request_id, action), json=body, headers=a.editor
+        )
+        assert answer.status_code == 200, answer.text
+
+    assert (await counts()) - before == {("live", "success"): 1, ("test", "success"): 1}
