@@ -209,7 +209,9 @@ async def test_scrape_sums_both_workers_invocations_and_names_no_secret(
             ("Ping", "live", "failure"): REFUSED,
         }
         assert durations == calls
-        success = next(dict(k) for k in calls if dict(k)["mode"] == "live")
+        success = next(
+            dict(k) for k in calls if dict(k)["mode"] == "live" and dict(k)["outcome"] == "success"
+        )
         assert success | {"api_id": "", "request_id": ""} == {
             "client": "demo",
             "api_id": "",
