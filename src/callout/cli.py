@@ -2,7 +2,10 @@
 
 import asyncio
 import json
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -108,6 +111,11 @@ def init() -> None:
     out.print(created.key, highlight=False, soft_wrap=True)
 
 
+# How `callout serve` runs uvicorn: uvloop and httptools, chosen with bench/invoke.py (its
+# anchor is served with these too).
+UVICORN_OPTIONS = {"loop": "uvloop", "http": "httptools"}
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: CALLOUT_HOST.")] = None,
@@ -124,14 +132,26 @@ def serve(
         catalog.sync(session)
     database.dispose()
     callout_logging.configure()
-    uvicorn.run(
-        "callout.web.app:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        log_config=None,
-    )
+    shared = None
+    if workers > 1:
+        # Workers are fresh interpreters that inherit the environment: prometheus-client reads
+        # the variable as they import it and keeps each worker's counts in files there.
+        (settings.data_dir / "metrics").mkdir(parents=True, exist_ok=True)
+        shared = Path(tempfile.mkdtemp(prefix="serve-", dir=settings.data_dir / "metrics"))
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(shared)
+    try:
+        uvicorn.run(
+            "callout.web.app:create_app",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers,
+            log_config=callout_logging.config(),  # applied again in each worker
+            **UVICORN_OPTIONS,  # type: ignore[arg-type]
+        )
+    finally:
+        if shared is not None:
+            shutil.rmtree(shared, ignore_errors=True)
 
 
 @db_app.command("upgrade")

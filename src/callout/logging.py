@@ -7,8 +7,9 @@ shapes secrets take on the wire: the credential headers (the runtime's one table
 """
 
 import logging
+import logging.config
 import re
-import sys
+from typing import Any
 
 from callout.runtime.credential_headers import CREDENTIAL_HEADERS
 from callout.schemas import MASK
@@ -46,11 +47,29 @@ class RedactionFilter(logging.Filter):
         return True
 
 
+def config(level: str = "INFO") -> dict[str, Any]:
+    """Every logger's events, redacted, to standard error, one line each, as a `dictConfig`.
+
+    `callout serve` hands it to uvicorn, which applies it in each worker process it spawns:
+    a worker starts a fresh interpreter, so logging set up only in the parent logs nothing.
+    """
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"redact": {"()": "callout.logging.RedactionFilter"}},
+        "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": "line",
+                "filters": ["redact"],
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": level},
+    }
+
+
 def configure(level: str = "INFO") -> None:
-    """Send every logger's events, redacted, to standard error, one line each."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    handler.addFilter(RedactionFilter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
+    """Set up this process's logging as `config` says."""
+    logging.config.dictConfig(config(level))

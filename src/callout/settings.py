@@ -85,6 +85,12 @@ class Settings(BaseSettings):
         le=60,
         description="Seconds between writes of the invocations a process has buffered.",
     )
+    metrics_dir: Path | None = Field(
+        default=None,
+        validation_alias="PROMETHEUS_MULTIPROC_DIR",
+        description="Where worker processes keep their Prometheus counts; `callout serve` "
+        "sets it, fresh for each run. Unset means each process answers its own.",
+    )
 
     @field_validator("outbound_allow", mode="before")
     @classmethod

@@ -13,6 +13,7 @@ from callout.db.crypto import KeySource
 from callout.db.engine import Database
 from callout.db.models import Client, Invocation
 from callout.errors import InvocationFailed, NotFound
+from callout.invocations import prometheus
 from callout.invocations.history import History
 from callout.invocations.plans import PlanCache
 from callout.invocations.repository import Figures, InvocationRepository
@@ -109,6 +110,7 @@ async def invoke(
         sample=body.sample,
         trace=trace,
     )
+    prometheus.observe(client.code, plan, body.mode, trace, outcome)
     runtime.history.record(plan, principal.actor, body.mode, outcome, test=trace)
     return outcome
 

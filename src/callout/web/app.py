@@ -1,5 +1,6 @@
 """The FastAPI application: routers under /api/v1, problem+json errors, OpenAPI and docs."""
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,12 +16,13 @@ from callout.clients.router import router as clients_router
 from callout.db.admission import Admission
 from callout.db.crypto import KeySource
 from callout.db.engine import Database
+from callout.invocations import prometheus
 from callout.invocations.credentials import DatabaseCredentials
 from callout.invocations.router import callback_router
 from callout.invocations.router import router as invocations_router
 from callout.invocations.service import Runtime
 from callout.settings import Settings, get_settings
-from callout.web import openapi, problems
+from callout.web import metrics, openapi, problems
 from callout.web.body_limit import BodyLimit
 
 API_PREFIX = "/api/v1"
@@ -54,6 +56,7 @@ def create_app(
             admission.close()
             if owns_database:
                 database.dispose()
+            prometheus.worker_stopped(settings.metrics_dir, os.getpid())
 
     # The docs' scripts are served from the fastapi-offline package: /docs works offline.
     app = FastAPIOffline(
@@ -72,6 +75,7 @@ def create_app(
     # Routes are matched in order: invoke, the route agent scripts call, is tried first.
     for router in (invocations_router, clients_router, apis_router, callback_router, audit_router):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(metrics.router)
     openapi.install(app)
 
     @app.get("/", include_in_schema=False)
