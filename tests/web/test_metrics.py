@@ -226,9 +226,11 @@ async def test_scrape_sums_both_workers_invocations_and_names_no_secret(
         for secret in (TOKEN, PIN, serving.admin_key, serving.platform_key):
             assert secret not in text
 
-    # Every worker logs, through the redaction filter: one line per call it sent or mapped.
+    # Every worker logs, through the redaction filter: a line per failed call (a success is
+    # logged at DEBUG only; the history and these metrics record it).
     log = serving.log.read_text()
-    assert log.count(" mode=live outcome=") == LIVE + REFUSED
+    assert log.count(" mode=live outcome=failure") == REFUSED
+    assert log.count(" mode=live outcome=success") == 0
     assert TOKEN not in log
     assert PIN not in log
 
