@@ -1,14 +1,20 @@
 """Running the real `callout` console script in tests, as an operator runs it."""
 
+import asyncio
 import os
 import re
 import socket
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import aiohttp
+import pytest
 
 from callout.clients import service as clients
 from callout.clients.access import Principal
@@ -100,3 +106,45 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+@contextmanager
+def callout_serve(
+    data_dir: Path, log: Path, *args: str, **extra: str
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A real `callout serve` on a free loopback port, and its root URL. Its output goes to
+    `log` (a server logs a line per request: a pipe nobody reads would fill up and stall it);
+    stopped when the block ends, if it still runs."""
+    port = free_port()
+    with log.open("a") as out:
+        server = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
+            [str(CALLOUT), "serve", "--port", str(port), *args],
+            env=environment(data_dir, **extra),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield server, f"http://127.0.0.1:{port}"
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+async def wait_up(root: str, server: subprocess.Popen[bytes]) -> None:
+    """Until the server answers, for at most 15 s."""
+    async with aiohttp.ClientSession() as session:
+        for _ in range(150):
+            assert server.poll() is None, "callout serve ended; see its log"
+            try:
+                async with session.get(f"{root}/openapi.json") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    pytest.fail("callout serve did not answer within 15 s")

@@ -9,7 +9,6 @@ and a thousand invokes of an OAuth 2.0 API at once.
 
 import asyncio
 import secrets
-import subprocess
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -21,7 +20,7 @@ import aiohttp
 import pytest
 from sqlalchemy import create_engine, make_url
 
-from tests.cli import CALLOUT, KEY, callout, environment, free_port
+from tests.cli import KEY, callout, callout_serve, wait_up
 from tests.conftest import postgres_url
 from tests.oauth2_server import CLIENT_ID, CLIENT_SECRET, OAuth2Server
 
@@ -67,40 +66,9 @@ async def served(tmp_path: Path, database_url: dict[str, str]) -> AsyncIterator[
     init = callout(data_dir, "init", **database_url)
     found = KEY.search(init.stdout)
     assert found, init.stdout + init.stderr
-    port = free_port()
-    # The server logs a line per request: to a file, as a pipe nobody reads would fill up.
-    with (tmp_path / "serve.log").open("w") as log:
-        server = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
-            [str(CALLOUT), "serve", "--port", str(port)],
-            env=environment(data_dir, **database_url),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    root = f"http://127.0.0.1:{port}"
-    try:
-        await _wait_up(root, server)
+    with callout_serve(data_dir, tmp_path / "serve.log", **database_url) as (server, root):
+        await wait_up(root, server)
         yield Served(root, found.group(0))
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-async def _wait_up(root: str, server: subprocess.Popen[bytes]) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(150):
-            assert server.poll() is None, "callout serve ended; see serve.log"
-            try:
-                async with session.get(f"{root}/openapi.json") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    pytest.fail("callout serve did not answer within 15 s")
 
 
 @dataclass(frozen=True)

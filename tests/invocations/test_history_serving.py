@@ -6,38 +6,18 @@ import asyncio
 import signal
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from tests.cli import CALLOUT, KEY, callout, environment, free_port
-from tests.test_serving import _wait_up, database_url
+from tests.cli import KEY, callout, callout_serve, wait_up
+from tests.test_serving import database_url
 from tests.upstream import Upstream
 
 __all__ = ["database_url"]  # the fixture: SQLite, or a fresh PostgreSQL database
-
-
-@contextmanager
-def serving(
-    data_dir: Path, log: Path, settings: dict[str, str], *args: str
-) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = free_port()
-    with log.open("a") as out:
-        server = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
-            [str(CALLOUT), "serve", "--port", str(port), *args],
-            env=environment(data_dir, **settings),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield server, f"http://127.0.0.1:{port}"
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
 
 
 def stop(server: subprocess.Popen[bytes]) -> None:
@@ -107,15 +87,15 @@ async def test_calls_buffered_at_shutdown_are_listed_after_a_restart(
     async with installed(tmp_path, database_url) as (data_dir, key):
         # A flush interval no test waits for: only the shutdown can write these calls.
         idle = database_url | {"CALLOUT_HISTORY_FLUSH_SECONDS": "60"}
-        with serving(data_dir, log, idle) as (server, root):
-            await _wait_up(root, server)
+        with callout_serve(data_dir, log, **idle) as (server, root):
+            await wait_up(root, server)
             async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {key}"}) as s:
                 url = await crm(s, root, upstream)
             done = [await invoke(root, key, url) for _ in range(5)]
             stop(server)
 
-        with serving(data_dir, log, database_url) as (server, root):
-            await _wait_up(root, server)
+        with callout_serve(data_dir, log, **database_url) as (server, root):
+            await wait_up(root, server)
             items = await listed(root, key, 5)
             stop(server)
 
@@ -130,8 +110,8 @@ async def test_every_workers_calls_are_listed(
     upstream.answer(200, {"ok": True}, delay=0.05)
     log = tmp_path / "serve.log"
     async with installed(tmp_path, database_url) as (data_dir, key):
-        with serving(data_dir, log, database_url, "--workers", "2") as (server, root):
-            await _wait_up(root, server)
+        with callout_serve(data_dir, log, "--workers", "2", **database_url) as (server, root):
+            await wait_up(root, server)
             async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {key}"}) as s:
                 url = await crm(s, root, upstream)
             # The first worker up answers everything until the second is: wait for both.

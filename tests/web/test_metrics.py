@@ -17,7 +17,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.cli import CALLOUT, KEY, callout, environment, free_port
+from tests.cli import KEY, callout, callout_serve, free_port
 from tests.conftest import Tenants
 from tests.invocations.test_router import crm, customer, invoke_url
 from tests.upstream import Upstream
@@ -48,25 +48,9 @@ def serving(tmp_path: Path) -> Iterator[Serving]:
     created = callout(data_dir, "apikey", "create", "--platform", "--name", "prometheus")
     platform = KEY.search(created.stdout)
     assert platform, created.stdout + created.stderr
-    port, log = free_port(), tmp_path / "serve.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
-            [str(CALLOUT), "serve", "--port", str(port), "--workers", str(WORKERS)],
-            env=environment(data_dir),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield Serving(
-            f"http://127.0.0.1:{port}", admin.group(0), platform.group(0), data_dir, log, process
-        )
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    log = tmp_path / "serve.log"
+    with callout_serve(data_dir, log, "--workers", str(WORKERS)) as (process, root):
+        yield Serving(root, admin.group(0), platform.group(0), data_dir, log, process)
 
 
 @pytest.fixture
