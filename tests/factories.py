@@ -145,3 +145,8 @@ async def make_request(
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+def invoke_url(tenant: "Tenant", api_id: int, request_id: int, action: str = "invoke") -> str:
+    """Where a request of `tenant`'s is invoked (`action="test"` for its test route)."""
+    return f"{tenant.apis}/{api_id}/requests/{request_id}/{action}"

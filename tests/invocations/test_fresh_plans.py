@@ -14,7 +14,7 @@ from callout.db.engine import Database
 from callout.settings import Settings
 from callout.web.app import create_app
 from tests.conftest import Tenant, Tenants
-from tests.factories import make_api, make_request
+from tests.factories import invoke_url, make_api, make_request
 from tests.upstream import Upstream
 
 
@@ -23,10 +23,6 @@ def app(settings: Settings, bound_database: Database, keys: KeySource) -> FastAP
     return create_app(
         settings.model_copy(update={"plan_ttl": 60.0}), database=bound_database, keys=keys
     )
-
-
-def invoke_url(tenant: Tenant, api_id: int, request_id: int) -> str:
-    return f"{tenant.apis}/{api_id}/requests/{request_id}/invoke"
 
 
 async def bearer_api(

@@ -15,8 +15,8 @@ from callout.db.models import Client, Invocation
 from callout.invocations import repository
 from callout.schemas import MASK
 from tests.conftest import Recorded, Tenant, Tenants
-from tests.factories import SENTINEL
-from tests.invocations.test_router import crm, customer, invoke_url, sentinel_crm
+from tests.factories import SENTINEL, invoke_url
+from tests.invocations.test_router import crm, customer, sentinel_crm
 from tests.upstream import Upstream
 
 

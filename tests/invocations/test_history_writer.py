@@ -27,8 +27,9 @@ from callout.web.app import create_app
 from tests.cli import free_port
 from tests.conftest import LOOPBACK, _tenant
 from tests.db.test_engine import QUICK, write_lock_held
+from tests.factories import invoke_url
 from tests.invocations.test_history import row
-from tests.invocations.test_router import crm, customer, invoke_url
+from tests.invocations.test_router import crm, customer
 from tests.runtime.conftest import api_def, request_def
 from tests.upstream import Upstream
 

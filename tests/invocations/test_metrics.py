@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from callout.db.models import Api
 from callout.invocations import repository
 from tests.conftest import Recorded, Tenant, Tenants
-from tests.factories import make_api, make_request
+from tests.factories import invoke_url, make_api, make_request
 from tests.invocations.test_history import row
-from tests.invocations.test_router import crm, customer, invoke_url
+from tests.invocations.test_router import crm, customer
 from tests.upstream import Upstream
 
 

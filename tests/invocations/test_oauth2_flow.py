@@ -25,7 +25,7 @@ from callout.runtime.auth.tokens import MemoryTokenStore
 from callout.runtime.plan import Owner
 from callout.settings import Settings
 from tests.conftest import Tenant, Tenants
-from tests.factories import make_api, make_request
+from tests.factories import invoke_url, make_api, make_request
 from tests.oauth2_server import CLIENT_ID, CLIENT_SECRET, OAuth2Server, challenge_of
 
 CALLBACK = "/api/v1/oauth/callback"
@@ -125,10 +125,6 @@ def assert_not_logged(secrets: list[str], caplog: pytest.LogCaptureFixture) -> N
             line = f"{record.getMessage()} {record.args!r} {record.exc_text or ''}"
             for secret in secrets:
                 assert secret not in line, record.name
-
-
-def invoke_url(tenant: Tenant, api_id: int, request_id: int) -> str:
-    return f"{tenant.apis}/{api_id}/requests/{request_id}/invoke"
 
 
 # Starting

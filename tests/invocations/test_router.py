@@ -20,14 +20,10 @@ from callout.errors import NotFound
 from callout.invocations.plans import PlanCache
 from callout.schemas import MASK, IfMatch
 from tests.conftest import QueryCounter, Recorded, Tenant, Tenants
-from tests.factories import SENTINEL, api_body, make_api, make_request, request_body
+from tests.factories import SENTINEL, api_body, invoke_url, make_api, make_request, request_body
 from tests.upstream import Upstream
 
 # Helpers
-
-
-def invoke_url(tenant: Tenant, api_id: int, request_id: int, action: str = "invoke") -> str:
-    return f"{tenant.apis}/{api_id}/requests/{request_id}/{action}"
 
 
 async def crm(

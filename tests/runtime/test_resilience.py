@@ -30,8 +30,9 @@ from callout.runtime.http import HttpClient, Limits
 from callout.runtime.plan import Plan, PlanKey, compile_plan
 from callout.runtime.retry import NO_RETRIES
 from callout.settings import Settings
-from tests.conftest import LOOPBACK, Tenant, Tenants
-from tests.factories import make_api, make_request
+from tests.conftest import LOOPBACK, Tenants
+from tests.factories import invoke_url
+from tests.invocations.test_router import crm
 from tests.runtime.conftest import api_def, request_def
 from tests.upstream import Upstream
 
@@ -623,18 +624,13 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"client_max_in_flight": 1})
 
 
-def invoke_url(tenant: Tenant, api_id: int, request_id: int) -> str:
-    return f"{tenant.apis}/{api_id}/requests/{request_id}/invoke"
-
-
 async def test_the_runtime_route_shows_failures_by_reason_and_the_open_circuit(
     http: httpx.AsyncClient, tenants: Tenants, upstream: Upstream
 ) -> None:
     a = tenants.a
-    api = await make_api(http, a, base_url=f"{upstream.url}/api")
-    request = await make_request(http, a, api["id"])
+    api_id, request_id = await crm(http, a, upstream)
     upstream.answer(500)
-    url = invoke_url(a, api["id"], request["id"])
+    url = invoke_url(a, api_id, request_id)
 
     statuses = [
         (await http.post(url, json={"parameters": CUSTOMER}, headers=a.editor)).status_code
@@ -652,7 +648,7 @@ async def test_the_runtime_route_shows_failures_by_reason_and_the_open_circuit(
     assert (view["in_flight"], view["max_in_flight"]) == (0, 1)
     assert view["failures"] == {"circuit_open": 1, "status": 5}
     [circuit] = view["circuits"]
-    assert (circuit["api_id"], circuit["state"]) == (api["id"], "open")
+    assert (circuit["api_id"], circuit["state"]) == (api_id, "open")
     assert circuit["retry_at"] is not None
 
 
@@ -660,10 +656,9 @@ async def test_failing_test_calls_through_rest_leave_the_circuit_closed(
     http: httpx.AsyncClient, tenants: Tenants, upstream: Upstream
 ) -> None:
     a = tenants.a
-    api = await make_api(http, a, base_url=f"{upstream.url}/api")
-    request = await make_request(http, a, api["id"])
+    api_id, request_id = await crm(http, a, upstream)
     upstream.answer(500)
-    url = invoke_url(a, api["id"], request["id"])
+    url = invoke_url(a, api_id, request_id)
     test_url = url.removesuffix("/invoke") + "/test"
 
     tests = [
@@ -686,11 +681,10 @@ async def test_a_client_sees_only_its_own_runtime_view(
     http: httpx.AsyncClient, tenants: Tenants, upstream: Upstream
 ) -> None:
     a, b = tenants.a, tenants.b
-    api = await make_api(http, a, base_url=f"{upstream.url}/api")
-    request = await make_request(http, a, api["id"])
+    api_id, request_id = await crm(http, a, upstream)
     upstream.answer(500)
     await http.post(
-        invoke_url(a, api["id"], request["id"]), json={"parameters": CUSTOMER}, headers=a.editor
+        invoke_url(a, api_id, request_id), json={"parameters": CUSTOMER}, headers=a.editor
     )
 
     theirs = await http.get(f"/api/v1/clients/{a.code}/runtime", headers=b.admin)
@@ -705,8 +699,7 @@ async def test_invoke_past_the_cap_answers_429_at_once(
     app: FastAPI, http: httpx.AsyncClient, tenants: Tenants, upstream: Upstream
 ) -> None:
     a = tenants.a
-    api = await make_api(http, a, base_url=f"{upstream.url}/api")
-    request = await make_request(http, a, api["id"])
+    api_id, request_id = await crm(http, a, upstream)
     # The client's one slot is taken by a slow call on the app's own executor. (Not a second
     # REST call side by side: the test's requests share one database connection.)
     executor: Executor = app.state.runtime.executor
@@ -718,7 +711,7 @@ async def test_invoke_past_the_cap_answers_429_at_once(
 
     started = perf_counter()
     refused = await http.post(
-        invoke_url(a, api["id"], request["id"]), json={"parameters": CUSTOMER}, headers=a.editor
+        invoke_url(a, api_id, request_id), json={"parameters": CUSTOMER}, headers=a.editor
     )
     elapsed = perf_counter() - started
     state = await http.get(f"/api/v1/clients/{a.code}/runtime", headers=a.viewer)

@@ -19,7 +19,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.cli import KEY, callout, callout_serve, free_port
 from tests.conftest import Tenants
-from tests.invocations.test_router import crm, customer, invoke_url
+from tests.factories import invoke_url
+from tests.invocations.test_router import crm, customer
 from tests.upstream import Upstream
 
 WORKERS = 2
