@@ -17,7 +17,7 @@ One handler (`web/problems.py`) renders them as RFC 9457 problem+json; the CLI p
 """
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 
 @dataclass(frozen=True)
@@ -45,25 +45,22 @@ class CalloutError(Exception):
         self.problems = problems or []
         self.extensions = extensions or {}  # RFC 9457 extension members
 
+    @classmethod
+    def field(cls, field: str, message: str) -> Self:
+        """The error about one field, e.g. `Conflict.field("name", "is taken")`."""
+        return cls(f"{field}: {message}", [FieldProblem(field, message)])
+
 
 class Invalid(CalloutError):
     status = 422
     type = "invalid"
     title = "Invalid input"
 
-    @classmethod
-    def field(cls, field: str, message: str) -> "Invalid":
-        return cls(f"{field}: {message}", [FieldProblem(field, message)])
-
 
 class Conflict(CalloutError):
     status = 409
     type = "conflict"
     title = "Conflict"
-
-    @classmethod
-    def field(cls, field: str, message: str) -> "Conflict":
-        return cls(f"{field}: {message}", [FieldProblem(field, message)])
 
 
 class NotFound(CalloutError):
