@@ -34,7 +34,7 @@ from sqlalchemy.exc import DBAPIError
 
 from callout.apis import catalog
 from callout.db import migrations
-from callout.db.crypto import KeySource, generate_entry
+from callout.db.crypto import generate_entry
 from callout.db.engine import Database
 from callout.settings import Settings
 from seeding import DOMAINS, REQUESTS_PER_API, VENDORS, Library, seed
@@ -191,7 +191,7 @@ def run(kind: str, args: argparse.Namespace, folder: Path, entry: str) -> list[R
     database = new_database(kind, folder, args.postgres)
     migrated = time.perf_counter() - started
     try:
-        library = seed(database, KeySource(settings).keyring(), args.apis, random.Random(1))
+        library = seed(database, settings.key_source().keyring(), args.apis, random.Random(1))
         database.dispose()
         print(
             f"{kind}: created and migrated in {migrated:.1f} s; seeded {len(library.api_ids)} "

@@ -132,7 +132,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def keys(settings: Settings) -> KeySource:
-    return KeySource(settings)
+    return settings.key_source()
 
 
 @pytest.fixture

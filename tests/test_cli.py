@@ -24,7 +24,7 @@ from callout.clients import service as clients
 from callout.clients.access import OPERATOR
 from callout.clients.repository import ClientRepository
 from callout.db import migrations
-from callout.db.crypto import KeySource, generate_entry, parse_keys
+from callout.db.crypto import generate_entry, parse_keys
 from callout.db.models import Api, Secret
 from callout.db.secrets import Vault, api_owner
 from callout.errors import Unauthenticated
@@ -183,7 +183,7 @@ def test_apikey_create_with_a_bad_role_or_client_fails_clearly(installed: Instal
 
 def test_keys_rotate_reseals_and_the_demo_data_still_reads(installation: Installation) -> None:
     data_dir = installation.data_dir
-    keys = KeySource(settings_of(data_dir))
+    keys = settings_of(data_dir).key_source()
     old_id = keys.keyring().active_id
     database = database_of(data_dir)
     body = api_body(
@@ -208,7 +208,7 @@ def test_keys_rotate_reseals_and_the_demo_data_still_reads(installation: Install
         assert "Resealed 2 secret(s)" in done.stdout
         assert stat.S_IMODE((data_dir / "secret-keys").stat().st_mode) == 0o600
 
-        fresh = KeySource(settings_of(data_dir)).keyring()
+        fresh = settings_of(data_dir).key_source().keyring()
         assert fresh.active_id == new_id
         with database.transaction() as session:
             assert set(session.scalars(select(Secret.key_id))) == {new_id}
@@ -272,7 +272,7 @@ def test_a_command_on_a_database_not_migrated_says_to_upgrade_and_changes_nothin
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     (data_dir / "callout.db").touch()
-    KeySource(settings_of(data_dir), create=True).keyring()
+    settings_of(data_dir).key_source(create=True).keyring()
     before = snapshot(data_dir)
     assert before["rows"] == {}
 

@@ -21,7 +21,6 @@ from callout.apis.schemas import ApiWrite, RequestWrite
 from callout.apis.service import REFRESH_TOKEN
 from callout.clients.access import OPERATOR
 from callout.clients.repository import ClientRepository
-from callout.db.crypto import KeySource
 from callout.db.secrets import Vault, api_owner
 from tests.cli import (
     CALLOUT,
@@ -71,7 +70,7 @@ def add_code_grant_api(data_dir: Path, server: OAuth2Server) -> tuple[int, int]:
     grant, with the request "Get customer"; stored through the service layer in the
     installation's own SQLite file and key file. Returns (client id, API id)."""
     database = database_of(data_dir)
-    keyring = KeySource(settings_of(data_dir)).keyring()
+    keyring = settings_of(data_dir).key_source().keyring()
     authorization = {
         "type": "oauth2",
         "grant": "authorization_code",
@@ -98,7 +97,7 @@ def add_code_grant_api(data_dir: Path, server: OAuth2Server) -> tuple[int, int]:
 def stored_refresh_token(data_dir: Path, client_id: int, api_id: int) -> str | None:
     """The API's refresh token as the installation's key opens it."""
     database = database_of(data_dir)
-    keyring = KeySource(settings_of(data_dir)).keyring()
+    keyring = settings_of(data_dir).key_source().keyring()
     try:
         with database.transaction() as session:
             return (

@@ -98,7 +98,7 @@ def init() -> None:
     """
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    keyring = crypto.KeySource(settings, create=True).keyring()
+    keyring = settings.key_source(create=True).keyring()
     database = _database()
     _upgrade(database)
     with database.transaction() as session:
@@ -126,7 +126,7 @@ def serve(
     import uvicorn
 
     settings = get_settings()
-    crypto.KeySource(settings).keyring()  # a missing or bad key fails now, not on a save
+    settings.key_source().keyring()  # a missing or bad key fails now, not on a save
     database = _installed()
     with database.transaction() as session:  # a newer package may ship newer system APIs
         catalog.sync(session)
@@ -176,7 +176,7 @@ def keys_rotate() -> None:
     Old keys stay, to open backups; remove them once no row uses them.
     """
     database = _installed()
-    keys = crypto.KeySource(get_settings())
+    keys = get_settings().key_source()
     keys.keyring()  # the key file must be there to add a key to it
     if keys.file_based:
         out.print(f"New key {keys.add_key()} is now the active one.")
@@ -243,7 +243,7 @@ def send(
         }
     )
     database = _installed()
-    keys = crypto.KeySource(get_settings())
+    keys = get_settings().key_source()
     keys.keyring()  # a missing key file fails before anything is read
     with database.transaction() as session:
         target = clients.visible_client(session, OPERATOR, client)
@@ -291,7 +291,7 @@ def authorize(
 async def _authorize(client: str, api: str, port: int, wait: float) -> AuthorizeDone:
     settings = get_settings()
     database = _installed()
-    keys = crypto.KeySource(settings)
+    keys = settings.key_source()
     keys.keyring()  # a missing key file fails before the browser is sent anywhere
     redirect_uri = f"http://127.0.0.1:{port}/callback"
     with database.transaction(reads_only=True) as session:

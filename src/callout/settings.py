@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from callout.db.crypto import KeyMaterialError, parse_keys
+from callout.db.crypto import KeyMaterialError, KeySource, parse_keys
 from callout.runtime import guard
 
 
@@ -106,16 +106,21 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _keys_parse(self) -> "Settings":
         """Bad key material fails at start-up, not on the first secret written."""
-        if self.secret_keys is not None:
-            try:
-                parse_keys(
-                    self.secret_keys.get_secret_value(),
-                    "CALLOUT_SECRET_KEYS",
-                    allow_placeholders=self.environment == "development",
-                )
-            except KeyMaterialError as error:
-                raise ValueError(str(error)) from None
+        try:
+            self._given_keys()
+        except KeyMaterialError as error:
+            raise ValueError(str(error)) from None
         return self
+
+    def _given_keys(self) -> list[tuple[str, bytes]] | None:
+        """CALLOUT_SECRET_KEYS parsed, or None when unset (the key file holds the keys)."""
+        if self.secret_keys is None:
+            return None
+        return parse_keys(
+            self.secret_keys.get_secret_value(),
+            "CALLOUT_SECRET_KEYS",
+            allow_placeholders=self.environment == "development",
+        )
 
     @property
     def resolved_database_url(self) -> str:
@@ -133,6 +138,11 @@ class Settings(BaseSettings):
     @property
     def key_file(self) -> Path:
         return self.data_dir / "secret-keys"
+
+    def key_source(self, *, create: bool = False) -> KeySource:
+        """Where the keys that seal secrets come from: CALLOUT_SECRET_KEYS, else the key file
+        (`create`: made on first use, as `callout init` does)."""
+        return KeySource(self.key_file, self._given_keys(), create=create)
 
 
 @lru_cache(maxsize=1)

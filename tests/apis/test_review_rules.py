@@ -847,7 +847,7 @@ def test_racing_saves_that_both_add_a_new_secret_let_one_win_and_refuse_the_othe
 def test_rotation_reseals_every_readable_secret_and_reports_the_one_no_key_opens(
     scratch_database: Database, tmp_path: Path
 ) -> None:
-    keys = KeySource(Settings(data_dir=tmp_path / "data", secret_keys=None), create=True)
+    keys = Settings(data_dir=tmp_path / "data", secret_keys=None).key_source(create=True)
     old_key = keys.keyring().active_id
     with scratch_database.transaction() as session:
         client = clients.create_client(session, OPERATOR, ClientCreate(code="acme", name="Acme"))

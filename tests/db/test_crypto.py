@@ -14,7 +14,6 @@ from callout.db.crypto import (
     Binding,
     KeyMaterialError,
     Keyring,
-    KeySource,
     Sealed,
     generate_entry,
     parse_keys,
@@ -210,7 +209,7 @@ def test_key_file_is_created_by_init_with_owner_only_mode_and_reused(
 ) -> None:
     settings = file_settings(tmp_path / "data")
     assert not settings.key_file.exists()
-    first = KeySource(settings, create=True).keyring()
+    first = settings.key_source(create=True).keyring()
 
     assert settings.key_file.exists()
     assert stat.S_IMODE(settings.key_file.stat().st_mode) == 0o600
@@ -218,7 +217,7 @@ def test_key_file_is_created_by_init_with_owner_only_mode_and_reused(
     assert parse_keys(written, "file")[0][0] == first.active_id
 
     sealed = first.seal(SENTINEL, BINDING)
-    again = KeySource(file_settings(tmp_path / "data")).keyring()
+    again = file_settings(tmp_path / "data").key_source().keyring()
     assert again.active_id == first.active_id
     assert settings.key_file.read_text() == written
     assert again.open(sealed, BINDING) == SENTINEL
@@ -226,7 +225,7 @@ def test_key_file_is_created_by_init_with_owner_only_mode_and_reused(
 
 def test_key_source_prefers_the_environment_and_writes_no_file(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", secret_keys=SecretStr(entry("env1", key(5))))
-    keys = KeySource(settings)
+    keys = settings.key_source()
     assert not keys.file_based
     assert keys.keyring().active_id == "env1"
     assert not settings.key_file.exists()
@@ -243,30 +242,30 @@ def test_malformed_environment_keys_fail_at_start_naming_the_variable(tmp_path: 
 def test_a_missing_key_file_is_an_error_not_a_new_key(tmp_path: Path) -> None:
     settings = file_settings(tmp_path / "data")
     with pytest.raises(KeyMaterialError, match="callout init"):
-        KeySource(settings).keyring()
+        settings.key_source().keyring()
     assert not settings.key_file.exists()
 
 
 def test_a_key_file_others_can_read_is_refused(tmp_path: Path) -> None:
     settings = file_settings(tmp_path / "data")
-    KeySource(settings, create=True).keyring()
+    settings.key_source(create=True).keyring()
     settings.key_file.chmod(0o644)
     with pytest.raises(KeyMaterialError, match="chmod 600"):
-        KeySource(settings).keyring()
+        settings.key_source().keyring()
 
 
 def test_keys_added_at_the_same_time_are_all_kept(tmp_path: Path) -> None:
     settings = file_settings(tmp_path / "data")
-    first = KeySource(settings, create=True).keyring().active_id
+    first = settings.key_source(create=True).keyring().active_id
     with ThreadPoolExecutor(max_workers=8) as pool:
-        added = list(pool.map(lambda _: KeySource(settings).add_key(), range(16)))
-    kept = KeySource(settings).keyring().key_ids
+        added = list(pool.map(lambda _: settings.key_source().add_key(), range(16)))
+    kept = settings.key_source().keyring().key_ids
     assert sorted(kept) == sorted([*added, first])
 
 
 def test_added_key_seals_and_keeps_the_old_ones(tmp_path: Path) -> None:
     settings = file_settings(tmp_path / "data")
-    keys = KeySource(settings, create=True)
+    keys = settings.key_source(create=True)
     old = keys.keyring()
     sealed_old = old.seal(SENTINEL, BINDING)
 
@@ -282,23 +281,23 @@ def test_added_key_seals_and_keeps_the_old_ones(tmp_path: Path) -> None:
 
 
 def test_running_server_picks_up_a_key_added_elsewhere_without_restart(tmp_path: Path) -> None:
-    server = KeySource(file_settings(tmp_path / "data"), create=True)
+    server = file_settings(tmp_path / "data").key_source(create=True)
     before = server.keyring()
 
-    new_id = KeySource(file_settings(tmp_path / "data")).add_key()  # as `callout keys rotate`
+    new_id = file_settings(tmp_path / "data").key_source().add_key()  # as `callout keys rotate`
 
     after = server.keyring()
     assert after.active_id == new_id != before.active_id
     sealed_new = after.seal(SENTINEL, BINDING)
     assert sealed_new.key_id == new_id
-    assert KeySource(file_settings(tmp_path / "data")).keyring().open(sealed_new, BINDING) == (
+    assert file_settings(tmp_path / "data").key_source().keyring().open(sealed_new, BINDING) == (
         SENTINEL
     )
 
 
 def test_running_server_picks_up_a_rewritten_key_file(tmp_path: Path) -> None:
     settings = file_settings(tmp_path / "data")
-    server = KeySource(settings, create=True)
+    server = settings.key_source(create=True)
     server.keyring()
     write_key_file(settings.key_file, [entry("hand", key(4))])
     assert server.keyring().active_id == "hand"
@@ -306,7 +305,7 @@ def test_running_server_picks_up_a_rewritten_key_file(tmp_path: Path) -> None:
 
 
 def test_key_file_write_leaves_no_temporary_files(tmp_path: Path) -> None:
-    keys = KeySource(file_settings(tmp_path / "data"), create=True)
+    keys = file_settings(tmp_path / "data").key_source(create=True)
     keys.keyring()
     keys.add_key()
     names = sorted(p.name for p in (tmp_path / "data").iterdir())
@@ -339,7 +338,7 @@ def test_placeholder_key_is_accepted_in_development(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("CALLOUT_ENVIRONMENT", "development")
     settings = Settings()
     assert settings.environment == "development"
-    keyring = KeySource(settings).keyring()
+    keyring = settings.key_source().keyring()
     assert keyring.active_id == "k1"
     assert keyring.open(keyring.seal(SENTINEL, BINDING), BINDING) == SENTINEL
 

@@ -33,7 +33,7 @@ Expected = dict[str, dict[str, str]]  # owner -> field -> plaintext
 
 def file_keys(tmp_path: Path) -> KeySource:
     """Keys from a key file in the data dir, as `callout init` leaves them."""
-    return KeySource(Settings(data_dir=tmp_path / "data", secret_keys=None), create=True)
+    return Settings(data_dir=tmp_path / "data", secret_keys=None).key_source(create=True)
 
 
 def authorizations() -> list[dict[str, Any]]:

@@ -12,7 +12,6 @@ from callout.apis import service as apis
 from callout.apis.schemas import ApiWrite, RequestWrite
 from callout.clients.access import OPERATOR
 from callout.clients.repository import ClientRepository
-from callout.db.crypto import KeySource
 from tests.cli import (
     CALLOUT,
     Installation,
@@ -49,7 +48,7 @@ def add_api(data_dir: Path, base_url: str, **api_changes: object) -> None:
     """An API "Billing" with the request "Get customer" for the demo client, stored through
     the service layer in the installation's own SQLite file and key file."""
     database = database_of(data_dir)
-    keyring = KeySource(settings_of(data_dir)).keyring()
+    keyring = settings_of(data_dir).key_source().keyring()
     try:
         with database.transaction() as session:
             demo = ClientRepository(session).by_code("demo")

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from sqlalchemy import event, func, make_url, select
 
 from callout.apis.schemas import ApiWrite, RequestWrite
-from callout.db.crypto import KeySource, generate_entry
+from callout.db.crypto import generate_entry
 from callout.db.engine import Database
 from callout.db.models import Client, Invocation
 from callout.invocations import history as history_module
@@ -161,7 +161,7 @@ async def test_invokes_answer_while_the_history_cannot_get_the_write_lock(
     )
     with scratch.transaction() as session:
         acme = _tenant(session, "acme")
-    app = create_app(settings, database=scratch, keys=KeySource(settings))
+    app = create_app(settings, database=scratch, keys=settings.key_source())
     transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),

@@ -23,15 +23,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from callout.errors import SecretUnreadable
-
-if TYPE_CHECKING:
-    from callout.settings import Settings
 
 NONCE_BYTES = 12
 KEY_BYTES = 32
@@ -149,7 +145,8 @@ class Keyring:
 
 
 class KeySource:
-    """Loads the keyring from settings, and reloads it when the key file changes.
+    """The keyring: the keys given (`CALLOUT_SECRET_KEYS`, parsed), or else the key file,
+    reloaded when it changes.
 
     A rotation run by `callout keys rotate` rewrites the key file; a server that is running
     picks the new key up on its next seal or open, so it neither fails to read rows the
@@ -159,25 +156,24 @@ class KeySource:
     is an error, never a fresh key that would leave every stored secret unreadable.
     """
 
-    def __init__(self, settings: "Settings", *, create: bool = False) -> None:
-        self._settings = settings
+    def __init__(
+        self,
+        key_file: Path,
+        keys: list[tuple[str, bytes]] | None = None,
+        *,
+        create: bool = False,
+    ) -> None:
+        self._key_file = key_file
+        self._given = Keyring(keys) if keys is not None else None
         self._create = create
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = None
         self._keyring: Keyring | None = None
 
     def keyring(self) -> Keyring:
-        if self._settings.secret_keys is not None:
-            if self._keyring is None:
-                self._keyring = Keyring(
-                    parse_keys(
-                        self._settings.secret_keys.get_secret_value(),
-                        "CALLOUT_SECRET_KEYS",
-                        allow_placeholders=self._settings.environment == "development",
-                    )
-                )
-            return self._keyring
-        path = self._settings.key_file
+        if self._given is not None:
+            return self._given
+        path = self._key_file
         with self._lock:
             stamp = _stamp(path)
             if stamp is None and self._create:
@@ -197,14 +193,14 @@ class KeySource:
 
     @property
     def file_based(self) -> bool:
-        return self._settings.secret_keys is None
+        return self._given is None
 
     def add_key(self) -> str:
         """Put a new key first in the key file; returns its id. Old keys stay to open old rows.
 
         Under an exclusive lock on the key file, so two rotations at once both keep their keys.
         """
-        path = self._settings.key_file
+        path = self._key_file
         with _locked(path):
             lines = [line for line in _read_private(path).splitlines() if line.strip()]
             entry = generate_entry()

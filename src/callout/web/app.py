@@ -53,7 +53,7 @@ def create_app(
     settings = settings or get_settings()
     owns_database = database is None
     database = database or Database.from_settings(settings)
-    keys = keys or KeySource(settings)
+    keys = keys or settings.key_source()
     access = AccessCache(settings.access_ttl)
     admission = Admission(database)
 
