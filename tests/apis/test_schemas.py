@@ -802,6 +802,12 @@ def test_outputs_are_unique_ignoring_case() -> None:
     assert_refused(RequestWrite, data, "outputs", "output FULLNAME is declared twice")
 
 
+def test_samples_are_unique_as_names_are_compared() -> None:
+    fullwidth = "\uff2f\uff56\uff45\uff52\uff44\uff55\uff45"  # "Overdue", fullwidth
+    data = request(samples=[{"name": "overdue"}, {"name": fullwidth}])
+    assert_refused(RequestWrite, data, "samples", f"sample {fullwidth} is declared twice")
+
+
 @pytest.mark.parametrize("model", [RequestParameter, ResponseParameter])
 @pytest.mark.parametrize(
     ("name", "message"),

@@ -20,7 +20,7 @@ from pydantic import (
 
 from callout.runtime import templates
 from callout.runtime.credential_headers import CREDENTIAL_HEADERS
-from callout.schemas import CONTROL, MASK, Model, field_error, no_control
+from callout.schemas import CONTROL, MASK, Model, field_error, name_key, no_control
 
 # RFC 9110 section 5.5: a field value may hold spaces and tabs, no other control character.
 FIELD_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
@@ -192,9 +192,9 @@ class Header(Model):
             raise field_error(  # not quoted: inputs are never echoed
                 "name", "is not an RFC 9110 token (letters, digits and !#$%&'*+-.^_`|~)"
             )
-        if self.name.lower() in RESERVED_HEADERS:
+        if name_key(self.name) in RESERVED_HEADERS:
             raise field_error("name", f"{self.name} is set by Callout's HTTP client, not by hand")
-        if self.name.lower() in CREDENTIAL_HEADERS and not self.secret:
+        if name_key(self.name) in CREDENTIAL_HEADERS and not self.secret:
             stored = isinstance(info.context, dict) and info.context.get("stored")
             if not stored and not _placeholders_only(self.value):
                 raise field_error(
@@ -218,7 +218,7 @@ def check_unique_headers(headers: list[Header]) -> list[Header]:
     """Each name once, ignoring case; a repeat is named by where it is, not quoted."""
     seen: dict[str, int] = {}
     for index, header in enumerate(headers):
-        first = seen.setdefault(header.name.lower(), index)
+        first = seen.setdefault(name_key(header.name), index)
         if first != index:
             raise ValueError(f"[{index}] has the name of [{first}]; names ignore case")
     return headers

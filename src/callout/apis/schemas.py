@@ -22,7 +22,7 @@ from callout.apis.fields import (
     drop_read_only,
 )
 from callout.runtime import templates
-from callout.schemas import Description, Id, Model, Name, field_error
+from callout.schemas import Description, Id, Model, Name, field_error, name_key
 
 ApiType = Literal["api", "slack", "teams"]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -145,7 +145,7 @@ def _refuse_constant(name: str) -> None:
 def _unique_names(items: list[Any], what: str) -> list[Any]:
     seen: set[str] = set()
     for item in items:
-        key = item.name.casefold()
+        key = name_key(item.name)
         if key in seen:
             raise ValueError(f"{what} {item.name} is declared twice")
         seen.add(key)

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from callout.apis.authorization import SCHEMES, Scheme
 from callout.apis.fields import Header
 from callout.errors import FieldProblem, Invalid
-from callout.schemas import MASK
+from callout.schemas import MASK, name_key
 
 # How stored headers are read: a row written before a rule tightened still loads.
 STORED = {"stored": True}
@@ -51,7 +51,7 @@ class SecretSplit:
         for index, header in enumerate(headers):
             if header.secret:
                 loc = f"headers[{index}].value"
-                self._take(header_field(header), loc, header.value, self.headers_resent)
+                self._take(header_field(header.name), loc, header.value, self.headers_resent)
             rows.append(
                 {
                     "name": header.name,
@@ -100,12 +100,9 @@ class SecretSplit:
             self.kept.add(name)
 
 
-def header_field(header: Header) -> str:
-    return header_field_name(header.name)
-
-
-def header_field_name(name: str) -> str:
-    return f"headers.{name.lower()}"
+def header_field(name: str) -> str:
+    """The secret field a header's value is sealed as: `headers.x-api-key`."""
+    return f"headers.{name_key(name)}"
 
 
 def headers_of(rows: list[dict[str, Any]], secrets: Mapping[str, str] | None) -> list[Header]:
@@ -113,7 +110,7 @@ def headers_of(rows: list[dict[str, Any]], secrets: Mapping[str, str] | None) ->
     or the mask when `secrets` is None (a read)."""
     return [
         Header.model_validate(
-            row | {"value": _secret_value(secrets, header_field_name(row["name"]))}
+            row | {"value": _secret_value(secrets, header_field(row["name"]))}
             if row["secret"]
             else row,
             context=STORED,
