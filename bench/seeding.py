@@ -19,7 +19,7 @@ from callout.apis import catalog
 from callout.apis import secret_fields as sf
 from callout.apis.authorization import BasicAuth, BearerAuth, NoAuth
 from callout.apis.fields import Header, NameValue
-from callout.apis.records import api_columns, request_columns
+from callout.apis.mappers import api_columns, request_columns
 from callout.apis.schemas import ApiWrite, RequestParameter, RequestWrite, ResponseParameter
 from callout.clients import service as clients
 from callout.clients.access import OPERATOR

@@ -8,13 +8,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from callout.apis import records
-from callout.apis import secret_fields as sf
-from callout.apis.records import REQUEST_FIELDS
+from callout.apis import mappers
 from callout.apis.repository import ApiRepository, RequestRepository
 from callout.apis.schemas import ApiFields, RequestFields
+from callout.apis.service import find_api, writable
 from callout.db.crypto import Keyring
-from callout.db.models import Api, Client, Request
+from callout.db.models import Api, Client
 from callout.db.secrets import Vault, api_owner, request_owner
 from callout.errors import NotFound
 from callout.schemas import name_key
@@ -35,51 +34,29 @@ class Definition:
 
 def versions(session: Session, client: Client, api_id: int, request_id: int) -> Versions:
     """The current versions of a request and its API, if this client may call it."""
-    stmt = (
-        RequestRepository(session, client)
-        .readable()
-        .where(Request.id == request_id, Request.api_id == api_id)
-        .with_only_columns(Api.version, Request.version)
-    )
-    row = session.execute(stmt).first()
-    if row is None:
-        raise NotFound(f"no request {request_id} in API {api_id} for client {client.code!r}")
-    return Versions(row[0], row[1])
+    found = RequestRepository(session, client).versions(api_id, request_id)
+    if found is None:
+        raise _no_request(client, api_id, request_id)
+    return Versions(*found)
 
 
 def load(
     session: Session, keyring: Keyring, client: Client, api_id: int, request_id: int
 ) -> Definition:
-    stmt = (
-        RequestRepository(session, client)
-        .readable()
-        .where(Request.id == request_id, Request.api_id == api_id)
-        .add_columns(Api)
-    )
-    row = session.execute(stmt).first()
-    if row is None:
-        raise NotFound(f"no request {request_id} in API {api_id} for client {client.code!r}")
-    request, api = row[0], row[1]
+    found = RequestRepository(session, client).with_api(api_id, request_id)
+    if found is None:
+        raise _no_request(client, api_id, request_id)
+    request, api = found
     vault = Vault(session, keyring, client.id)
-    api_fields = _api_fields(api, vault.reveal_all(api_owner(api.id)))
-    request_secrets = vault.reveal_all(request_owner(request.id))
-    values = {c: getattr(request, c) for c in REQUEST_FIELDS}
-    request_fields = RequestFields.model_validate(
-        values | {"headers": sf.headers_of(request.headers, request_secrets)}
+    api_fields = mappers.api(ApiFields, api, opened=vault.reveal_all(api_owner(api.id)))
+    request_fields = mappers.request(
+        RequestFields, api, request, opened=vault.reveal_all(request_owner(request.id))
     )
     return Definition(api_fields, request_fields, Versions(api.version, request.version))
 
 
-def _api_fields(api: Api, secrets: dict[str, str]) -> ApiFields:
-    return ApiFields(
-        name=api.name,
-        description=api.description,
-        base_url=api.base_url,
-        type=api.type,
-        service_id=api.service_id,
-        headers=sf.headers_of(api.headers, secrets),
-        authorization=sf.authorization_of(api.authorization, secrets),
-    )
+def _no_request(client: Client, api_id: int, request_id: int) -> NotFound:
+    return NotFound(f"no request {request_id} in API {api_id} for client {client.code!r}")
 
 
 def resolve(session: Session, client: Client, api_ref: str, request_ref: str) -> tuple[int, int]:
@@ -102,13 +79,7 @@ def resolve_api(session: Session, client: Client, api_ref: str) -> int:
 def _api_named(session: Session, client: Client, api_ref: str) -> Api:
     apis = ApiRepository(session, client)
     api = apis.get(int(api_ref)) if api_ref.isdigit() else None
-    if api is None:
-        matches = session.scalars(
-            apis.readable()
-            .where(Api.name_key == name_key(api_ref))
-            .order_by(Api.client_id.is_(None))
-        ).all()
-        api = matches[0] if matches else None
+    api = api or apis.named(name_key(api_ref))
     if api is None:
         raise NotFound(f"no API {api_ref!r} in client {client.code!r}")
     return api
@@ -118,6 +89,6 @@ def load_api(
     session: Session, keyring: Keyring, client: Client, api_id: int
 ) -> tuple[ApiFields, Api]:
     """A client's own API with its secrets opened, and its row (for its id and version)."""
-    api = records.writable(records.find_api(session, client, api_id))
+    api = writable(find_api(session, client, api_id))
     secrets = Vault(session, keyring, client.id).reveal_all(api_owner(api.id))
-    return _api_fields(api, secrets), api
+    return mappers.api(ApiFields, api, opened=secrets), api

@@ -1,7 +1,8 @@
 """Queries for APIs and requests, always through one client's `readable()` statement.
 
 A client reads its own APIs and the system APIs; it writes only its own. No query here
-starts anywhere else, so none can forget the client.
+starts anywhere else, so none can forget the client; the one exception is named for it:
+`system_apis()`, for the catalogue sync that writes the system APIs.
 """
 
 from collections.abc import Sequence
@@ -27,6 +28,24 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def system_apis() -> Select[Api]:
+    """Every system API, platform-wide by design: they belong to no client, and the
+    catalogue sync that writes them answers to none."""
+    return select(Api).where(Api.client_id.is_(None))
+
+
+class SystemApiRepository:
+    """The stored catalogue, as the sync brings it in line with the files."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def by_slug(self) -> dict[str | None, Api]:
+        """Every system API with its requests, by its catalogue slug."""
+        stmt = system_apis().options(selectinload(Api.requests))
+        return {api.slug: api for api in self.session.scalars(stmt)}
+
+
 class ApiRepository:
     def __init__(self, session: Session, client: Client) -> None:
         self.session = session
@@ -45,6 +64,11 @@ class ApiRepository:
         """A client API of this client with this name, ignoring case."""
         stmt = self.readable().where(Api.client_id == self.client.id, Api.name_key == key)
         return self.session.scalar(stmt)
+
+    def named(self, key: str) -> Api | None:
+        """The API with this name key: the client's own, else a system API of that name."""
+        stmt = self.readable().where(Api.name_key == key).order_by(Api.client_id.is_(None))
+        return self.session.scalars(stmt.limit(1)).first()
 
     def name_keys_like(self, prefix_key: str) -> set[str]:
         """Names of the client's own APIs that start like this one."""
@@ -103,6 +127,21 @@ class RequestRepository:
             .join(Api, Request.api_id == Api.id)
             .where(or_(Api.client_id == self.client.id, Api.client_id.is_(None)))
         )
+
+    def with_api(self, api_id: int, request_id: int) -> tuple[Request, Api] | None:
+        """A request with its API, both as stored."""
+        stmt = self._in_api(api_id, request_id).add_columns(Api)
+        row = self.session.execute(stmt).first()
+        return None if row is None else (row[0], row[1])
+
+    def versions(self, api_id: int, request_id: int) -> tuple[int, int] | None:
+        """The current versions of a request's API and of the request."""
+        stmt = self._in_api(api_id, request_id).with_only_columns(Api.version, Request.version)
+        row = self.session.execute(stmt).first()
+        return None if row is None else (row[0], row[1])
+
+    def _in_api(self, api_id: int, request_id: int) -> Select[Request]:
+        return self.readable().where(Request.id == request_id, Request.api_id == api_id)
 
     def of_api(self, api: Api) -> Sequence[Request]:
         return self.session.scalars(

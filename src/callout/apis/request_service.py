@@ -1,35 +1,44 @@
 """Use cases for the requests under an API: list, read, create, update, delete."""
 
 import json
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from callout.apis import records
+from callout.apis import mappers
 from callout.apis import secret_fields as sf
 from callout.apis.repository import RequestRepository
 from callout.apis.schemas import RequestRead, RequestWrite
+from callout.apis.service import check_version, find_api, seal, writable
 from callout.audit import service as audit
 from callout.clients.access import Principal
 from callout.db.crypto import Keyring
 from callout.db.engine import flush
 from callout.db.models import Api, Client, Request, utcnow
 from callout.db.secrets import request_owner, stored_fields
-from callout.errors import Invalid
+from callout.errors import Conflict, Invalid, NotFound
 from callout.schemas import IfMatch, Page, name_key
 
 
 def list_requests(
     session: Session, client: Client, api_id: int, limit: int, offset: int
 ) -> Page[RequestRead]:
-    api = records.find_api(session, client, api_id)
+    api = find_api(session, client, api_id)
     rows, total = RequestRepository(session, client).page_of_api(api, limit, offset)
-    items = [records.request_read(api, r) for r in rows]
+    items = [mappers.request(RequestRead, api, r) for r in rows]
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
 def get_request(session: Session, client: Client, api_id: int, request_id: int) -> RequestRead:
-    api = records.find_api(session, client, api_id)
-    return records.request_read(api, records.find_request(session, client, api, request_id))
+    api = find_api(session, client, api_id)
+    return mappers.request(RequestRead, api, _find(session, client, api, request_id))
+
+
+def _find(session: Session, client: Client, api: Api, request_id: int) -> Request:
+    request = RequestRepository(session, client).get(api, request_id)
+    if request is None:
+        raise NotFound(f"no request {request_id} in API {api.name!r}")
+    return request
 
 
 def create_request(
@@ -41,16 +50,16 @@ def create_request(
     data: RequestWrite,
 ) -> RequestRead:
     principal.require("editor")
-    api = records.writable(records.find_api(session, client, api_id))
+    api = writable(find_api(session, client, api_id))
     _check_name(session, client, api, data.name, None)
     check_message(api, data)
     split = sf.SecretSplit(stored=set())
     headers = split.headers(data.headers)
     split.check()
-    request = Request(api_id=api.id, headers=headers, **records.request_columns(data))
+    request = Request(api_id=api.id, headers=headers, **mappers.request_columns(data))
     session.add(request)
-    flush(session, taken=records.request_taken(data.name))
-    records.seal(session, keyring, client, api, request, split)
+    flush(session, taken=_taken(data.name))
+    seal(session, keyring, client, api, request, split)
     audit.record(
         session,
         client.id,
@@ -60,7 +69,7 @@ def create_request(
         set(data.model_fields_set) | split.fields,
         detail={"api": api.id},
     )
-    return records.request_read(api, request)
+    return mappers.request(RequestRead, api, request)
 
 
 def update_request(
@@ -74,27 +83,27 @@ def update_request(
     data: RequestWrite,
 ) -> RequestRead:
     principal.require("editor")
-    api = records.writable(records.find_api(session, client, api_id))
-    request = records.find_request(session, client, api, request_id)
-    records.check_version("request", request.name, request.version, if_match)
+    api = writable(find_api(session, client, api_id))
+    request = _find(session, client, api, request_id)
+    check_version("request", request.name, request.version, if_match)
     _check_name(session, client, api, data.name, request)
     check_message(api, data)
     owner = request_owner(request.id)
     split = sf.SecretSplit(stored=stored_fields(session, client.id, [owner])[owner])
     headers = split.headers(data.headers)
     split.check()
-    before = records.request_snapshot(request)
-    for column, value in records.request_columns(data).items():
+    before = _stored(request)
+    for column, value in mappers.request_columns(data).items():
         setattr(request, column, value)
     request.headers = headers
     # Nothing changed, nothing written: see `update_api`.
-    changed = records.diff(before, records.request_snapshot(request)) | split.changed()
+    changed = audit.changed(before, _stored(request)) | split.changed()
     if changed:
         request.updated_at = utcnow()
         # The row first: its versioned UPDATE is where a concurrent save of the same version
         # loses.
-        flush(session, taken=records.request_taken(data.name), stale=f"request {request.name!r}")
-        records.seal(session, keyring, client, api, request, split)
+        flush(session, taken=_taken(data.name), stale=f"request {request.name!r}")
+        seal(session, keyring, client, api, request, split)
         audit.record(
             session,
             client.id,
@@ -104,7 +113,7 @@ def update_request(
             changed,
             detail={"api": api.id},
         )
-    return records.request_read(api, request)
+    return mappers.request(RequestRead, api, request)
 
 
 def delete_request(
@@ -116,9 +125,9 @@ def delete_request(
     if_match: IfMatch | None,
 ) -> None:
     principal.require("editor")
-    api = records.writable(records.find_api(session, client, api_id))
-    request = records.find_request(session, client, api, request_id)
-    records.check_version("request", request.name, request.version, if_match)
+    api = writable(find_api(session, client, api_id))
+    request = _find(session, client, api, request_id)
+    check_version("request", request.name, request.version, if_match)
     audit.record(
         session,
         client.id,
@@ -131,12 +140,21 @@ def delete_request(
     flush(session, stale=f"request {request.name!r}")
 
 
+def _stored(request: Request) -> dict[str, Any]:
+    """The request's settings as stored, for the audit to compare."""
+    return {c: getattr(request, c) for c in (*mappers.REQUEST_COLUMNS, "headers")}
+
+
 def _check_name(
     session: Session, client: Client, api: Api, name: str, current: Request | None
 ) -> None:
     same = RequestRepository(session, client).by_name_key(api, name_key(name))
     if same is not None and same is not current:
-        raise records.request_taken(same.name)
+        raise _taken(same.name)
+
+
+def _taken(name: str) -> Conflict:
+    return Conflict.field("name", f"a request named {name!r} exists already in this API")
 
 
 def check_message(api: Api, data: RequestWrite) -> None:

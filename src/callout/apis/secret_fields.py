@@ -5,7 +5,7 @@ A secret field is named by where it sits: `authorization.password`, `headers.x-a
 mask back to keep the stored one, or leaves it out to drop it.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,7 +131,7 @@ def authorization_of(row: dict[str, Any], secrets: Mapping[str, str]) -> Scheme:
     return scheme.model_validate(row | values)
 
 
-def masks(stored: set[str]) -> dict[str, str]:
+def masks(stored: Iterable[str]) -> dict[str, str]:
     return dict.fromkeys(stored, MASK)
 
 

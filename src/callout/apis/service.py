@@ -1,18 +1,21 @@
-"""Use cases for APIs: list, read, create, update, copy, delete.
+"""Use cases for APIs: list, read, create, update, copy, delete; and the rules every write
+of an API or of its requests keeps (found for this client, not a system API, If-Match).
 
 Rules that need the database (names unique per client, a service of the same client,
 system APIs read-only, If-Match versions, secrets not sent somewhere new unseen) live here
 and in `request_service.py`; the rest live in the schemas.
 """
 
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
-from callout.apis import records
+from callout.apis import mappers
 from callout.apis import secret_fields as sf
 from callout.apis.repository import ApiFilter, ApiRepository, RequestRepository
-from callout.apis.schemas import ApiRead, ApiSummary, ApiWrite
+from callout.apis.schemas import ApiRead, ApiSummary, ApiWrite, RequestRead
 from callout.audit import service as audit
 from callout.clients.access import Principal
 from callout.clients.repository import ServiceRepository
@@ -20,38 +23,90 @@ from callout.db.crypto import Keyring
 from callout.db.engine import flush
 from callout.db.models import Api, Client, Request, utcnow
 from callout.db.secrets import Vault, api_owner, request_owner, stored_fields
-from callout.errors import Conflict, Invalid
+from callout.errors import (
+    Conflict,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    ReadOnly,
+)
 from callout.schemas import MAX_NAME, IfMatch, Page, name_key
 
 COPY_PREFIX = "Copy of "
 REFRESH_TOKEN = "authorization.refresh_token"  # noqa: S105 - a field name, not a secret
 
 
+def find_api(session: Session, client: Client, api_id: int, *, with_requests: bool = False) -> Api:
+    """The API, if this client may read it (its own or a system API); otherwise 404."""
+    api = ApiRepository(session, client).get(api_id, with_requests=with_requests)
+    if api is None:
+        raise NotFound(f"no API {api_id} in client {client.code!r}")
+    return api
+
+
+def writable(api: Api) -> Api:
+    """The API, if it is the client's own: a system API is read-only."""
+    if api.client_id is None:
+        raise ReadOnly(
+            f"{api.name!r} is a system API: it is read-only. Copy it into your library to "
+            "change it."
+        )
+    return api
+
+
+def check_version(what: str, name: str, current: int, if_match: IfMatch | None) -> None:
+    """If-Match must name the version the writer read (None: the header was missing)."""
+    if if_match is None:
+        raise PreconditionRequired(
+            f"send If-Match with the ETag you read, so a change made meanwhile in another "
+            f"tab is not overwritten ({what} {name!r} is at version {current})"
+        )
+    if not if_match.matches(current):
+        raise PreconditionFailed(
+            f"{what} {name!r} changed since you read it (you have {if_match}, it is at "
+            f"version {current}); reload it and apply your change again"
+        )
+
+
+def seal(
+    session: Session,
+    keyring: Keyring,
+    client: Client,
+    api: Api,
+    request: Request | None,
+    split: sf.SecretSplit,
+) -> None:
+    """Seal the new secrets of an API or request whose row is written, drop unused ones."""
+    vault = Vault(session, keyring, client.id)
+    request_id = request.id if request else None
+    for field, value in split.new.items():
+        vault.put(api.id, request_id, field, value)
+    vault.keep_only(request_owner(request.id) if request else api_owner(api.id), split.fields)
+
+
 def list_apis(
     session: Session, client: Client, where: ApiFilter, limit: int, offset: int
 ) -> Page[ApiSummary]:
     rows, total = ApiRepository(session, client).page(where, limit, offset)
-    items = [
-        ApiSummary(
-            id=api.id,
-            name=api.name,
-            description=api.description,
-            base_url=api.base_url,
-            type=api.type,
-            service_id=api.service_id,
-            authorization_type=api.authorization["type"],
-            system=api.client_id is None,
-            version=api.version,
-            updated_at=api.updated_at,
-        )
-        for api in rows
-    ]
+    items = [mappers.api(ApiSummary, row) for row in rows]
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
 def get_api(session: Session, client: Client, api_id: int) -> ApiRead:
-    api = records.find_api(session, client, api_id, with_requests=True)
-    return records.api_read(session, client, api, api.requests)
+    api = find_api(session, client, api_id, with_requests=True)
+    return _read(session, client, api, api.requests)
+
+
+def _read(session: Session, client: Client, api: Api, requests: Sequence[Request]) -> ApiRead:
+    """The API as read: its secrets masked, with its requests."""
+    owner = api_owner(api.id)
+    return mappers.api(
+        ApiRead,
+        api,
+        stored=stored_fields(session, client.id, [owner])[owner],
+        requests=[mappers.request(RequestRead, api, r) for r in requests],
+    )
 
 
 def create_api(
@@ -67,11 +122,11 @@ def create_api(
         client_id=client.id,
         headers=headers,
         authorization=authorization,
-        **records.api_columns(data),
+        **mappers.api_columns(data),
     )
     session.add(api)
-    flush(session, taken=records.api_taken(data.name))
-    records.seal(session, keyring, client, api, None, split)
+    flush(session, taken=_taken(data.name))
+    seal(session, keyring, client, api, None, split)
     audit.record(
         session,
         client.id,
@@ -80,7 +135,7 @@ def create_api(
         ("api", api.id, api.name),
         set(data.model_fields_set) | split.fields,
     )
-    return records.api_read(session, client, api, [])
+    return _read(session, client, api, [])
 
 
 def update_api(
@@ -93,8 +148,8 @@ def update_api(
     data: ApiWrite,
 ) -> ApiRead:
     principal.require("editor")
-    api = records.writable(records.find_api(session, client, api_id))
-    records.check_version("API", api.name, api.version, if_match)
+    api = writable(find_api(session, client, api_id))
+    check_version("API", api.name, api.version, if_match)
     _check_name(session, client, data.name, api)
     _check_service(session, client, data.service_id)
     owner = api_owner(api.id)
@@ -108,30 +163,36 @@ def update_api(
     split.check()
     if moved:
         _check_no_request_secrets(session, client, api, data.base_url)
-    before = records.api_snapshot(api)
-    for name, value in records.api_columns(data).items():
+    before = _stored(api)
+    for name, value in mappers.api_columns(data).items():
         setattr(api, name, value)
     api.headers, api.authorization = headers, authorization
     # A PUT that changes nothing writes nothing: the version, the ETag and the cached plans
     # stay. A secret sent in clear counts as changed even when it is the stored one: it is
     # sealed anew, and the new version lets credentials refused before be tried at once.
-    changed = records.diff(before, records.api_snapshot(api)) | split.changed()
+    changed = audit.changed(before, _stored(api)) | split.changed()
     if changed:
         api.updated_at = utcnow()
         # The row first: its versioned UPDATE is where a concurrent save of the same version
         # loses.
-        flush(session, taken=records.api_taken(data.name), stale=f"API {api.name!r}")
-        records.seal(session, keyring, client, api, None, split)
+        flush(session, taken=_taken(data.name), stale=f"API {api.name!r}")
+        seal(session, keyring, client, api, None, split)
         audit.record(session, client.id, principal, "update", ("api", api.id, api.name), changed)
-    return records.api_read(session, client, api, RequestRepository(session, client).of_api(api))
+    return _read(session, client, api, RequestRepository(session, client).of_api(api))
+
+
+def _stored(api: Api) -> dict[str, Any]:
+    """The API's settings as stored, each field apart, for the audit to compare."""
+    flat = {f: getattr(api, f) for f in mappers.API_COLUMNS} | {"headers": api.headers}
+    return flat | {f"authorization.{k}": v for k, v in api.authorization.items()}
 
 
 def delete_api(
     session: Session, principal: Principal, client: Client, api_id: int, if_match: IfMatch | None
 ) -> None:
     principal.require("editor")
-    api = records.writable(records.find_api(session, client, api_id))
-    records.check_version("API", api.name, api.version, if_match)
+    api = writable(find_api(session, client, api_id))
+    check_version("API", api.name, api.version, if_match)
     audit.record(session, client.id, principal, "delete", ("api", api.id, api.name))
     session.delete(api)  # its requests and secrets go with it (ON DELETE CASCADE)
     flush(session, stale=f"API {api.name!r}")
@@ -139,7 +200,7 @@ def delete_api(
 
 def offered_copy_name(session: Session, client: Client, api_id: int) -> str:
     """The name the copy prompt offers: "Copy of NAME", made unique in the client's library."""
-    api = records.find_api(session, client, api_id)
+    api = find_api(session, client, api_id)
     base = _cut(COPY_PREFIX + api.name, MAX_NAME)
     taken = ApiRepository(session, client).name_keys_like(name_key(base))
     if name_key(base) not in taken:
@@ -172,7 +233,7 @@ def copy_api(
 ) -> ApiRead:
     """Duplicate an API (a client's own or a system API) with all its requests and secrets."""
     principal.require("editor")
-    source = records.find_api(session, client, api_id, with_requests=True)
+    source = find_api(session, client, api_id, with_requests=True)
     new_name = name or offered_copy_name(session, client, api_id)
     _check_name(session, client, new_name, None)
     copy = Api(
@@ -186,11 +247,11 @@ def copy_api(
         service_id=source.service_id if source.client_id == client.id else None,
     )
     session.add(copy)
-    flush(session, taken=records.api_taken(new_name))
+    flush(session, taken=_taken(new_name))
     vault = Vault(session, keyring, client.id)
     for field, value in vault.reveal_all(api_owner(source.id)).items():
         vault.put(copy.id, None, field, value)
-    columns = (*records.REQUEST_FIELDS, "name_key", "headers")
+    columns = (*mappers.REQUEST_COLUMNS, "name_key", "headers")
     for request in source.requests:
         twin = Request(api_id=copy.id, **{c: getattr(request, c) for c in columns})
         session.add(twin)
@@ -215,7 +276,11 @@ def copy_api(
 def _check_name(session: Session, client: Client, name: str, current: Api | None) -> None:
     same = ApiRepository(session, client).by_name_key(name_key(name))
     if same is not None and same is not current:
-        raise records.api_taken(same.name)
+        raise _taken(same.name)
+
+
+def _taken(name: str) -> Conflict:
+    return Conflict.field("name", f"an API named {name!r} exists already")
 
 
 def _check_service(session: Session, client: Client, service_id: int | None) -> None:
@@ -271,7 +336,7 @@ def store_refresh_token(
     """Keep what an authorization (the authorization_code flow) gave: the refresh token,
     sealed. The API's version moves, as for any change of its credentials; returns it."""
     principal.require("editor")
-    api = records.writable(records.find_api(session, client, api_id))
+    api = writable(find_api(session, client, api_id))
     if refresh_token:
         Vault(session, keyring, client.id).put(api.id, None, REFRESH_TOKEN, refresh_token)
     api.updated_at = utcnow()

@@ -1,6 +1,6 @@
 """Recording and reading the audit trail."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -35,6 +35,11 @@ def record(
             detail=detail or {},
         )
     )
+
+
+def changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> set[str]:
+    """The fields whose values differ between two states of an object: what an update names."""
+    return {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
 
 
 def list_events(

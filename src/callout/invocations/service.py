@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from callout.apis import records
+from callout.apis.service import find_api
 from callout.clients.access import Principal
 from callout.db.admission import Admission
 from callout.db.crypto import KeySource
@@ -224,7 +224,7 @@ def api_metrics(
     session: Session, client: Client, api_id: int, window: Window, now: datetime | None = None
 ) -> ApiMetrics:
     """The client's invokes of one of its APIs or of a system API, over the window."""
-    records.find_api(session, client, api_id)
+    find_api(session, client, api_id)
     until = now or datetime.now(UTC)
     since = until - WINDOWS[window]
     requests, total = InvocationRepository(session, client).figures(api_id, since)

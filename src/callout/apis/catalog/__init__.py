@@ -13,11 +13,11 @@ from importlib import resources
 
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from callout.apis import records
+from callout.apis import mappers
 from callout.apis import secret_fields as sf
+from callout.apis.repository import SystemApiRepository
 from callout.apis.schemas import ApiWrite, RequestWrite
 from callout.db.models import Api, Request, utcnow
 from callout.schemas import name_key
@@ -65,12 +65,7 @@ def parse(slug: str, text: str) -> Entry:
 def sync(session: Session, entries: list[Entry] | None = None) -> int:
     """Bring the stored system APIs in line with the catalogue; returns how many changed."""
     entries = load() if entries is None else entries
-    stored = {
-        api.slug: api
-        for api in session.scalars(
-            select(Api).where(Api.client_id.is_(None)).options(selectinload(Api.requests))
-        )
-    }
+    stored = SystemApiRepository(session).by_slug()
     changed = 0
     for entry in entries:
         api = stored.pop(entry.slug, None)
@@ -95,7 +90,7 @@ def _apply(session: Session, api: Api, existing: dict[str, Request], entry: Entr
     api.authorization = split.authorization(entry.api.authorization)
     if split.new or split.problems:
         raise CatalogError(f"{entry.slug}.yaml: a system API ships no secrets")
-    for column, value in records.api_columns(entry.api).items():
+    for column, value in mappers.api_columns(entry.api).items():
         setattr(api, column, value)
     api.catalog_digest, api.updated_at = entry.digest, utcnow()
     session.flush()
@@ -108,7 +103,7 @@ def _apply(session: Session, api: Api, existing: dict[str, Request], entry: Entr
         headers = request_split.headers(request.headers)
         if request_split.new or request_split.problems:
             raise CatalogError(f"{entry.slug}.yaml: request {request.name}: no secrets here")
-        for column, value in records.request_columns(request).items():
+        for column, value in mappers.request_columns(request).items():
             setattr(row, column, value)
         row.headers, row.updated_at = headers, utcnow()
     for gone in existing.values():
