@@ -258,9 +258,10 @@ def seed(database: Database, keyring: Keyring, count: int, rng: random.Random) -
     `count` APIs with their requests and sealed secrets, `BATCH` APIs per transaction."""
     started = time.perf_counter()
     with database.transaction() as session:
-        client = clients.create_client(
+        made = clients.create_client(
             session, OPERATOR, ClientCreate(code=CLIENT_CODE, name="Bench")
         )
+        client = clients.visible_client(session, OPERATOR, made.code)
         service_ids = [
             clients.create_service(session, OPERATOR, client, ServiceWrite(name=name)).id
             for name in SERVICES

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from callout.apis import catalog
 from callout.clients import service as clients
 from callout.clients.access import OPERATOR
-from callout.clients.schemas import ApiKeyCreate, ClientCreate
+from callout.clients.schemas import ApiKeyCreate
 from callout.db import migrations
 from callout.db.crypto import KeySource, generate_entry
 from callout.db.engine import Database
@@ -33,6 +33,7 @@ from callout.runtime.http import HttpClient
 from callout.settings import Settings
 from callout.web.app import create_app
 from tests.contract import Contract
+from tests.factories import add_client
 from tests.upstream import Upstream
 
 
@@ -255,7 +256,7 @@ def bearer(key: str) -> dict[str, str]:
 
 
 def _tenant(session: Session, code: str) -> Tenant:
-    client = clients.create_client(session, OPERATOR, ClientCreate(code=code, name=code.title()))
+    client = add_client(session, code)
     keys = {
         role: bearer(
             clients.create_api_key(

@@ -7,7 +7,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callout.apis import catalog
-from callout.db.models import Api
+from callout.clients import service as clients
+from callout.clients.access import OPERATOR
+from callout.clients.schemas import ClientCreate
+from callout.db.models import Api, Client
 
 if TYPE_CHECKING:
     from tests.conftest import Tenant
@@ -114,6 +117,12 @@ requests:
       - name: componentId
         required: true
 """
+
+
+def add_client(session: Session, code: str) -> Client:
+    """A client made by the operator (named for its code), as the use cases take it."""
+    made = clients.create_client(session, OPERATOR, ClientCreate(code=code, name=code.title()))
+    return clients.visible_client(session, OPERATOR, made.code)
 
 
 def add_system_api(session: Session) -> int:

@@ -23,9 +23,10 @@ DEMO_CODE = "demo"
 def seed(session: Session, keyring: Keyring) -> ApiKeyCreated:
     """Create the demo client with a service and a sample CRM API; returns its admin key,
     which is shown once. The system APIs are listed to it as to every client."""
-    client = clients.create_client(
+    made = clients.create_client(
         session, OPERATOR, ClientCreate(code=DEMO_CODE, name="Demo Contact Center")
     )
+    client = clients.visible_client(session, OPERATOR, made.code)
     collections = clients.create_service(
         session, OPERATOR, client, ServiceWrite(name="Collections", description="Early-stage")
     )

@@ -10,7 +10,7 @@ from callout.apis import service
 from callout.apis.schemas import ApiWrite
 from callout.clients import service as clients
 from callout.clients.access import OPERATOR, Principal
-from callout.clients.schemas import ApiKeyCreate, ClientCreate
+from callout.clients.schemas import ApiKeyCreate
 from callout.db.crypto import KeySource
 from callout.db.engine import Database
 from callout.db.models import Api, AuditEvent, Client
@@ -19,13 +19,13 @@ from callout.schemas import IfMatch
 from callout.settings import Settings
 from callout.web.app import create_app
 from tests.conftest import bearer
-from tests.factories import api_body
+from tests.factories import add_client, api_body
 
 
 def committed_client(database: Database) -> tuple[Client, dict[str, str], dict[str, str]]:
     """A client with two editor keys, committed, as two people in two browsers have."""
     with database.transaction() as session:
-        client = clients.create_client(session, OPERATOR, ClientCreate(code="acme", name="Acme"))
+        client = add_client(session, "acme")
         one, two = (
             clients.create_api_key(
                 session, OPERATOR, client, ApiKeyCreate(name=name, role="editor")

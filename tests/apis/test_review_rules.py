@@ -18,9 +18,7 @@ from sqlalchemy.orm import Session
 
 from callout.apis import request_service, service
 from callout.apis.schemas import ApiWrite, RequestWrite
-from callout.clients import service as clients
 from callout.clients.access import OPERATOR, Principal
-from callout.clients.schemas import ClientCreate
 from callout.db.crypto import Binding, KeySource, Sealed
 from callout.db.engine import Database
 from callout.db.models import Api, AuditEvent, Client, Request, Secret
@@ -29,7 +27,7 @@ from callout.errors import PreconditionFailed
 from callout.schemas import MASK, MAX_ID, IfMatch
 from callout.settings import Settings
 from tests.conftest import Tenant, Tenants
-from tests.factories import SENTINEL, api_body, make_api, make_request, request_body
+from tests.factories import SENTINEL, add_client, api_body, make_api, make_request, request_body
 
 PROBLEM = "application/problem+json"
 Json = dict[str, Any]
@@ -809,7 +807,7 @@ def test_racing_saves_that_both_add_a_new_secret_let_one_win_and_refuse_the_othe
     scratch_database: Database, keys: KeySource
 ) -> None:
     with scratch_database.transaction() as session:
-        client = clients.create_client(session, OPERATOR, ClientCreate(code="acme", name="Acme"))
+        client = add_client(session, "acme")
         api_id = service.create_api(
             session, keys.keyring(), OPERATOR, client, ApiWrite.model_validate(api_body())
         ).id
@@ -850,7 +848,7 @@ def test_rotation_reseals_every_readable_secret_and_reports_the_one_no_key_opens
     keys = Settings(data_dir=tmp_path / "data", secret_keys=None).key_source(create=True)
     old_key = keys.keyring().active_id
     with scratch_database.transaction() as session:
-        client = clients.create_client(session, OPERATOR, ClientCreate(code="acme", name="Acme"))
+        client = add_client(session, "acme")
         api = service.create_api(
             session,
             keys.keyring(),

@@ -12,13 +12,14 @@ from sqlalchemy import make_url, select, text
 
 from callout.clients import service as clients
 from callout.clients.access import OPERATOR
-from callout.clients.schemas import ApiKeyCreate, ClientCreate
+from callout.clients.schemas import ApiKeyCreate
 from callout.db.crypto import KeySource
 from callout.db.engine import Database
 from callout.db.models import Client
 from callout.settings import Settings
 from callout.web.app import create_app
 from tests.conftest import bearer
+from tests.factories import add_client
 
 QUICK = 2.0  # seconds: far under the 30 s busy timeout a waiting unit of work would use
 
@@ -97,7 +98,7 @@ async def test_a_get_answers_while_a_write_transaction_is_held_open(
     sqlite_database: Database, settings: Settings, keys: KeySource
 ) -> None:
     with sqlite_database.transaction() as session:
-        client = clients.create_client(session, OPERATOR, ClientCreate(code="acme", name="Acme"))
+        client = add_client(session, "acme")
         viewer = clients.create_api_key(
             session, OPERATOR, client, ApiKeyCreate(name="viewer", role="viewer")
         ).key

@@ -9,15 +9,13 @@ from sqlalchemy.orm import Session
 
 from callout.apis import service as apis
 from callout.apis.schemas import ApiWrite
-from callout.clients import service as clients
 from callout.clients.access import OPERATOR
 from callout.clients.repository import ClientRepository
-from callout.clients.schemas import ClientCreate
 from callout.db import migrations
 from callout.db.crypto import Keyring, KeySource
 from callout.db.engine import Database
 from callout.schemas import IfMatch
-from tests.factories import api_body
+from tests.factories import add_client, api_body
 
 
 def test_an_api_created_after_a_delete_gets_a_new_id(
@@ -25,7 +23,7 @@ def test_an_api_created_after_a_delete_gets_a_new_id(
 ) -> None:
     keyring = keys.keyring()
     with scratch_database.transaction() as session:
-        client = clients.create_client(session, OPERATOR, ClientCreate(code="acme", name="Acme"))
+        client = add_client(session, "acme")
         first = _create(session, keyring, client.id, "First")
         second = _create(session, keyring, client.id, "Second")
     with scratch_database.transaction() as session:

@@ -14,10 +14,8 @@ from callout.apis import request_service
 from callout.apis import service as apis
 from callout.apis.authorization import SCHEMES
 from callout.apis.schemas import ApiWrite, RequestWrite
-from callout.clients import service as clients
 from callout.clients.access import OPERATOR
 from callout.clients.repository import ClientRepository
-from callout.clients.schemas import ClientCreate
 from callout.db.crypto import Binding, Keyring, KeySource, Sealed, parse_keys
 from callout.db.engine import Database
 from callout.db.models import Client, Secret
@@ -25,7 +23,7 @@ from callout.db.secrets import RotationReport, Vault, api_owner, request_owner, 
 from callout.errors import SecretUnreadable
 from callout.schemas import MASK, IfMatch
 from callout.settings import Settings
-from tests.factories import api_body, every_authorization, request_body, rsa_private_key
+from tests.factories import add_client, api_body, every_authorization, request_body, rsa_private_key
 
 MARK = "<<secret>>"
 Expected = dict[str, dict[str, str]]  # owner -> field -> plaintext
@@ -131,10 +129,7 @@ def populate(database: Database, keyring: Keyring) -> Library:
     """
     library = Library()
     with database.transaction() as session:
-        acme = clients.create_client(session, OPERATOR, ClientCreate(code="acme", name="Acme"))
-        globex = clients.create_client(
-            session, OPERATOR, ClientCreate(code="globex", name="Globex")
-        )
+        acme, globex = add_client(session, "acme"), add_client(session, "globex")
         library.clients = {"acme": acme.id, "globex": globex.id}
         add_api(
             session,

@@ -1,4 +1,10 @@
-"""Queries for clients, services and API keys."""
+"""Queries for clients, services and API keys.
+
+A client's services and API keys are read through that client's `readable()` statement.
+Two statements are platform-wide by design, and named for it: `every_client()` (a request
+names its client before any client is known) and `every_key()` (a request presents its key
+before any client is known).
+"""
 
 from collections.abc import Sequence
 
@@ -9,21 +15,33 @@ from callout.db.models import Api, ApiKey, Client, Service
 from callout.db.paging import page
 
 
+def every_client() -> Select[Client]:
+    """Every client, platform-wide by design: the clients are the tenants themselves, found
+    by the code a request names, or all listed to a platform key."""
+    return select(Client)
+
+
+def every_key() -> Select[ApiKey]:
+    """Every API key, platform-wide by design: authentication finds a key by its prefix
+    before it knows the client, and a platform key belongs to no client."""
+    return select(ApiKey)
+
+
 class ClientRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def by_code(self, code: str) -> Client | None:
-        return self.session.scalar(select(Client).where(Client.code == code.lower()))
+        return self.session.scalar(every_client().where(Client.code == code.lower()))
 
     def by_id(self, client_id: int) -> Client | None:
-        return self.session.get(Client, client_id)
+        return self.session.scalar(every_client().where(Client.id == client_id))
 
     def all(self) -> Sequence[Client]:
-        return self.session.scalars(select(Client).order_by(Client.code)).all()
+        return self.session.scalars(every_client().order_by(Client.code)).all()
 
     def count(self) -> int:
-        return self.session.scalar(select(func.count()).select_from(Client)) or 0
+        return self.session.scalar(every_client().with_only_columns(func.count(Client.id))) or 0
 
 
 class ServiceRepository:
@@ -47,24 +65,34 @@ class ServiceRepository:
         return self.session.scalar(self.readable().where(Service.name_key == key))
 
     def api_count(self, service: Service) -> int:
-        stmt = select(func.count()).select_from(Api).where(Api.service_id == service.id)
+        """How many APIs the service has."""
+        stmt = (
+            self.readable()
+            .where(Service.id == service.id)
+            .join(Api, Api.service_id == Service.id)
+            .with_only_columns(func.count(Api.id))
+        )
         return self.session.scalar(stmt) or 0
 
 
 class ApiKeyRepository:
-    def __init__(self, session: Session) -> None:
+    """API keys of one client: every query starts from `readable()`."""
+
+    def __init__(self, session: Session, client: Client) -> None:
         self.session = session
+        self.client = client
 
-    def by_prefix(self, prefix: str) -> ApiKey | None:
-        return self.session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    def readable(self) -> Select[ApiKey]:
+        return select(ApiKey).where(ApiKey.client_id == self.client.id)
 
-    def page_of_client(
-        self, client: Client, limit: int, offset: int
-    ) -> tuple[Sequence[ApiKey], int]:
+    def page(self, limit: int, offset: int) -> tuple[Sequence[ApiKey], int]:
         """Oldest first."""
-        stmt = select(ApiKey).where(ApiKey.client_id == client.id)
-        return page(self.session, stmt, [ApiKey.id], limit, offset)
+        return page(self.session, self.readable(), [ApiKey.id], limit, offset)
 
-    def get(self, client: Client, key_id: int) -> ApiKey | None:
-        stmt = select(ApiKey).where(ApiKey.client_id == client.id, ApiKey.id == key_id)
-        return self.session.scalar(stmt)
+    def get(self, key_id: int) -> ApiKey | None:
+        return self.session.scalar(self.readable().where(ApiKey.id == key_id))
+
+
+def key_by_prefix(session: Session, prefix: str) -> ApiKey | None:
+    """The key with this prefix, whichever client it belongs to (see `every_key`)."""
+    return session.scalar(every_key().where(ApiKey.prefix == prefix))

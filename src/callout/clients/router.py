@@ -29,21 +29,19 @@ def list_clients(session: SessionDep, principal: PrincipalDep) -> list[ClientRea
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_client(session: SessionDep, principal: PrincipalDep, data: ClientCreate) -> ClientRead:
-    client = service.create_client(session, principal, data)
-    return ClientRead.model_validate(client, from_attributes=True)
+    return service.create_client(session, principal, data)
 
 
 @router.get("/{client}")
 def get_client(client: ClientDep) -> ClientRead:
-    return ClientRead.model_validate(client, from_attributes=True)
+    return service.get_client(client)
 
 
 @router.put("/{client}")
 def update_client(
     session: SessionDep, principal: PrincipalDep, client: ClientDep, data: ClientUpdate
 ) -> ClientRead:
-    updated = service.update_client(session, principal, client, data)
-    return ClientRead.model_validate(updated, from_attributes=True)
+    return service.update_client(session, principal, client, data)
 
 
 @router.get("/{client}/services", tags=["services"])
@@ -61,14 +59,12 @@ def list_services(
 def create_service(
     session: SessionDep, principal: PrincipalDep, client: ClientDep, data: ServiceWrite
 ) -> ServiceRead:
-    created = service.create_service(session, principal, client, data)
-    return ServiceRead.model_validate(created, from_attributes=True)
+    return service.create_service(session, principal, client, data)
 
 
 @router.get("/{client}/services/{service_id}", tags=["services"])
 def get_service(session: SessionDep, client: ClientDep, service_id: IdPath) -> ServiceRead:
-    found = service.get_service(session, client, service_id)
-    return ServiceRead.model_validate(found, from_attributes=True)
+    return service.get_service(session, client, service_id)
 
 
 @router.put("/{client}/services/{service_id}", tags=["services"])
@@ -79,8 +75,7 @@ def update_service(
     service_id: IdPath,
     data: ServiceWrite,
 ) -> ServiceRead:
-    updated = service.update_service(session, principal, client, service_id, data)
-    return ServiceRead.model_validate(updated, from_attributes=True)
+    return service.update_service(session, principal, client, service_id, data)
 
 
 @router.delete(

@@ -5,7 +5,12 @@ from sqlalchemy.orm import Session
 
 from callout.audit import service as audit
 from callout.clients.access import Principal, matches, new_key, prefix_of
-from callout.clients.repository import ApiKeyRepository, ClientRepository, ServiceRepository
+from callout.clients.repository import (
+    ApiKeyRepository,
+    ClientRepository,
+    ServiceRepository,
+    key_by_prefix,
+)
 from callout.clients.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -27,7 +32,7 @@ def authenticate(session: Session, key: str | None) -> Principal:
     if not key:
         raise Unauthenticated("send an API key: Authorization: Bearer callout_...")
     prefix = prefix_of(key)
-    stored = ApiKeyRepository(session).by_prefix(prefix) if prefix else None
+    stored = key_by_prefix(session, prefix) if prefix else None
     if stored is None or stored.revoked_at is not None or not matches(key, stored.digest):
         raise Unauthenticated("the API key is unknown or revoked")
     return Principal(name=stored.name, role=stored.role, client_id=stored.client_id)  # type: ignore[arg-type]
@@ -48,6 +53,18 @@ def check_visible(principal: Principal, client: Client | None, code: str) -> Cli
     return client
 
 
+def _client(row: Client) -> ClientRead:
+    return ClientRead.model_validate(row, from_attributes=True)
+
+
+def _service(row: Service) -> ServiceRead:
+    return ServiceRead.model_validate(row, from_attributes=True)
+
+
+def _api_key(row: ApiKey) -> ApiKeyRead:
+    return ApiKeyRead.model_validate(row, from_attributes=True)
+
+
 def list_clients(session: Session, principal: Principal) -> list[ClientRead]:
     repo = ClientRepository(session)
     if principal.is_platform:
@@ -55,38 +72,49 @@ def list_clients(session: Session, principal: Principal) -> list[ClientRead]:
     else:
         own = repo.by_id(principal.client_id) if principal.client_id else None
         clients = [own] if own else []
-    return [ClientRead.model_validate(c, from_attributes=True) for c in clients]
+    return [_client(c) for c in clients]
 
 
-def create_client(session: Session, principal: Principal, data: ClientCreate) -> Client:
+def get_client(client: Client) -> ClientRead:
+    return _client(client)
+
+
+def create_client(session: Session, principal: Principal, data: ClientCreate) -> ClientRead:
     principal.require("platform")
     if ClientRepository(session).by_code(data.code) is not None:
-        raise Conflict.field("code", f"a client {data.code!r} exists already")
+        raise _client_taken(data.code)
     client = Client(code=data.code, name=data.name)
     session.add(client)
-    flush(session, taken=Conflict.field("code", f"a client {data.code!r} exists already"))
-    return client
+    flush(session, taken=_client_taken(data.code))
+    return _client(client)
+
+
+def _client_taken(code: str) -> Conflict:
+    return Conflict.field("code", f"a client {code!r} exists already")
 
 
 def update_client(
     session: Session, principal: Principal, client: Client, data: ClientUpdate
-) -> Client:
+) -> ClientRead:
     principal.require("admin")
     stored = ClientRepository(session).by_id(client.id)
     if stored is None:
         raise NotFound(f"no client {client.code!r}")
     stored.name = data.name
     session.flush()
-    return stored
+    return _client(stored)
 
 
 def list_services(session: Session, client: Client, limit: int, offset: int) -> Page[ServiceRead]:
     rows, total = ServiceRepository(session, client).page(limit, offset)
-    items = [ServiceRead.model_validate(s, from_attributes=True) for s in rows]
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page(items=[_service(s) for s in rows], total=total, limit=limit, offset=offset)
 
 
-def get_service(session: Session, client: Client, service_id: int) -> Service:
+def get_service(session: Session, client: Client, service_id: int) -> ServiceRead:
+    return _service(_find_service(session, client, service_id))
+
+
+def _find_service(session: Session, client: Client, service_id: int) -> Service:
     service = ServiceRepository(session, client).get(service_id)
     if service is None:
         raise NotFound(f"no service {service_id} in client {client.code!r}")
@@ -95,7 +123,7 @@ def get_service(session: Session, client: Client, service_id: int) -> Service:
 
 def create_service(
     session: Session, principal: Principal, client: Client, data: ServiceWrite
-) -> Service:
+) -> ServiceRead:
     principal.require("editor")
     _check_service_name(session, client, data.name, None)
     service = Service(
@@ -114,29 +142,30 @@ def create_service(
         ("service", service.id, service.name),
         ["name", "description"],
     )
-    return service
+    return _service(service)
 
 
 def update_service(
     session: Session, principal: Principal, client: Client, service_id: int, data: ServiceWrite
-) -> Service:
+) -> ServiceRead:
     principal.require("editor")
-    service = get_service(session, client, service_id)
+    service = _find_service(session, client, service_id)
     _check_service_name(session, client, data.name, service)
-    changed = [f for f in ("name", "description") if getattr(service, f) != getattr(data, f)]
+    before = _service(service)
     service.name, service.name_key = data.name, name_key(data.name)
     service.description = data.description
+    changed = audit.changed(before.model_dump(), _service(service).model_dump())
     if changed:  # a save that changes nothing is not an event of the audit
         flush(session, taken=_service_taken(data.name))
         audit.record(
             session, client.id, principal, "update", ("service", service.id, service.name), changed
         )
-    return service
+    return _service(service)
 
 
 def delete_service(session: Session, principal: Principal, client: Client, service_id: int) -> None:
     principal.require("editor")
-    service = get_service(session, client, service_id)
+    service = _find_service(session, client, service_id)
     in_use = ServiceRepository(session, client).api_count(service)
     if in_use:
         raise Conflict(
@@ -187,22 +216,20 @@ def create_api_key(
             ("api_key", stored.id, stored.name),
             ["name", "role"],
         )
-    read = ApiKeyRead.model_validate(stored, from_attributes=True)
-    return ApiKeyCreated(**read.model_dump(), key=key)
+    return ApiKeyCreated(**_api_key(stored).model_dump(), key=key)
 
 
 def list_api_keys(
     session: Session, principal: Principal, client: Client, limit: int, offset: int
 ) -> Page[ApiKeyRead]:
     principal.require("admin")
-    rows, total = ApiKeyRepository(session).page_of_client(client, limit, offset)
-    items = [ApiKeyRead.model_validate(k, from_attributes=True) for k in rows]
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    rows, total = ApiKeyRepository(session, client).page(limit, offset)
+    return Page(items=[_api_key(k) for k in rows], total=total, limit=limit, offset=offset)
 
 
 def revoke_api_key(session: Session, principal: Principal, client: Client, key_id: int) -> None:
     principal.require("admin")
-    stored = ApiKeyRepository(session).get(client, key_id)
+    stored = ApiKeyRepository(session, client).get(key_id)
     if stored is None:
         raise NotFound(f"no API key {key_id} in client {client.code!r}")
     if stored.revoked_at is None:
