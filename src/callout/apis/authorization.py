@@ -21,9 +21,9 @@ from pydantic import (
     model_validator,
 )
 
-from callout.apis.fields import TOKEN, LineTemplate, NameValue, check_http_url, drop_read_only
+from callout.apis.fields import TOKEN, LineTemplate, NameValue, Writable, check_http_url
 from callout.runtime import templates
-from callout.schemas import CONTROL, MASK, Model, field_error, no_control
+from callout.schemas import CONTROL, MASK, field_error, no_control
 
 Text = Annotated[str, StringConstraints(max_length=500), AfterValidator(no_control)]
 RequiredText = Annotated[
@@ -55,15 +55,10 @@ PemSecret = Annotated[SecretStr | None, Field(max_length=16_384), _READ_AS_MASK]
 HttpUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(check_http_url)]
 
 
-class Scheme(Model):
+class Scheme(Writable):
     """Base of every scheme: lists its secret fields and which ones a call cannot do without."""
 
     type: str
-
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_read_flags(cls, data: Any) -> Any:
-        return drop_read_only(data, cls.model_computed_fields)
 
     @classmethod
     def secret_fields(cls) -> tuple[str, ...]:
@@ -76,6 +71,17 @@ class Scheme(Model):
     def required_secrets(self) -> tuple[str, ...]:
         """Secret fields that must be given or already stored for this configuration."""
         return ()
+
+
+def _has(field: str) -> Any:
+    """A read's `has_<field>` flag: whether the secret `field` is stored. (Assigned without
+    an annotation, which the pydantic mypy plugin takes for an untyped field: hence the
+    ignore beside each one.)"""
+
+    def stored(self: Scheme) -> bool:
+        return getattr(self, field) is not None
+
+    return computed_field(property(stored))
 
 
 class NoAuth(Scheme):
@@ -92,15 +98,8 @@ class LiveVoxAuth(Scheme):
     password: Secret = None
     agent: bool = False
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def has_access_token(self) -> bool:
-        return self.access_token is not None
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def has_password(self) -> bool:
-        return self.password is not None
+    has_access_token = _has("access_token")  # type: ignore[pydantic-field]
+    has_password = _has("password")  # type: ignore[pydantic-field]
 
 
 class BasicAuth(Scheme):
@@ -110,10 +109,7 @@ class BasicAuth(Scheme):
     username: RequiredText
     password: Secret = None
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def has_password(self) -> bool:
-        return self.password is not None
+    has_password = _has("password")  # type: ignore[pydantic-field]
 
     @model_validator(mode="after")
     def _no_colon(self) -> "BasicAuth":
@@ -128,10 +124,7 @@ class BearerAuth(Scheme):
     type: Literal["bearer"] = "bearer"
     token: Secret = None
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def has_token(self) -> bool:
-        return self.token is not None
+    has_token = _has("token")  # type: ignore[pydantic-field]
 
     def required_secrets(self) -> tuple[str, ...]:
         return ("token",)
@@ -162,25 +155,10 @@ class OAuth1Auth(Scheme):
     realm: Annotated[Text, StringConstraints(pattern=r'^[^"\\]*$')] = ""
     placement: Literal["header", "query"] = "header"
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def has_consumer_secret(self) -> bool:
-        return self.consumer_secret is not None
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def has_token(self) -> bool:
-        return self.token is not None
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def has_token_secret(self) -> bool:
-        return self.token_secret is not None
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def has_rsa_private_key(self) -> bool:
-        return self.rsa_private_key is not None
+    has_consumer_secret = _has("consumer_secret")  # type: ignore[pydantic-field]
+    has_token = _has("token")  # type: ignore[pydantic-field]
+    has_token_secret = _has("token_secret")  # type: ignore[pydantic-field]
+    has_rsa_private_key = _has("rsa_private_key")  # type: ignore[pydantic-field]
 
     @model_validator(mode="after")
     def _key_matches_method(self) -> "OAuth1Auth":
@@ -240,20 +218,9 @@ class OAuth2Auth(Scheme):
         default="", description="The value at `expiry_signal_path` that means expired."
     )
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def has_client_secret(self) -> bool:
-        return self.client_secret is not None
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def has_password(self) -> bool:
-        return self.password is not None
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def has_refresh_token(self) -> bool:
-        return self.refresh_token is not None
+    has_client_secret = _has("client_secret")  # type: ignore[pydantic-field]
+    has_password = _has("password")  # type: ignore[pydantic-field]
+    has_refresh_token = _has("refresh_token")  # type: ignore[pydantic-field]
 
     @model_validator(mode="after")
     def _grant_needs(self) -> "OAuth2Auth":

@@ -4,8 +4,7 @@ import ipaddress
 import re
 import socket
 import unicodedata
-from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 from pydantic import (
@@ -227,9 +226,17 @@ def check_unique_headers(headers: list[Header]) -> list[Header]:
 Headers = Annotated[list[Header], Field(max_length=100), AfterValidator(check_unique_headers)]
 
 
-def drop_read_only(data: Any, names: Iterable[str]) -> Any:
-    """Let a read body be written back as it is: drop the fields only a read gives
-    (ids, versions, timestamps, `has_*` flags), which a write does not set."""
-    if isinstance(data, dict):
-        return {k: v for k, v in data.items() if k not in names}
-    return data
+class Writable(Model):
+    """Base of a schema that takes a read body written back as it is: the fields only a
+    read gives (`read_only`: ids, versions, timestamps; and computed `has_*` flags) are
+    dropped first, since a write does not set them."""
+
+    read_only: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_read_only(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            dropped = cls.read_only | cls.model_computed_fields.keys()
+            return {k: v for k, v in data.items() if k not in dropped}
+        return data

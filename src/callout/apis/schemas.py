@@ -19,7 +19,7 @@ from callout.apis.fields import (
     NameValue,
     PathTemplate,
     Template,
-    drop_read_only,
+    Writable,
 )
 from callout.runtime import templates
 from callout.schemas import Description, Id, Model, Name, field_error, name_key
@@ -251,11 +251,8 @@ class RequestFields(Model):
         return found
 
 
-class RequestWrite(RequestFields):
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_read_only(cls, data: Any) -> Any:
-        return drop_read_only(data, REQUEST_READ_ONLY)
+class RequestWrite(RequestFields, Writable):
+    read_only = REQUEST_READ_ONLY
 
 
 class RequestRead(RequestFields):
@@ -288,11 +285,8 @@ class ApiFields(Model):
         return self
 
 
-class ApiWrite(ApiFields):
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_read_only(cls, data: Any) -> Any:
-        return drop_read_only(data, API_READ_ONLY)
+class ApiWrite(ApiFields, Writable):
+    read_only = API_READ_ONLY
 
 
 class ApiSummary(Model):
