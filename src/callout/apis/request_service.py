@@ -1,6 +1,7 @@
 """Use cases for the requests under an API: list, read, create, update, delete."""
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -11,6 +12,7 @@ from callout.apis.repository import RequestRepository
 from callout.apis.schemas import RequestRead, RequestWrite
 from callout.apis.service import check_version, find_api, seal, writable
 from callout.audit import service as audit
+from callout.audit.schemas import Action
 from callout.clients.access import Principal
 from callout.db.crypto import Keyring
 from callout.db.engine import flush
@@ -60,15 +62,7 @@ def create_request(
     session.add(request)
     flush(session, taken=_taken(data.name))
     seal(session, keyring, client, api, request, split)
-    audit.record(
-        session,
-        client.id,
-        principal,
-        "create",
-        ("request", request.id, request.name),
-        set(data.model_fields_set) | split.fields,
-        detail={"api": api.id},
-    )
+    _audit(session, principal, client, "create", api, request, data.model_fields_set | split.fields)
     return mappers.request(RequestRead, api, request)
 
 
@@ -104,15 +98,7 @@ def update_request(
         # loses.
         flush(session, taken=_taken(data.name), stale=f"request {request.name!r}")
         seal(session, keyring, client, api, request, split)
-        audit.record(
-            session,
-            client.id,
-            principal,
-            "update",
-            ("request", request.id, request.name),
-            changed,
-            detail={"api": api.id},
-        )
+        _audit(session, principal, client, "update", api, request, changed)
     return mappers.request(RequestRead, api, request)
 
 
@@ -128,16 +114,23 @@ def delete_request(
     api = writable(find_api(session, client, api_id))
     request = _find(session, client, api, request_id)
     check_version("request", request.name, request.version, if_match)
-    audit.record(
-        session,
-        client.id,
-        principal,
-        "delete",
-        ("request", request.id, request.name),
-        detail={"api": api.id},
-    )
+    _audit(session, principal, client, "delete", api, request)
     session.delete(request)  # its secrets go with it (ON DELETE CASCADE)
     flush(session, stale=f"request {request.name!r}")
+
+
+def _audit(
+    session: Session,
+    principal: Principal,
+    client: Client,
+    action: Action,
+    api: Api,
+    request: Request,
+    changed: Iterable[str] = (),
+) -> None:
+    """One event of the audit about a request, naming its API."""
+    obj = ("request", request.id, request.name)
+    audit.record(session, client.id, principal, action, obj, changed, detail={"api": api.id})
 
 
 def _stored(request: Request) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from callout.web.deps import (
     IdQuery,
     IfMatchDep,
     KeyringDep,
+    LimitQuery,
     OffsetQuery,
     PrincipalDep,
     SessionDep,
@@ -53,7 +54,7 @@ def list_apis(
         Annotated[str, AfterValidator(no_control)] | None,
         Query(max_length=100, description="Part of the name."),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: LimitQuery = 50,
     offset: OffsetQuery = 0,
 ) -> Page[ApiSummary]:
     """The client's own APIs first, then the system APIs, each by name."""
@@ -140,7 +141,7 @@ def list_requests(
     session: SessionDep,
     client: ClientDep,
     api_id: IdPath,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: LimitQuery = 50,
     offset: OffsetQuery = 0,
 ) -> Page[RequestRead]:
     """In the order they were made."""

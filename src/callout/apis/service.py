@@ -127,14 +127,8 @@ def create_api(
     session.add(api)
     flush(session, taken=_taken(data.name))
     seal(session, keyring, client, api, None, split)
-    audit.record(
-        session,
-        client.id,
-        principal,
-        "create",
-        ("api", api.id, api.name),
-        set(data.model_fields_set) | split.fields,
-    )
+    given = data.model_fields_set | split.fields
+    audit.record(session, client.id, principal, "create", ("api", api.id, api.name), given)
     return _read(session, client, api, [])
 
 

@@ -1,13 +1,13 @@
 """REST route for a client's audit trail."""
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from callout.audit import service
 from callout.audit.schemas import Action, AuditEventRead
 from callout.schemas import Page
-from callout.web.deps import ClientDep, IdQuery, OffsetQuery, SessionDep
+from callout.web.deps import ClientDep, IdQuery, LimitQuery, OffsetQuery, SessionDep
 
 router = APIRouter(prefix="/clients/{client}/audit", tags=["audit"])
 
@@ -19,7 +19,7 @@ def list_events(
     object_type: Literal["api", "request", "service", "api_key"] | None = None,
     object_id: IdQuery = None,
     action: Action | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: LimitQuery = 50,
     offset: OffsetQuery = 0,
 ) -> Page[AuditEventRead]:
     """Newest first."""

@@ -1,8 +1,6 @@
 """REST routes for clients, their services and their API keys."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Response, status
 
 from callout.clients import service
 from callout.clients.schemas import (
@@ -16,7 +14,7 @@ from callout.clients.schemas import (
     ServiceWrite,
 )
 from callout.schemas import Page
-from callout.web.deps import ClientDep, IdPath, OffsetQuery, PrincipalDep, SessionDep
+from callout.web.deps import ClientDep, IdPath, LimitQuery, OffsetQuery, PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/clients", tags=["clients"])
 
@@ -48,7 +46,7 @@ def update_client(
 def list_services(
     session: SessionDep,
     client: ClientDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: LimitQuery = 50,
     offset: OffsetQuery = 0,
 ) -> Page[ServiceRead]:
     """By name."""
@@ -95,7 +93,7 @@ def list_api_keys(
     session: SessionDep,
     principal: PrincipalDep,
     client: ClientDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: LimitQuery = 50,
     offset: OffsetQuery = 0,
 ) -> Page[ApiKeyRead]:
     """Oldest first, revoked ones included."""

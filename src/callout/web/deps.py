@@ -182,6 +182,8 @@ def _plain_id(value: Any) -> Any:
 
 IdPath = Annotated[int, BeforeValidator(_plain_id), Path(ge=1, le=MAX_ID)]
 IdQuery = Annotated[int | None, BeforeValidator(_plain_id), Query(ge=1, le=MAX_ID)]
+# A page holds 1 to 200 objects (50 unless asked).
+LimitQuery = Annotated[int, Query(ge=1, le=200)]
 OffsetQuery = Annotated[
     int, Query(ge=0, le=MAX_OFFSET, description="How many matching objects to skip.")
 ]
