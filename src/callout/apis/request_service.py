@@ -12,7 +12,7 @@ from callout.apis.repository import RequestRepository
 from callout.apis.schemas import RequestRead, RequestWrite
 from callout.apis.service import check_version, find_api, seal, writable
 from callout.audit import service as audit
-from callout.audit.schemas import Action
+from callout.audit.schemas import Action, ObjectType
 from callout.clients.access import Principal
 from callout.db.crypto import Keyring
 from callout.db.engine import flush
@@ -129,8 +129,8 @@ def _audit(
     changed: Iterable[str] = (),
 ) -> None:
     """One event of the audit about a request, naming its API."""
-    obj = ("request", request.id, request.name)
-    audit.record(session, client.id, principal, action, obj, changed, detail={"api": api.id})
+    about: tuple[ObjectType, int, str] = ("request", request.id, request.name)
+    audit.record(session, client.id, principal, action, about, changed, detail={"api": api.id})
 
 
 def _stored(request: Request) -> dict[str, Any]:

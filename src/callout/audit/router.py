@@ -1,11 +1,9 @@
 """REST route for a client's audit trail."""
 
-from typing import Literal
-
 from fastapi import APIRouter
 
 from callout.audit import service
-from callout.audit.schemas import Action, AuditEventRead
+from callout.audit.schemas import Action, AuditEventRead, ObjectType
 from callout.schemas import Page
 from callout.web.deps import ClientDep, IdQuery, LimitQuery, OffsetQuery, SessionDep
 
@@ -16,7 +14,7 @@ router = APIRouter(prefix="/clients/{client}/audit", tags=["audit"])
 def list_events(
     session: SessionDep,
     client: ClientDep,
-    object_type: Literal["api", "request", "service", "api_key"] | None = None,
+    object_type: ObjectType | None = None,
     object_id: IdQuery = None,
     action: Action | None = None,
     limit: LimitQuery = 50,

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from callout.audit.repository import AuditRepository
-from callout.audit.schemas import Action, AuditEventRead
+from callout.audit.schemas import Action, AuditEventRead, ObjectType
 from callout.clients.access import Principal
 from callout.db.models import AuditEvent, Client
 from callout.schemas import Page
@@ -17,7 +17,7 @@ def record(
     client_id: int,
     principal: Principal,
     action: Action,
-    obj: tuple[str, int, str],
+    obj: tuple[ObjectType, int, str],
     changed: Iterable[str] = (),
     detail: dict[str, Any] | None = None,
 ) -> None:
@@ -46,7 +46,7 @@ def list_events(
     session: Session,
     client: Client,
     *,
-    object_type: str | None = None,
+    object_type: ObjectType | None = None,
     object_id: int | None = None,
     action: Action | None = None,
     limit: int = 50,
