@@ -16,6 +16,13 @@ if TYPE_CHECKING:
     from tests.conftest import Tenant
 
 SENTINEL = "s3ntinel-7f1c2b9e"  # planted in secret fields; must never come back out
+# OAuth 2.0 client credentials, the client secret planted.
+OAUTH2 = {
+    "type": "oauth2",
+    "token_url": "https://auth.example.com/token",
+    "client_id": "cid",
+    "client_secret": SENTINEL,
+}
 
 
 def api_body(**changes: Any) -> dict[str, Any]:

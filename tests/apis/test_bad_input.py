@@ -10,52 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from callout.db.models import Api, AuditEvent, Request, Secret
-from callout.schemas import MASK
+from callout.schemas import MASK, MAX_ID
+from tests.apis.checks import PROBLEM, Json, assert_refused, read, stored
 from tests.conftest import Tenant, Tenants
-from tests.factories import SENTINEL, api_body, request_body
-
-PROBLEM = "application/problem+json"
-Json = dict[str, Any]
-
-
-def assert_problem(response: httpx.Response, status: int, field: str, message: str) -> None:
-    """The response is problem+json with one `errors` entry, on `field`, saying `message`."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    problem = response.json()
-    assert problem["status"] == status
-    errors = problem["errors"]
-    assert [e["field"] for e in errors] == [field], errors
-    assert message in errors[0]["message"], errors
-    assert field in problem["detail"]
-    assert SENTINEL not in response.text  # inputs, which may be secrets, are never echoed
-
-
-def stored(session: Session, tenant: Tenant) -> dict[str, Any]:
-    """What the client has: how many APIs, requests and audit events, and its secrets as
-    sealed (a secret rewritten in place changes its ciphertext, so it shows here too)."""
-    client_id = tenant.client.id
-    session.expire_all()
-    counts = {
-        "apis": select(func.count()).select_from(Api).where(Api.client_id == client_id),
-        "requests": select(func.count())
-        .select_from(Request)
-        .join(Api, Request.api_id == Api.id)
-        .where(Api.client_id == client_id),
-        "audit": select(func.count())
-        .select_from(AuditEvent)
-        .where(AuditEvent.client_id == client_id),
-    }
-    found: dict[str, Any] = {name: session.scalar(query) for name, query in counts.items()}
-    secrets = select(Secret.owner, Secret.field, Secret.ciphertext).where(
-        Secret.client_id == client_id
-    )
-    found["secrets"] = sorted(tuple(row) for row in session.execute(secrets))
-    return found
+from tests.factories import OAUTH2, SENTINEL, api_body, make_api, make_request, request_body
 
 
 async def created(http: httpx.AsyncClient, url: str, body: Json, headers: dict[str, str]) -> Json:
@@ -63,12 +23,6 @@ async def created(http: httpx.AsyncClient, url: str, body: Json, headers: dict[s
     assert response.status_code == 201, response.text
     result: Json = response.json()
     return result
-
-
-async def read(http: httpx.AsyncClient, url: str, tenant: Tenant) -> tuple[Json, str]:
-    response = await http.get(url, headers=tenant.viewer)
-    assert response.status_code == 200, response.text
-    return response.json(), response.headers["ETag"]
 
 
 # What a stored API and request look like when written back: secrets as the mask.
@@ -101,6 +55,9 @@ async def crm(http: httpx.AsyncClient, tenant: Tenant) -> tuple[Json, Json]:
 
 # Creating an API
 
+
+LIVEVOX_URL = "https://api.livevox.example.com"
+TOO_LONG = (SENTINEL * 1000)[:16_385]  # one character past the longest secret
 
 BAD_APIS = [
     pytest.param({"name": "  "}, "name", "at least 1 character", id="blank-name"),
@@ -235,6 +192,208 @@ BAD_APIS = [
         "absolute http:// or https://",
         id="oauth2-token-url-file",
     ),
+    pytest.param(
+        {"authorization": OAUTH2 | {"scope": "read\nwrite"}},
+        "authorization.scope",
+        "must not contain control characters",
+        id="oauth2-scope-newline",
+    ),
+    pytest.param(
+        {"authorization": OAUTH2 | {"audience": "crm\x00"}},
+        "authorization.audience",
+        "must not contain control characters",
+        id="oauth2-audience-nul",
+    ),
+    pytest.param(
+        {
+            "authorization": OAUTH2
+            | {"grant": "password", "username": "ali\rce", "password": SENTINEL}
+        },
+        "authorization.username",
+        "must not contain control characters",
+        id="oauth2-username-cr",
+    ),
+    pytest.param(
+        {
+            "authorization": OAUTH2
+            | {"expiry_signal_path": "$.error", "expiry_signal_value": "expired\x7f"}
+        },
+        "authorization.expiry_signal_value",
+        "must not contain control characters",
+        id="oauth2-expiry-value-del",
+    ),
+    pytest.param(
+        {"authorization": OAUTH2 | {"client_id": "cid\r\nX-Evil: 1"}},
+        "authorization.client_id",
+        "must not contain control characters",
+        id="oauth2-client-id-crlf",
+    ),
+    pytest.param(
+        {
+            "base_url": LIVEVOX_URL,
+            "authorization": {"type": "livevox", "access_token": SENTINEL, "user_name": "agent\n7"},
+        },
+        "authorization.user_name",
+        "must not contain control characters",
+        id="livevox-user-name-newline",
+    ),
+    pytest.param(
+        {
+            "base_url": LIVEVOX_URL,
+            "authorization": {"type": "livevox", "access_token": SENTINEL, "client_name": "acme\t"},
+        },
+        "authorization.client_name",
+        "must not contain control characters",
+        id="livevox-client-name-tab",
+    ),
+    pytest.param(
+        {"authorization": {"type": "basic", "username": "ali\x00ce", "password": SENTINEL}},
+        "authorization.username",
+        "must not contain control characters",
+        id="basic-username-nul",
+    ),
+    pytest.param(
+        {"authorization": {"type": "oauth1", "consumer_key": "ck\n", "consumer_secret": SENTINEL}},
+        "authorization.consumer_key",
+        "must not contain control characters",
+        id="oauth1-consumer-key-newline",
+    ),
+    pytest.param(
+        {
+            "authorization": {
+                "type": "oauth1",
+                "consumer_key": "ck",
+                "consumer_secret": SENTINEL,
+                "realm": 'a"b',
+            }
+        },
+        "authorization.realm",
+        "should match pattern",
+        id="oauth1-realm-quote",
+    ),
+    pytest.param(
+        {
+            "authorization": {
+                "type": "oauth1",
+                "consumer_key": "ck",
+                "consumer_secret": SENTINEL,
+                "realm": "a\\b",
+            }
+        },
+        "authorization.realm",
+        "should match pattern",
+        id="oauth1-realm-backslash",
+    ),
+    pytest.param(
+        {"authorization": OAUTH2 | {"placement": "query", "query_parameter": "access token"}},
+        "authorization.query_parameter",
+        "should match pattern",
+        id="oauth2-query-parameter-space",
+    ),
+    pytest.param(
+        {"authorization": OAUTH2 | {"placement": "query", "query_parameter": "token=x&a"}},
+        "authorization.query_parameter",
+        "should match pattern",
+        id="oauth2-query-parameter-delimiters",
+    ),
+    pytest.param(
+        {"authorization": {"type": "bearer", "token": TOO_LONG}},
+        "authorization.token",
+        "at most 16384",
+        id="bearer-token-too-long",
+    ),
+    pytest.param(
+        {"authorization": OAUTH2 | {"client_secret": TOO_LONG}},
+        "authorization.client_secret",
+        "at most 16384",
+        id="oauth2-client-secret-too-long",
+    ),
+    pytest.param(
+        {"authorization": {k: v for k, v in OAUTH2.items() if k != "client_secret"}},
+        "authorization.client_secret",
+        "is required for oauth2 authorization",
+        id="client-credentials-without-client-secret",
+    ),
+    pytest.param(
+        {"base_url": "https://crm.example.com\\@evil.example/api"},
+        "base_url",
+        "backslashes",
+        id="backslash-host",
+    ),
+    pytest.param(
+        {"base_url": "https://crm.example.com/api\\v1"},
+        "base_url",
+        "backslashes",
+        id="backslash-path",
+    ),
+    pytest.param(
+        {"base_url": "https://-bad.com"}, "base_url", "must name a host", id="leading-hyphen"
+    ),
+    pytest.param(
+        {"base_url": "https://bad-.com/api"}, "base_url", "must name a host", id="trailing-hyphen"
+    ),
+    pytest.param({"base_url": "https://a..b"}, "base_url", "must name a host", id="empty-label"),
+    pytest.param(
+        {"base_url": "https://.example.com"}, "base_url", "must name a host", id="leading-dot"
+    ),
+    pytest.param({"base_url": "https://exa$mple.com"}, "base_url", "must name a host", id="dollar"),
+    pytest.param(
+        {"base_url": "https://1.2.3.999/api"},
+        "base_url",
+        "must name its IP address plainly",
+        id="not-an-ip",
+    ),
+    pytest.param(
+        {"base_url": "http://0x7f.1/api"},
+        "base_url",
+        "must name its IP address plainly",
+        id="hex-ip",
+    ),
+    pytest.param(
+        {"base_url": "http://0x7f000001/api"},
+        "base_url",
+        "must name its IP address plainly",
+        id="hex-integer",
+    ),
+    pytest.param(
+        {"base_url": "http://0177.0.0.1/api"},
+        "base_url",
+        "must name its IP address plainly",
+        id="octal-ip",
+    ),
+    pytest.param(
+        {"base_url": "http://2130706433/api"},
+        "base_url",
+        "must name its IP address plainly",
+        id="decimal-ip",
+    ),
+    pytest.param(
+        {"base_url": "http://0\uff587f.1/api"},
+        "base_url",
+        "must name its IP address plainly",
+        id="fullwidth-x",
+    ),
+    pytest.param(
+        {"base_url": "http://\uff11\uff12\uff17.0.0.1/api"},
+        "base_url",
+        "must name its IP address plainly",
+        id="fullwidth-digits",
+    ),
+    pytest.param(
+        {"base_url": "https://[zz]/api"}, "base_url", "IPv4 or IPv6", id="bracketed-not-an-ip"
+    ),
+    pytest.param(
+        {"authorization": OAUTH2 | {"token_url": "https://auth.example.com\\@evil.example/token"}},
+        "authorization.token_url",
+        "must not contain backslashes",
+        id="token-url-backslash-host",
+    ),
+    pytest.param(
+        {"authorization": OAUTH2 | {"token_url": "https://auth.example.com/oauth\\token"}},
+        "authorization.token_url",
+        "must not contain backslashes",
+        id="token-url-backslash-path",
+    ),
 ]
 
 
@@ -250,7 +409,7 @@ async def test_create_api_with_bad_input_is_refused_and_nothing_stored(
     a = tenants.a
     before = stored(session, a)
     response = await http.post(a.apis, json=api_body(**changes), headers=a.editor)
-    assert_problem(response, 422, field, message)
+    assert_refused(response, 422, (field, message))
     assert stored(session, a) == before
 
 
@@ -265,6 +424,27 @@ async def test_create_api_with_many_problems_names_each(
     assert stored(session, a)["apis"] == 0
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("https://[2001:db8::1]/api", id="ipv6"),
+        pytest.param("https://[::ffff:192.0.2.1]:8443/api", id="ipv6-mapped-with-port"),
+        pytest.param("http://192.0.2.10:8080/api", id="ipv4"),
+        pytest.param("https://bücher.example/api", id="idn"),
+        pytest.param("https://例え.jp", id="idn-cjk"),
+        pytest.param("https://xn--bcher-kva.example/api", id="punycode"),
+        pytest.param("https://crm.example.com./api", id="trailing-dot"),
+    ],
+)
+async def test_ip_literals_and_international_hosts_are_accepted(
+    http: httpx.AsyncClient, tenants: Tenants, url: str
+) -> None:
+    a = tenants.a
+    api = await make_api(http, a, base_url=url, authorization=OAUTH2 | {"token_url": url})
+    assert api["base_url"] == url
+    assert api["authorization"]["token_url"] == url
+
+
 async def test_api_name_taken_is_a_conflict_and_nothing_stored(
     http: httpx.AsyncClient, tenants: Tenants, session: Session
 ) -> None:
@@ -272,7 +452,7 @@ async def test_api_name_taken_is_a_conflict_and_nothing_stored(
     await created(http, a.apis, api_body(name="CRM"), a.editor)
     before = stored(session, a)
     response = await http.post(a.apis, json=api_body(name="crm"), headers=a.editor)
-    assert_problem(response, 409, "name", "an API named 'CRM' exists already")
+    assert_refused(response, 409, ("name", "an API named 'CRM' exists already"))
     assert stored(session, a) == before
 
 
@@ -329,7 +509,7 @@ async def test_update_api_with_bad_input_leaves_it_unchanged(
     body = api_body(authorization=STORED_AUTH, headers=STORED_HEADERS) | changes
     response = await http.put(url, json=body, headers=a.editor | {"If-Match": etag})
 
-    assert_problem(response, 422, field, message)
+    assert_refused(response, 422, (field, message))
     assert await read(http, url, a) == (before, etag)
     assert stored(session, a) == counts
 
@@ -364,7 +544,7 @@ async def test_update_api_to_a_taken_name_is_a_conflict_and_leaves_it_unchanged(
     body = api_body(name=" BILLING ", authorization=STORED_AUTH, headers=STORED_HEADERS)
     response = await http.put(url, json=body, headers=a.editor | {"If-Match": etag})
 
-    assert_problem(response, 409, "name", "an API named 'Billing' exists already")
+    assert_refused(response, 409, ("name", "an API named 'Billing' exists already"))
     assert await read(http, url, a) == (before, etag)
     assert stored(session, a) == counts
 
@@ -473,6 +653,30 @@ BAD_REQUESTS = [
         "is not a field of this object",
         id="unknown-nested-field",
     ),
+    pytest.param(
+        {"outputs": [{"name": "fullName", "field": "full name"}]},
+        "outputs[0].field",
+        "should match pattern",
+        id="field-with-space",
+    ),
+    pytest.param(
+        {"outputs": [{"name": "fullName", "field": "1st"}]},
+        "outputs[0].field",
+        "should match pattern",
+        id="field-starting-with-digit",
+    ),
+    pytest.param(
+        {"outputs": [{"name": "fullName", "field": "customer.name"}]},
+        "outputs[0].field",
+        "should match pattern",
+        id="field-with-dot",
+    ),
+    pytest.param(
+        {"success_statuses": [200, 201, 200]},
+        "success_statuses",
+        "a status is listed twice",
+        id="status-twice",
+    ),
 ]
 
 
@@ -491,8 +695,23 @@ async def test_create_request_with_bad_input_is_refused_and_nothing_stored(
     response = await http.post(
         f"{a.apis}/{api['id']}/requests", json=request_body(**changes), headers=a.editor
     )
-    assert_problem(response, 422, field, message)
+    assert_refused(response, 422, (field, message))
     assert stored(session, a) == before
+
+
+async def test_output_fields_that_are_empty_or_identifiers_are_accepted(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    api = await make_api(http, a)
+    outputs = [
+        {"name": "fullName", "path": "$.name", "field": ""},
+        {"name": "email", "path": "$.email", "field": "crm_email2"},
+        {"name": "phone", "path": "$.phone", "field": "_phone"},
+    ]
+    made = await make_request(http, a, api["id"], outputs=outputs, success_statuses=[200, 201])
+    assert [o["field"] for o in made["outputs"]] == ["", "crm_email2", "_phone"]
+    assert made["success_statuses"] == [200, 201]
 
 
 BAD_REQUEST_UPDATES = [
@@ -546,7 +765,7 @@ async def test_update_request_with_bad_input_leaves_it_unchanged(
     body = request_body(name="Notes") | changes
     response = await http.put(url, json=body, headers=a.editor | {"If-Match": etag})
 
-    assert_problem(response, status, field, message)
+    assert_refused(response, status, (field, message))
     assert await read(http, url, a) == (before, etag)
     assert await read(http, api_url, a) == api_before
     assert stored(session, a) == counts
@@ -563,7 +782,7 @@ async def test_request_name_taken_in_the_api_is_a_conflict(
         json=request_body(name="  GET customer "),
         headers=a.editor,
     )
-    assert_problem(response, 409, "name", "a request named 'Get customer' exists already")
+    assert_refused(response, 409, ("name", "a request named 'Get customer' exists already"))
     assert stored(session, a) == before
 
 
@@ -623,7 +842,7 @@ async def test_mask_when_no_secret_is_stored_is_refused(
         body = request_body(**changes)
     before = stored(session, a)
     response = await http.post(url, json=body, headers=a.editor)
-    assert_problem(response, 422, field, "the mask keeps a stored secret, but none is stored")
+    assert_refused(response, 422, (field, "the mask keeps a stored secret, but none is stored"))
     assert stored(session, a) == before
 
 
@@ -679,7 +898,7 @@ async def test_missing_required_secret_is_refused(
     a = tenants.a
     before = stored(session, a)
     response = await http.post(a.apis, json=api_body(authorization=authorization), headers=a.editor)
-    assert_problem(response, 422, field, f"is required for {scheme} authorization")
+    assert_refused(response, 422, (field, f"is required for {scheme} authorization"))
     assert stored(session, a) == before
 
 
@@ -697,7 +916,7 @@ async def test_service_of_another_client_is_refused(
     before = stored(session, a)
 
     response = await http.post(a.apis, json=api_body(service_id=theirs["id"]), headers=a.editor)
-    assert_problem(response, 422, "service_id", message)
+    assert_refused(response, 422, ("service_id", message))
     assert stored(session, a) == before
 
     api = await created(http, a.apis, api_body(name="Billing"), a.editor)
@@ -709,7 +928,7 @@ async def test_service_of_another_client_is_refused(
         json=api_body(name="Billing", service_id=theirs["id"]),
         headers=a.editor | {"If-Match": etag},
     )
-    assert_problem(response, 422, "service_id", message)
+    assert_refused(response, 422, ("service_id", message))
     assert await read(http, url, a) == (read_before, etag)
     assert stored(session, a) == counts
 
@@ -758,7 +977,7 @@ async def test_unknown_field_is_refused(
         url, body = f"{a.apis}/{api['id']}/requests", request_body(**changes)
     before = stored(session, a)
     response = await http.post(url, json=body, headers=a.editor)
-    assert_problem(response, 422, field, "is not a field of this object")
+    assert_refused(response, 422, (field, "is not a field of this object"))
     assert stored(session, a) == before
 
 
@@ -783,7 +1002,7 @@ async def test_malformed_json_body_is_refused(
         await http.put(url, content=content, headers=json_headers | {"If-Match": etag}),
         await http.post(f"{url}/requests", content=content, headers=json_headers),
     ):
-        assert_problem(response, 422, "body", "JSON")
+        assert_refused(response, 422, ("body", "JSON"))
     assert await read(http, url, a) == (before, etag)
     assert stored(session, a) == counts
 
@@ -816,7 +1035,9 @@ async def test_a_body_not_sent_as_json_says_which_content_type_is_expected(
 
     response = await http.post(a.apis, content=content, headers=headers)
 
-    assert_problem(response, 422, "body", "the body must be JSON (Content-Type: application/json)")
+    assert_refused(
+        response, 422, ("body", "the body must be JSON (Content-Type: application/json)")
+    )
     assert stored(session, a)["apis"] == 0
 
 
@@ -826,7 +1047,7 @@ async def test_a_json_body_that_is_not_an_object_says_so(
 ) -> None:
     a = tenants.a
     response = await http.post(a.apis, json=body, headers=a.editor)
-    assert_problem(response, 422, "body", "must be an object")
+    assert_refused(response, 422, ("body", "must be an object"))
 
 
 # If-Match
@@ -852,7 +1073,7 @@ async def test_malformed_if_match_is_refused_and_nothing_changes(
         await http.put(request_url, json=request_body(name="Renamed"), headers=headers),
         await http.delete(request_url, headers=headers),
     ):
-        assert_problem(response, 422, "If-Match", 'must be the ETag you read, e.g. "3"')
+        assert_refused(response, 422, ("If-Match", 'must be the ETag you read, e.g. "3"'))
 
     assert await read(http, api_url, a) == api_before
     assert await read(http, request_url, a) == request_before
@@ -872,3 +1093,94 @@ async def test_well_formed_if_match_is_accepted(
     )
     assert response.status_code == 200, response.text
     assert response.headers["ETag"] == '"2"'
+
+
+# Ids past a 32-bit column
+
+
+@pytest.fixture
+async def library(http: httpx.AsyncClient, tenants: Tenants) -> dict[str, int]:
+    """Client A's API, its request and a service, as existing objects to point past."""
+    a = tenants.a
+    api = await make_api(http, a)
+    request = await make_request(http, a, api["id"])
+    made = await http.post(
+        f"/api/v1/clients/{a.code}/services", json={"name": "Billing"}, headers=a.editor
+    )
+    assert made.status_code == 201, made.text
+    return {"api": api["id"], "request": request["id"], "service": made.json()["id"]}
+
+
+def routes_with(
+    tenant: Tenant, ids: dict[str, int], big: int
+) -> list[tuple[str, str, Json | None, str]]:
+    """(method, URL, body, field) for every route that takes an id, with `big` for one."""
+    apis, client = tenant.apis, f"/api/v1/clients/{tenant.code}"
+    request = f"{apis}/{ids['api']}/requests/{big}"
+    invoke = {"mode": "dry_run", "parameters": {"customerId": "7"}}
+    return [
+        ("GET", f"{apis}/{big}", None, "api_id"),
+        ("PUT", f"{apis}/{big}", api_body(), "api_id"),
+        ("DELETE", f"{apis}/{big}", None, "api_id"),
+        ("GET", f"{apis}/{big}/copy-name", None, "api_id"),
+        ("POST", f"{apis}/{big}/copy", {}, "api_id"),
+        ("GET", f"{apis}/{big}/requests", None, "api_id"),
+        ("POST", f"{apis}/{big}/requests", request_body(name="Other"), "api_id"),
+        ("GET", request, None, "request_id"),
+        ("PUT", request, request_body(), "request_id"),
+        ("DELETE", request, None, "request_id"),
+        ("POST", f"{request}/invoke", invoke, "request_id"),
+        ("POST", f"{request}/test", invoke, "request_id"),
+        ("GET", f"{client}/services/{big}", None, "service_id"),
+        ("PUT", f"{client}/services/{big}", {"name": "Renamed"}, "service_id"),
+        ("DELETE", f"{client}/services/{big}", None, "service_id"),
+        ("DELETE", f"{client}/api-keys/{big}", None, "key_id"),
+        ("GET", f"{apis}?service_id={big}", None, "service_id"),
+        ("GET", f"{client}/audit?object_id={big}", None, "object_id"),
+        ("POST", apis, api_body(name="Other", service_id=big), "service_id"),
+        ("PUT", f"{apis}/{ids['api']}", api_body(service_id=big), "service_id"),
+    ]
+
+
+@pytest.mark.parametrize("big", [MAX_ID + 1, 2**63, 10**30])
+async def test_ids_past_32_bits_are_refused_not_a_server_error(
+    http: httpx.AsyncClient,
+    tenants: Tenants,
+    session: Session,
+    library: dict[str, int],
+    big: int,
+) -> None:
+    a = tenants.a
+    api_url = f"{a.apis}/{library['api']}"
+    before = await read(http, api_url, a)
+    counts = stored(session, a)
+    headers = a.admin | {"If-Match": '"1"'}
+
+    for method, url, body, field in routes_with(a, library, big):
+        response = await http.request(method, url, json=body, headers=headers)
+        assert response.status_code == 422, (method, url, response.text)
+        assert_refused(response, 422, (field, f"less than or equal to {MAX_ID}"))
+
+    assert await read(http, api_url, a) == before
+    assert stored(session, a) == counts
+
+
+async def test_the_largest_id_names_nothing_and_is_not_found(
+    http: httpx.AsyncClient, tenants: Tenants, library: dict[str, int]
+) -> None:
+    a = tenants.a
+    client = f"/api/v1/clients/{a.code}"
+    for url in (
+        f"{a.apis}/{MAX_ID}",
+        f"{a.apis}/{library['api']}/requests/{MAX_ID}",
+        f"{client}/services/{MAX_ID}",
+    ):
+        response = await http.get(url, headers=a.viewer)
+        assert response.status_code == 404, (url, response.text)
+    listed = await http.get(a.apis, params={"service_id": MAX_ID}, headers=a.viewer)
+    assert (listed.status_code, listed.json()["total"]) == (200, 0)
+    audit = await http.get(f"{client}/audit", params={"object_id": MAX_ID}, headers=a.admin)
+    assert (audit.status_code, audit.json()["total"]) == (200, 0)
+    body = api_body(name="Other", service_id=MAX_ID)
+    refused = await http.post(a.apis, json=body, headers=a.editor)
+    assert_refused(refused, 422, ("service_id", f"no service {MAX_ID} in client 'acme'"))

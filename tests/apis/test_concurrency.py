@@ -1,7 +1,10 @@
 """Two writers of one API: If-Match lets the first save win and refuses the second, over
-HTTP and when both race through the service at the same moment, on committed data."""
+HTTP and when both race through the service at the same moment, on committed data (also
+when both add a secret never stored before)."""
 
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -14,6 +17,7 @@ from callout.clients.schemas import ApiKeyCreate
 from callout.db.crypto import KeySource
 from callout.db.engine import Database
 from callout.db.models import Api, AuditEvent, Client
+from callout.db.secrets import Vault, api_owner
 from callout.errors import PreconditionFailed
 from callout.schemas import IfMatch
 from callout.settings import Settings
@@ -87,13 +91,12 @@ def _write(
     api_id: int,
     if_match: int,
     writer: str,
+    data: ApiWrite,
     barrier: threading.Barrier,
     outcomes: dict[str, str],
 ) -> None:
     """One editor's save: read, check If-Match and write, in its own session."""
     principal = Principal(name=writer, role="editor", client_id=client_id)
-    # Each save changes something: a save that changes nothing writes nothing, so never loses.
-    data = ApiWrite.model_validate(api_body(description=f"by {writer} from {if_match}"))
     keyring = keys.keyring()
     try:
         barrier.wait(timeout=10)
@@ -111,6 +114,57 @@ def _write(
         outcomes[writer] = "saved"
 
 
+def _described(writer: str, version: int) -> dict[str, Any]:
+    # Each save changes something: a save that changes nothing writes nothing, so never loses.
+    return api_body(description=f"by {writer} from {version}")
+
+
+def _with_new_secrets(writer: str, version: int) -> dict[str, Any]:
+    """A save that adds a secret header never stored before, and a new token."""
+    return api_body(
+        description=f"by {writer}",
+        headers=[{"name": f"X-Round-{version}", "value": f"{writer}-{version}", "secret": True}],
+        authorization={"type": "bearer", "token": f"{writer}-token-{version}"},
+    )
+
+
+def race(
+    database: Database,
+    keys: KeySource,
+    client_id: int,
+    api_id: int,
+    version: int,
+    body: Callable[[str, int], dict[str, Any]],
+) -> str:
+    """Two editors, "one" and "two", each save `body(writer, version)` over `version` at the
+    same moment: one save is refused and the other kept. Returns who won."""
+    barrier, outcomes = threading.Barrier(2), dict[str, str]()
+    threads = [
+        threading.Thread(
+            target=_write,
+            args=(
+                database,
+                keys,
+                client_id,
+                api_id,
+                version,
+                writer,
+                ApiWrite.model_validate(body(writer, version)),
+                barrier,
+                outcomes,
+            ),
+        )
+        for writer in ("one", "two")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes.values()) == ["refused", "saved"], outcomes
+    [winner] = [w for w, outcome in outcomes.items() if outcome == "saved"]
+    return winner
+
+
 def test_racing_writers_with_the_same_if_match_let_exactly_one_win(
     scratch_database: Database, keys: KeySource
 ) -> None:
@@ -123,22 +177,32 @@ def test_racing_writers_with_the_same_if_match_let_exactly_one_win(
         ).id
 
     for version in (1, 2, 3):  # a few rounds: each starts where the last one left off
-        barrier, outcomes = threading.Barrier(2), dict[str, str]()
-        threads = [
-            threading.Thread(
-                target=_write,
-                args=(scratch_database, keys, client.id, api_id, version, w, barrier, outcomes),
-            )
-            for w in ("one", "two")
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-        assert sorted(outcomes.values()) == ["refused", "saved"], outcomes
-        [winner] = [w for w, outcome in outcomes.items() if outcome == "saved"]
+        winner = race(scratch_database, keys, client.id, api_id, version, _described)
 
         with scratch_database.transaction() as session:
             api = session.get(Api, api_id)
             assert api is not None
             assert (api.version, api.description) == (version + 1, f"by {winner} from {version}")
+
+
+def test_racing_saves_that_both_add_a_new_secret_let_one_win_and_refuse_the_other(
+    scratch_database: Database, keys: KeySource
+) -> None:
+    with scratch_database.transaction() as session:
+        client = add_client(session, "acme")
+        api_id = service.create_api(
+            session, keys.keyring(), OPERATOR, client, ApiWrite.model_validate(api_body())
+        ).id
+        client_id = client.id
+
+    for version in (1, 2, 3):
+        winner = race(scratch_database, keys, client_id, api_id, version, _with_new_secrets)
+
+        with scratch_database.transaction() as session:
+            api = session.get(Api, api_id)
+            assert api is not None
+            assert (api.version, api.description) == (version + 1, f"by {winner}")
+            assert Vault(session, keys.keyring(), client_id).reveal_all(api_owner(api_id)) == {
+                f"headers.x-round-{version}": f"{winner}-{version}",
+                "authorization.token": f"{winner}-token-{version}",
+            }

@@ -31,6 +31,14 @@ async def copy(
     return await http.post(f"{tenant.apis}/{api_id}/copy", json=body, headers=tenant.editor)
 
 
+async def copied(http: httpx.AsyncClient, tenant: Tenant, api_id: int, body: dict[str, Any]) -> str:
+    """The name a copy made with `body` got."""
+    response = await copy(http, tenant, api_id, body)
+    assert response.status_code == 201, response.text
+    name: str = response.json()["name"]
+    return name
+
+
 def secrets_of(session: Session, owner: str) -> set[tuple[int, str]]:
     rows = session.execute(select(Secret.client_id, Secret.field).where(Secret.owner == owner))
     return {(client_id, field) for client_id, field in rows}
@@ -97,6 +105,31 @@ async def test_copy_offer_is_trimmed_to_100_characters(
     assert len(second) == 100
 
 
+async def test_copy_offer_near_100_characters_leaves_no_space_before_the_number(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    # "Copy of " + name is exactly 100 characters, and its 96th is a space.
+    name = "A" * 87 + " BBBB"
+    api = await make_api(http, a, name=name)
+    assert await offered(http, a, api["id"]) == f"Copy of {name}"
+    assert await copied(http, a, api["id"], {"name": ""}) == f"Copy of {name}"
+
+    numbered = "Copy of " + "A" * 87 + " (2)"
+    assert await offered(http, a, api["id"]) == numbered
+    assert await copied(http, a, api["id"], {"name": "  "}) == numbered
+
+
+async def test_copy_offer_cut_at_100_characters_leaves_no_trailing_space(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    # "Copy of " + name is 101 characters; cut at 100 it would end in a space.
+    api = await make_api(http, a, name="A" * 91 + " B")
+    assert await offered(http, a, api["id"]) == "Copy of " + "A" * 91
+    assert await copied(http, a, api["id"], {"name": ""}) == "Copy of " + "A" * 91
+
+
 # Copying
 
 
@@ -138,6 +171,16 @@ async def test_copy_without_a_name_uses_the_offered_default(
     third = await copy(http, a, api["id"], {"name": None})
     assert third.status_code == 201, third.text
     assert third.json()["name"] == "Copy of CRM (3)"
+
+
+async def test_copy_with_a_blank_name_uses_the_offered_default(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    api = await make_api(http, a, name="CRM")
+    assert await copied(http, a, api["id"], {"name": ""}) == "Copy of CRM"
+    assert await copied(http, a, api["id"], {"name": "   "}) == "Copy of CRM (2)"
+    assert await copied(http, a, api["id"], {"name": " \t\n "}) == "Copy of CRM (3)"
 
 
 async def test_copy_has_every_request_with_the_same_fields_and_new_ids(

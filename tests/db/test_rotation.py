@@ -1,6 +1,8 @@
 """Key rotation over committed data: every secret resealed under the new key, none lost,
-none movable to another row, and an edit racing the rotation neither lost nor left behind."""
+none movable to another row, an edit racing the rotation neither lost nor left behind, and
+a row no key opens reported while the others are resealed."""
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -450,3 +452,74 @@ def test_edit_during_rotation_is_neither_lost_nor_left_under_the_old_key(
     with scratch_database.transaction() as session:
         count = session.scalar(select(func.count()).select_from(Secret))
     assert count == total
+
+
+# A row no key opens
+
+
+def test_rotation_reseals_every_readable_secret_and_reports_the_one_no_key_opens(
+    scratch_database: Database, tmp_path: Path
+) -> None:
+    keys = file_keys(tmp_path)
+    old_key = keys.keyring().active_id
+    with scratch_database.transaction() as session:
+        client = add_client(session, "acme")
+        api = apis.create_api(
+            session,
+            keys.keyring(),
+            OPERATOR,
+            client,
+            ApiWrite.model_validate(
+                api_body(
+                    authorization={"type": "bearer", "token": "token-value"},
+                    headers=[{"name": "X-Api-Key", "value": "key-value", "secret": True}],
+                )
+            ),
+        )
+        request = request_service.create_request(
+            session,
+            keys.keyring(),
+            OPERATOR,
+            client,
+            api.id,
+            RequestWrite.model_validate(
+                request_body(
+                    headers=[{"name": "X-Request-Token", "value": "request-value", "secret": True}]
+                )
+            ),
+        )
+
+    # The first row (the first a rotation meets) altered: its tag no longer verifies.
+    with scratch_database.transaction() as session:
+        bad = session.scalars(select(Secret).order_by(Secret.id).limit(1)).one()
+        raw = bytearray(base64.b64decode(bad.ciphertext))
+        raw[-1] ^= 0x01
+        altered = base64.b64encode(bytes(raw)).decode()
+        session.execute(update(Secret).where(Secret.id == bad.id).values(ciphertext=altered))
+        bad_id, bad_name = bad.id, f"{bad.owner} {bad.field}"
+
+    new_key = keys.add_key()
+    report = rotate(scratch_database, keys, batch=1)
+
+    assert report.unreadable == [f"row {bad_id} ({bad_name})"]
+    assert report.resealed == 2
+    keyring = keys.keyring()
+    with scratch_database.transaction() as session:
+        rows = session.scalars(select(Secret).order_by(Secret.id)).all()
+        assert [(row.id, row.key_id) for row in rows] == [
+            (row.id, old_key if row.id == bad_id else new_key) for row in rows
+        ]
+        assert rows[0].ciphertext == altered
+        opened = {
+            f"{row.owner} {row.field}": keyring.open(
+                Sealed(row.key_id, row.ciphertext), Binding(row.client_id, row.owner, row.field)
+            )
+            for row in rows[1:]
+        }
+    expected = {
+        f"{api_owner(api.id)} authorization.token": "token-value",
+        f"{api_owner(api.id)} headers.x-api-key": "key-value",
+        f"{request_owner(request.id)} headers.x-request-token": "request-value",
+    }
+    assert opened == {name: value for name, value in expected.items() if name != bad_name}
+    assert bad_name in expected
