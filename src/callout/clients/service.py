@@ -53,6 +53,9 @@ def check_visible(principal: Principal, client: Client | None, code: str) -> Cli
     return client
 
 
+# One mapper per row type: what a client, a service and an API key read as.
+
+
 def _client(row: Client) -> ClientRead:
     return ClientRead.model_validate(row, from_attributes=True)
 
