@@ -2,7 +2,7 @@
 
 A client reads its own APIs and the system APIs; it writes only its own. No query here
 starts anywhere else, so none can forget the client; the one exception is named for it:
-`system_apis()`, for the catalogue sync that writes the system APIs.
+`every_system_api()`, for the catalogue sync that writes the system APIs.
 """
 
 from collections.abc import Sequence
@@ -28,7 +28,7 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def system_apis() -> Select[Api]:
+def every_system_api() -> Select[Api]:
     """Every system API, platform-wide by design: they belong to no client, and the
     catalogue sync that writes them answers to none."""
     return select(Api).where(Api.client_id.is_(None))
@@ -42,7 +42,7 @@ class SystemApiRepository:
 
     def by_slug(self) -> dict[str | None, Api]:
         """Every system API with its requests, by its catalogue slug."""
-        stmt = system_apis().options(selectinload(Api.requests))
+        stmt = every_system_api().options(selectinload(Api.requests))
         return {api.slug: api for api in self.session.scalars(stmt)}
 
 
