@@ -147,6 +147,9 @@ def serve(
             port=port or settings.port,
             workers=workers,
             log_config=callout_logging.config(),  # applied again in each worker
+            # The supervisor replaces a worker that does not answer its ping in time; a
+            # worker still importing on a loaded machine took more than uvicorn's 5 s.
+            timeout_worker_healthcheck=30,
             **UVICORN_OPTIONS,  # type: ignore[arg-type]
         )
     finally:
