@@ -27,12 +27,8 @@ from callout.db.secrets import rotate
 from callout.demo import seed
 from callout.errors import CalloutError
 from callout.invocations import authorize as authorize_flow
-from callout.invocations.credentials import DatabaseCredentials
-from callout.invocations.plans import PlanCache
+from callout.invocations import service as invocations
 from callout.invocations.schemas import AuthorizeDone, InvokeBody
-from callout.invocations.service import Runtime
-from callout.runtime.executor import Outcome
-from callout.runtime.plan import Plan
 from callout.settings import get_settings
 from callout.show import show_outcome
 from callout.web.problems import validation_problems
@@ -232,7 +228,7 @@ def send(
 ) -> None:
     """Call a request and print its outcome, status, timing, outputs and body.
 
-    Exits 0 on success, 1 on failure or timeout.
+    Recorded in the invocation history as a test. Exits 0 on success, 1 on failure or timeout.
     """
     body = InvokeBody.model_validate(
         {
@@ -245,30 +241,12 @@ def send(
     database = _installed()
     keys = crypto.KeySource(get_settings())
     keys.keyring()  # a missing key file fails before anything is read
-    with database.transaction() as session:
-        target = clients.visible_client(session, OPERATOR, client)
-        api_id, request_id = definitions.resolve(session, target, api, request)
-        plan = PlanCache(ttl=0).plan(session, keys.keyring(), target, api_id, request_id)
-    # A refresh token the provider rotates during the call is kept, as the server keeps it.
-    outcome = asyncio.run(_run(plan, body, DatabaseCredentials(database, keys)))
+    outcome = asyncio.run(
+        invocations.send(get_settings(), database, keys, OPERATOR, client, api, request, body)
+    )
     show_outcome(out, outcome)
     if outcome.outcome != "success":
         raise typer.Exit(1)
-
-
-async def _run(plan: Plan, body: InvokeBody, saver: DatabaseCredentials) -> Outcome:
-    runtime = await Runtime.start(get_settings(), saver.database, saver)
-    try:
-        return await runtime.executor.run(
-            plan,
-            body.parameters,
-            body.context.model_dump(),
-            mode=body.mode,
-            sample=body.sample,
-            trace=True,
-        )
-    finally:
-        await runtime.close()
 
 
 @app.command()
@@ -300,7 +278,7 @@ async def _authorize(client: str, api: str, port: int, wait: float) -> Authorize
         start, pending = authorize_flow.prepare(
             session, keys.keyring(), OPERATOR, target, api_id, redirect_uri
         )
-    runtime = await Runtime.start(settings, database)
+    runtime = await invocations.Runtime.start(settings, database)
     store, http = runtime.executor.store, runtime.executor.http
     await authorize_flow.remember(store, start.state, pending)
     finished: asyncio.Future[AuthorizeDone] = asyncio.get_running_loop().create_future()
