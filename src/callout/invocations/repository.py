@@ -21,6 +21,17 @@ from callout.db.paging import page
 PERCENTILES = (50, 95, 99)
 
 
+@dataclass(frozen=True, kw_only=True)
+class InvocationFilter:
+    """Which calls a page lists: `since` inclusive, `until` exclusive."""
+
+    api_id: int | None = None
+    request_id: int | None = None
+    outcome: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
 @dataclass(frozen=True)
 class Figures:
     """One request's calls (or the API's, with `request_id` None) in a window."""
@@ -41,29 +52,20 @@ class InvocationRepository:
         return select(Invocation).where(Invocation.client_id == self.client.id)
 
     def page(
-        self,
-        *,
-        api_id: int | None,
-        request_id: int | None,
-        outcome: str | None,
-        since: datetime | None,
-        until: datetime | None,
-        limit: int,
-        offset: int,
+        self, where: InvocationFilter, limit: int, offset: int
     ) -> tuple[Sequence[Invocation], int]:
-        """Newest first, as recorded (the (client_id, id) index's order); `since` is
-        inclusive, `until` exclusive."""
+        """Newest first, as recorded (the (client_id, id) index's order)."""
         stmt = self.readable()
-        if api_id is not None:
-            stmt = stmt.where(Invocation.api_id == api_id)
-        if request_id is not None:
-            stmt = stmt.where(Invocation.request_id == request_id)
-        if outcome is not None:
-            stmt = stmt.where(Invocation.outcome == outcome)
-        if since is not None:
-            stmt = stmt.where(Invocation.at >= since)
-        if until is not None:
-            stmt = stmt.where(Invocation.at < until)
+        if where.api_id is not None:
+            stmt = stmt.where(Invocation.api_id == where.api_id)
+        if where.request_id is not None:
+            stmt = stmt.where(Invocation.request_id == where.request_id)
+        if where.outcome is not None:
+            stmt = stmt.where(Invocation.outcome == where.outcome)
+        if where.since is not None:
+            stmt = stmt.where(Invocation.at >= where.since)
+        if where.until is not None:
+            stmt = stmt.where(Invocation.at < where.until)
         return page(self.session, stmt, [Invocation.id.desc()], limit, offset)
 
     def find(self, invocation_id: str) -> Invocation | None:

@@ -18,7 +18,7 @@ from callout.invocations import prometheus
 from callout.invocations.credentials import DatabaseCredentials
 from callout.invocations.history import History
 from callout.invocations.plans import PlanCache
-from callout.invocations.repository import Figures, InvocationRepository
+from callout.invocations.repository import Figures, InvocationFilter, InvocationRepository
 from callout.invocations.schemas import (
     ApiMetrics,
     CallMetrics,
@@ -27,7 +27,6 @@ from callout.invocations.schemas import (
     InvocationRead,
     InvokeBody,
     InvokeResult,
-    OutcomeName,
     RequestMetrics,
     RuntimeRead,
     Window,
@@ -225,26 +224,9 @@ def _moment(timestamp: float | None) -> datetime | None:
 
 
 def list_invocations(
-    session: Session,
-    client: Client,
-    *,
-    api_id: int | None = None,
-    request_id: int | None = None,
-    outcome: OutcomeName | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = 50,
-    offset: int = 0,
+    session: Session, client: Client, where: InvocationFilter, limit: int, offset: int
 ) -> Page[InvocationRead]:
-    rows, total = InvocationRepository(session, client).page(
-        api_id=api_id,
-        request_id=request_id,
-        outcome=outcome,
-        since=since,
-        until=until,
-        limit=limit,
-        offset=offset,
-    )
+    rows, total = InvocationRepository(session, client).page(where, limit, offset)
     items = [InvocationRead.model_validate(_fields(row)) for row in rows]
     return Page(items=items, total=total, limit=limit, offset=offset)
 
