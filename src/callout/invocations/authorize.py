@@ -30,6 +30,7 @@ from callout.apis import service as apis
 from callout.apis.authorization import OAuth2Auth
 from callout.clients import service as clients
 from callout.clients.access import Principal
+from callout.clients.repository import ClientRepository
 from callout.db.crypto import Keyring, KeySource
 from callout.db.engine import Database
 from callout.db.models import Client
@@ -140,7 +141,8 @@ async def complete(
 
 def _load(database: Database, keys: KeySource, pending: Pending) -> tuple[OAuth2Auth, int, Client]:
     with database.transaction(reads_only=True) as session:
-        client = session.get(Client, pending.client_id)
+        # By id, platform-wide: the redirect carries no API key; the state names the client.
+        client = ClientRepository(session).by_id(pending.client_id)
         if client is None:
             raise Invalid.field("state", "its client no longer exists")
         api, row = definitions.load_api(session, keys.keyring(), client, pending.api_id)
