@@ -2,12 +2,8 @@
 data dir set up by `callout init` (see tests/test_cli.py for the environment it gets)."""
 
 import asyncio
-import shutil
 from pathlib import Path
 from typing import Any
-
-import httpx
-import pytest
 
 from callout.apis import request_service
 from callout.apis import service as apis
@@ -18,7 +14,6 @@ from callout.db.crypto import KeySource
 from callout.web.app import create_app
 from tests.cli import (
     CALLOUT,
-    KEY,
     Installation,
     callout,
     database_of,
@@ -28,26 +23,10 @@ from tests.cli import (
     settings_of,
     start,
 )
+from tests.conftest import checked_client
+from tests.contract import Contract
 from tests.factories import SENTINEL, api_body, request_body
 from tests.upstream import Upstream
-
-
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installation:
-    """One `callout init` for the module, into a data dir that does not exist yet."""
-    data_dir = tmp_path_factory.mktemp("send") / "data"
-    done = callout(data_dir, "init")
-    assert done.returncode == 0, done.stderr
-    [admin_key] = KEY.findall(done.stdout)
-    return Installation(data_dir, admin_key, done.stdout)
-
-
-@pytest.fixture
-def installation(installed: Installation, tmp_path: Path) -> Installation:
-    """A private copy of the module's installation, for a test that adds to it."""
-    data_dir = tmp_path / "data"
-    shutil.copytree(installed.data_dir, data_dir)
-    return Installation(data_dir, installed.admin_key, installed.output)
 
 
 def add_api(data_dir: Path, base_url: str, **api_changes: object) -> None:
@@ -85,8 +64,10 @@ async def send_async(data_dir: Path, *args: str) -> tuple[int, str, str]:
     return process.returncode, stdout.decode(), stderr.decode()
 
 
-async def history_of(installation: Installation, *invocation_ids: str) -> list[dict[str, Any]]:
-    """The demo client's invocation history as `GET .../invocations` answers it (and each
+async def history_of(
+    installation: Installation, contract: Contract, *invocation_ids: str
+) -> list[dict[str, Any]]:
+    """The demo client's invocation history as `GET .../invocations` answers it (or each
     call named, as `GET .../invocations/{id}` does), from the app on the installation's
     database, with the admin key `callout init` printed."""
     settings = settings_of(installation.data_dir)
@@ -96,8 +77,7 @@ async def history_of(installation: Installation, *invocation_ids: str) -> list[d
     history = "/api/v1/clients/demo/invocations"
     urls = [f"{history}/{i}" for i in invocation_ids] or [history]
     try:
-        transport = httpx.ASGITransport(app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://callout") as http:
+        async with await checked_client(app, contract) as http:
             answers = [await http.get(url, headers=headers) for url in urls]
     finally:
         app.state.admission.close()
@@ -159,7 +139,7 @@ async def test_live_send_prints_status_and_pretty_body_with_secrets_masked(
 
 
 async def test_each_live_send_is_in_the_invocation_history_as_a_test(
-    installation: Installation, upstream: Upstream
+    installation: Installation, upstream: Upstream, contract: Contract
 ) -> None:
     add_api(
         installation.data_dir,
@@ -180,7 +160,7 @@ async def test_each_live_send_is_in_the_invocation_history_as_a_test(
 
     assert codes == [0, 1]
     assert dry_run[0] == 0, dry_run
-    [page] = await history_of(installation)
+    [page] = await history_of(installation, contract)
     assert page["total"] == 2  # a dry run sends nothing and is not history
     failed, succeeded = page["items"]  # newest first
     for item in (failed, succeeded):
@@ -192,7 +172,7 @@ async def test_each_live_send_is_in_the_invocation_history_as_a_test(
     assert (failed["outcome"], failed["reason"], failed["status"]) == ("failure", "status", 500)
     # As a failed test through REST does, the failed send keeps the trace it printed, masked.
     kept_failed, kept_succeeded = await history_of(
-        installation, failed["invocation_id"], succeeded["invocation_id"]
+        installation, contract, failed["invocation_id"], succeeded["invocation_id"]
     )
     assert kept_succeeded["trace"] is None
     assert kept_failed["trace"]["response"]["status"] == 500
