@@ -1,6 +1,6 @@
 """Queries for clients, services and API keys."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -18,6 +18,10 @@ class ClientRepository:
 
     def by_id(self, client_id: int) -> Client | None:
         return self.session.get(Client, client_id)
+
+    def existing(self, client_ids: Iterable[int]) -> set[int]:
+        """Which of these clients still exist."""
+        return set(self.session.scalars(select(Client.id).where(Client.id.in_(client_ids))))
 
     def all(self) -> Sequence[Client]:
         return self.session.scalars(select(Client).order_by(Client.code)).all()

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime
 
 from callout.invocations import authorize as authorize_flow
 from callout.invocations import service
+from callout.invocations.repository import InvocationFilter
 from callout.invocations.schemas import (
     ApiMetrics,
     AuthorizeBody,
@@ -110,17 +111,10 @@ def invocations(
 ) -> Page[InvocationRead]:
     """The client's invokes and tests from every process, newest first; `since` inclusive,
     `until` exclusive. A call shows here within CALLOUT_HISTORY_FLUSH_SECONDS."""
-    return service.list_invocations(
-        session,
-        client,
-        api_id=api_id,
-        request_id=request_id,
-        outcome=outcome,
-        since=since,
-        until=until,
-        limit=limit,
-        offset=offset,
+    where = InvocationFilter(
+        api_id=api_id, request_id=request_id, outcome=outcome, since=since, until=until
     )
+    return service.list_invocations(session, client, where, limit, offset)
 
 
 @router.get("/invocations/{invocation_id}")
