@@ -138,8 +138,8 @@ class Caller:
     """What a route that runs a call needs, resolved by one dependency instead of five.
 
     Invoke is the route a waiting customer pays for, and FastAPI's solving costs per
-    dependency: in one measurement, 230 us of a route's own time with the five (and the
-    admission under two of them) against 125 us with this one.
+    dependency: measured on the route alone (no work in it), 232 us a call with the five (and
+    the admission under two of them) against 146 us with this one.
     """
 
     runtime: Runtime
