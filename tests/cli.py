@@ -3,6 +3,7 @@
 import asyncio
 import os
 import re
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -99,6 +100,24 @@ class Installation:
     data_dir: Path
     admin_key: str
     output: str
+
+
+def init(folder: Path) -> Installation:
+    """`callout init` into `folder`/data, a data dir that does not exist yet, with the demo
+    client's admin key it printed."""
+    data_dir = folder / "data"
+    done = callout(data_dir, "init")
+    assert done.returncode == 0, done.stderr
+    keys = KEY.findall(done.stdout)
+    assert len(keys) == 1, done.stdout
+    return Installation(data_dir, keys[0], done.stdout)
+
+
+def copy_of(installation: Installation, folder: Path) -> Installation:
+    """A private copy of an installation in `folder`/data, for a test that changes it."""
+    data_dir = folder / "data"
+    shutil.copytree(installation.data_dir, data_dir)
+    return Installation(data_dir, installation.admin_key, installation.output)
 
 
 def free_port() -> int:

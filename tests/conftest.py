@@ -32,6 +32,7 @@ from callout.runtime.guard import Guard
 from callout.runtime.http import HttpClient
 from callout.settings import Settings
 from callout.web.app import create_app
+from tests.cli import Installation, copy_of, init
 from tests.contract import Contract
 from tests.factories import add_client
 from tests.upstream import Upstream
@@ -275,3 +276,17 @@ def tenants(session: Session) -> Tenants:
     tenants = Tenants(bearer(platform.key), _tenant(session, "acme"), _tenant(session, "globex"))
     session.commit()
     return tenants
+
+
+@pytest.fixture(scope="module")
+def installed(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Installation:
+    """One `callout init` per test module of the `callout` command, as an operator runs it."""
+    return init(tmp_path_factory.mktemp(request.module.__name__.rpartition(".")[2]))
+
+
+@pytest.fixture
+def installation(installed: Installation, tmp_path: Path) -> Installation:
+    """A private copy of the module's installation, for a test that changes it."""
+    return copy_of(installed, tmp_path)

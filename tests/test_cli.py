@@ -7,7 +7,6 @@ installation work on a copy of it.
 """
 
 import re
-import shutil
 import stat
 import subprocess
 import time
@@ -43,26 +42,6 @@ from tests.cli import (
     start,
 )
 from tests.factories import api_body
-
-
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installation:
-    """One `callout init` for the module, into a data dir that does not exist yet."""
-    data_dir = tmp_path_factory.mktemp("cli") / "data"
-    done = callout(data_dir, "init")
-    assert done.returncode == 0, done.stderr
-    keys = KEY.findall(done.stdout)
-    assert len(keys) == 1, done.stdout
-    return Installation(data_dir, keys[0], done.stdout)
-
-
-@pytest.fixture
-def installation(installed: Installation, tmp_path: Path) -> Installation:
-    """A private copy of the module's installation, for a test that changes it."""
-    data_dir = tmp_path / "data"
-    shutil.copytree(installed.data_dir, data_dir)
-    return Installation(data_dir, installed.admin_key, installed.output)
-
 
 # callout init
 

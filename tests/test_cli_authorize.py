@@ -5,7 +5,6 @@ the printed URL, opens it, and follows the provider's redirect to the command's 
 """
 
 import asyncio
-import shutil
 import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -40,23 +39,6 @@ from tests.oauth2_server import CLIENT_ID, CLIENT_SECRET, OAuth2Server, challeng
 API = "Partner CRM"
 REQUEST = "Get customer"
 WAIT = 20.0  # seconds: the longest any one command here may take
-
-
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installation:
-    """One `callout init` for the module, into a data dir that does not exist yet."""
-    data_dir = tmp_path_factory.mktemp("authorize") / "data"
-    done = callout(data_dir, "init")
-    assert done.returncode == 0, done.stderr
-    return Installation(data_dir, "", done.stdout)
-
-
-@pytest.fixture
-def installation(installed: Installation, tmp_path: Path) -> Installation:
-    """A private copy of the module's installation, for a test that adds to it."""
-    data_dir = tmp_path / "data"
-    shutil.copytree(installed.data_dir, data_dir)
-    return Installation(data_dir, "", installed.output)
 
 
 @pytest.fixture

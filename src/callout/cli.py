@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from aiohttp import web
 from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy import make_url
 
 from callout import logging as callout_logging
-from callout.apis import catalog, definitions
+from callout.apis import catalog
 from callout.clients import service as clients
 from callout.clients.access import OPERATOR
 from callout.clients.repository import ClientRepository
@@ -27,12 +26,8 @@ from callout.db.secrets import rotate
 from callout.demo import seed
 from callout.errors import CalloutError
 from callout.invocations import authorize as authorize_flow
-from callout.invocations.credentials import DatabaseCredentials
-from callout.invocations.plans import PlanCache
+from callout.invocations import service as invocations
 from callout.invocations.schemas import AuthorizeDone, InvokeBody
-from callout.invocations.service import Runtime
-from callout.runtime.executor import Outcome
-from callout.runtime.plan import Plan
 from callout.settings import get_settings
 from callout.show import show_outcome
 from callout.web.problems import validation_problems
@@ -147,6 +142,9 @@ def serve(
             port=port or settings.port,
             workers=workers,
             log_config=callout_logging.config(),  # applied again in each worker
+            # The supervisor replaces a worker that does not answer its ping in time; a
+            # worker still importing on a loaded machine took more than uvicorn's 5 s.
+            timeout_worker_healthcheck=30,
             **UVICORN_OPTIONS,  # type: ignore[arg-type]
         )
     finally:
@@ -232,7 +230,7 @@ def send(
 ) -> None:
     """Call a request and print its outcome, status, timing, outputs and body.
 
-    Exits 0 on success, 1 on failure or timeout.
+    Recorded in the invocation history as a test. Exits 0 on success, 1 on failure or timeout.
     """
     body = InvokeBody.model_validate(
         {
@@ -245,30 +243,12 @@ def send(
     database = _installed()
     keys = get_settings().key_source()
     keys.keyring()  # a missing key file fails before anything is read
-    with database.transaction() as session:
-        target = clients.visible_client(session, OPERATOR, client)
-        api_id, request_id = definitions.resolve(session, target, api, request)
-        plan = PlanCache(ttl=0).plan(session, keys.keyring(), target, api_id, request_id)
-    # A refresh token the provider rotates during the call is kept, as the server keeps it.
-    outcome = asyncio.run(_run(plan, body, DatabaseCredentials(database, keys)))
+    outcome = asyncio.run(
+        invocations.send(get_settings(), database, keys, OPERATOR, client, api, request, body)
+    )
     show_outcome(out, outcome)
     if outcome.outcome != "success":
         raise typer.Exit(1)
-
-
-async def _run(plan: Plan, body: InvokeBody, saver: DatabaseCredentials) -> Outcome:
-    runtime = await Runtime.start(get_settings(), saver.database, saver)
-    try:
-        return await runtime.executor.run(
-            plan,
-            body.parameters,
-            body.context.model_dump(),
-            mode=body.mode,
-            sample=body.sample,
-            trace=True,
-        )
-    finally:
-        await runtime.close()
 
 
 @app.command()
@@ -293,51 +273,18 @@ async def _authorize(client: str, api: str, port: int, wait: float) -> Authorize
     database = _installed()
     keys = settings.key_source()
     keys.keyring()  # a missing key file fails before the browser is sent anywhere
-    redirect_uri = f"http://127.0.0.1:{port}/callback"
-    with database.transaction(reads_only=True) as session:
-        target = clients.visible_client(session, OPERATOR, client)
-        api_id = definitions.resolve_api(session, target, api)
-        start, pending = authorize_flow.prepare(
-            session, keys.keyring(), OPERATOR, target, api_id, redirect_uri
-        )
-    runtime = await Runtime.start(settings, database)
-    store, http = runtime.executor.store, runtime.executor.http
-    await authorize_flow.remember(store, start.state, pending)
-    finished: asyncio.Future[AuthorizeDone] = asyncio.get_running_loop().create_future()
-
-    async def callback(request: web.Request) -> web.Response:
-        query = request.query
-        if query.get("state") != start.state:  # a stray request does not end the flow
-            return web.Response(status=400, text="Not the authorization this command awaits.\n")
+    async with await invocations.Runtime.start(settings, database) as runtime:
         try:
-            result = await authorize_flow.complete(
-                store, http, database, keys, query.get("state", ""), query.get("code"),
-                query.get("error"),
-            )  # fmt: skip
-        except CalloutError as error:
-            if not finished.done():
-                finished.set_exception(error)
-            return web.Response(status=400, text=f"Not authorized: {error.detail}\n")
-        if not finished.done():
-            finished.set_result(result)
-        return web.Response(text=f"{result.message}. You can close this window.\n")
-
-    server = web.Application()
-    server.router.add_get("/callback", callback)
-    runner = web.AppRunner(server, access_log=None)
-    try:
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        out.print("Open this address in a browser to authorize the API:")
-        out.print(start.authorization_url, highlight=False, soft_wrap=True)
-        return await asyncio.wait_for(finished, wait)
-    except TimeoutError:
-        _fail(f"no answer from the browser within {wait:g} s")
-    except OSError as error:
-        _fail(f"cannot listen on 127.0.0.1:{port}: {error.strerror}")
-    finally:
-        await runner.cleanup()
-        await runtime.close()
+            async with authorize_flow.on_loopback(
+                runtime, database, keys, OPERATOR, client, api, port
+            ) as flow:
+                out.print("Open this address in a browser to authorize the API:")
+                out.print(flow.start.authorization_url, highlight=False, soft_wrap=True)
+                return await asyncio.wait_for(flow.done, wait)
+        except TimeoutError:
+            _fail(f"no answer from the browser within {wait:g} s")
+        except OSError as error:
+            _fail(f"cannot listen on 127.0.0.1:{port}: {error.strerror}")
 
 
 def _parameter(text: str) -> tuple[str, Any]:

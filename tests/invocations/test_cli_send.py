@@ -2,16 +2,15 @@
 data dir set up by `callout init` (see tests/test_cli.py for the environment it gets)."""
 
 import asyncio
-import shutil
 from pathlib import Path
-
-import pytest
+from typing import Any
 
 from callout.apis import request_service
 from callout.apis import service as apis
 from callout.apis.schemas import ApiWrite, RequestWrite
 from callout.clients.access import OPERATOR
 from callout.clients.repository import ClientRepository
+from callout.web.app import create_app
 from tests.cli import (
     CALLOUT,
     Installation,
@@ -23,25 +22,10 @@ from tests.cli import (
     settings_of,
     start,
 )
+from tests.conftest import checked_client
+from tests.contract import Contract
 from tests.factories import SENTINEL, api_body, request_body
 from tests.upstream import Upstream
-
-
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installation:
-    """One `callout init` for the module, into a data dir that does not exist yet."""
-    data_dir = tmp_path_factory.mktemp("send") / "data"
-    done = callout(data_dir, "init")
-    assert done.returncode == 0, done.stderr
-    return Installation(data_dir, "", done.stdout)
-
-
-@pytest.fixture
-def installation(installed: Installation, tmp_path: Path) -> Installation:
-    """A private copy of the module's installation, for a test that adds to it."""
-    data_dir = tmp_path / "data"
-    shutil.copytree(installed.data_dir, data_dir)
-    return Installation(data_dir, "", installed.output)
 
 
 def add_api(data_dir: Path, base_url: str, **api_changes: object) -> None:
@@ -77,6 +61,29 @@ async def send_async(data_dir: Path, *args: str) -> tuple[int, str, str]:
     stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode is not None
     return process.returncode, stdout.decode(), stderr.decode()
+
+
+async def history_of(
+    installation: Installation, contract: Contract, *invocation_ids: str
+) -> list[dict[str, Any]]:
+    """The demo client's invocation history as `GET .../invocations` answers it (or each
+    call named, as `GET .../invocations/{id}` does), from the app on the installation's
+    database, with the admin key `callout init` printed."""
+    settings = settings_of(installation.data_dir)
+    database = database_of(installation.data_dir)
+    app = create_app(settings, database=database, keys=settings.key_source())
+    headers = {"Authorization": f"Bearer {installation.admin_key}"}
+    history = "/api/v1/clients/demo/invocations"
+    urls = [f"{history}/{i}" for i in invocation_ids] or [history]
+    try:
+        async with await checked_client(app, contract) as http:
+            answers = [await http.get(url, headers=headers) for url in urls]
+    finally:
+        app.state.admission.close()
+        database.dispose()
+    for answer in answers:
+        assert answer.status_code == 200, answer.text
+    return [answer.json() for answer in answers]
 
 
 def lines(text: str) -> list[str]:
@@ -128,6 +135,48 @@ async def test_live_send_prints_status_and_pretty_body_with_secrets_masked(
     assert seen.header("Authorization") == f"Bearer {SENTINEL}"
     assert seen.header("X-Api-Key") == SENTINEL
     assert SENTINEL not in stdout + stderr
+
+
+async def test_each_live_send_is_in_the_invocation_history_as_a_test(
+    installation: Installation, upstream: Upstream, contract: Contract
+) -> None:
+    add_api(
+        installation.data_dir,
+        f"{upstream.url}/api",
+        authorization={"type": "bearer", "token": SENTINEL},
+    )
+    upstream.answer(200, {"name": "Ann"})
+    upstream.answer(500, {"error": f"bad token {SENTINEL}"})  # every later call
+
+    codes = [
+        (await send_async(installation.data_dir, "demo", "Billing", "Get customer", *p))[0]
+        for p in (["-p", "customerId=7"], ["-p", "customerId=8"])
+    ]
+    dry_run = await send_async(
+        installation.data_dir, "demo", "Billing", "Get customer", "-p", "customerId=9",
+        "--mode", "dry_run",
+    )  # fmt: skip
+
+    assert codes == [0, 1]
+    assert dry_run[0] == 0, dry_run
+    [page] = await history_of(installation, contract)
+    assert page["total"] == 2  # a dry run sends nothing and is not history
+    failed, succeeded = page["items"]  # newest first
+    for item in (failed, succeeded):
+        assert (item["api_name"], item["request_name"]) == ("Billing", "Get customer")
+        assert (item["mode"], item["actor"]) == ("test", "key:operator")
+    assert (succeeded["outcome"], succeeded["reason"], succeeded["status"]) == (
+        "success", None, 200
+    )  # fmt: skip
+    assert (failed["outcome"], failed["reason"], failed["status"]) == ("failure", "status", 500)
+    # As a failed test through REST does, the failed send keeps the trace it printed, masked.
+    kept_failed, kept_succeeded = await history_of(
+        installation, contract, failed["invocation_id"], succeeded["invocation_id"]
+    )
+    assert kept_succeeded["trace"] is None
+    assert kept_failed["trace"]["response"]["status"] == 500
+    assert kept_failed["trace"]["request"]["url"].endswith("/api/v1/customers/8")
+    assert SENTINEL not in str(kept_failed)
 
 
 def test_send_to_an_unreachable_upstream_prints_failure_and_exits_1(

@@ -6,7 +6,7 @@ names its client before any client is known) and `every_key()` (a request presen
 before any client is known).
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -36,6 +36,11 @@ class ClientRepository:
 
     def by_id(self, client_id: int) -> Client | None:
         return self.session.scalar(every_client().where(Client.id == client_id))
+
+    def existing(self, client_ids: Iterable[int]) -> set[int]:
+        """Which of these clients still exist."""
+        stmt = every_client().where(Client.id.in_(client_ids)).with_only_columns(Client.id)
+        return set(self.session.scalars(stmt))
 
     def all(self) -> Sequence[Client]:
         return self.session.scalars(every_client().order_by(Client.code)).all()

@@ -1,10 +1,15 @@
 """The OAuth 2.0 authorization_code flow for an API: send an admin's browser to the
 provider, take the code it comes back with, keep the refresh token.
 
-    begin    -> the URL to open; the state and the PKCE verifier wait in the token store
-    complete <- the redirect (state, code): the state is checked and used once, the code is
-                exchanged with the verifier, the refresh token is sealed, the API's version
-                moves (its credentials changed) and the access token is cached.
+    prepare, remember -> the URL to open; the state and the PKCE verifier wait in the token
+                         store
+    complete          <- the redirect (state, code): the state is checked and used once, the
+                         code is exchanged with the verifier, the refresh token is sealed, the
+                         API's version moves (its credentials changed) and the access token is
+                         cached.
+
+The browser comes back to a server's /api/v1/oauth/callback (REST), or, from a terminal
+(`callout authorize`), to a listener on loopback that `on_loopback` opens for one flow.
 """
 
 import asyncio
@@ -13,19 +18,25 @@ import hashlib
 import json
 import secrets
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from aiohttp import web
 from sqlalchemy.orm import Session
 
 from callout.apis import definitions
 from callout.apis import service as apis
 from callout.apis.authorization import OAuth2Auth
+from callout.clients import service as clients
 from callout.clients.access import Principal
+from callout.clients.repository import ClientRepository
 from callout.db.crypto import Keyring, KeySource
 from callout.db.engine import Database
 from callout.db.models import Client
-from callout.errors import Invalid
+from callout.errors import CalloutError, Invalid
 from callout.invocations.schemas import AuthorizeDone, AuthorizeStart
+from callout.invocations.service import Runtime
 from callout.runtime.auth import oauth2
 from callout.runtime.auth.base import AuthContext
 from callout.runtime.auth.tokens import Credential, TokenStore
@@ -130,7 +141,8 @@ async def complete(
 
 def _load(database: Database, keys: KeySource, pending: Pending) -> tuple[OAuth2Auth, int, Client]:
     with database.transaction(reads_only=True) as session:
-        client = session.get(Client, pending.client_id)
+        # By id, platform-wide: the redirect carries no API key; the state names the client.
+        client = ClientRepository(session).by_id(pending.client_id)
         if client is None:
             raise Invalid.field("state", "its client no longer exists")
         api, row = definitions.load_api(session, keys.keyring(), client, pending.api_id)
@@ -145,6 +157,68 @@ def _store(
         return apis.store_refresh_token(
             session, keys.keyring(), actor, client, pending.api_id, credential.refresh_token
         )
+
+
+@dataclass(frozen=True)
+class Awaiting:
+    """A flow started from a terminal: the URL to open, and how the redirect ended it."""
+
+    start: AuthorizeStart
+    done: asyncio.Future[AuthorizeDone]
+
+
+@asynccontextmanager
+async def on_loopback(
+    runtime: Runtime,
+    database: Database,
+    keys: KeySource,
+    principal: Principal,
+    client_code: str,
+    api_ref: str,
+    port: int,
+) -> AsyncIterator[Awaiting]:
+    """The flow for an API named by id or name, the browser coming back to
+    http://127.0.0.1:PORT/callback: a listener open while the block runs, completing with
+    `runtime`'s token store and HTTP client as a server's callback does with its own. A
+    request without the flow's state is turned away and leaves the flow waiting."""
+    redirect_uri = f"http://127.0.0.1:{port}/callback"
+
+    def prepared() -> tuple[AuthorizeStart, Pending]:
+        with database.transaction(reads_only=True) as session:
+            client = clients.visible_client(session, principal, client_code)
+            api_id = definitions.resolve_api(session, client, api_ref)
+            return prepare(session, keys.keyring(), principal, client, api_id, redirect_uri)
+
+    start, pending = await asyncio.to_thread(prepared)
+    done: asyncio.Future[AuthorizeDone] = asyncio.get_running_loop().create_future()
+
+    async def callback(request: web.Request) -> web.Response:
+        query = request.query
+        if query.get("state") != start.state:
+            return web.Response(status=400, text="Not the authorization this command awaits.\n")
+        try:
+            result = await complete(
+                runtime.executor.store, runtime.executor.http, database, keys, start.state,
+                query.get("code"), query.get("error"),
+            )  # fmt: skip
+        except CalloutError as error:
+            if not done.done():
+                done.set_exception(error)
+            return web.Response(status=400, text=f"Not authorized: {error.detail}\n")
+        if not done.done():
+            done.set_result(result)
+        return web.Response(text=f"{result.message}. You can close this window.\n")
+
+    listener = web.Application()
+    listener.router.add_get("/callback", callback)
+    runner = web.AppRunner(listener, access_log=None)
+    try:
+        await remember(runtime.executor.store, start.state, pending)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        yield Awaiting(start, done)
+    finally:
+        await runner.cleanup()
 
 
 def _code_grant(auth: object) -> OAuth2Auth:

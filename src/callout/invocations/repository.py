@@ -1,5 +1,6 @@
 """Queries for the invocation history: one client's calls through `readable()`, and the
-writes and retention that span every client (the history's own upkeep, never a route's)."""
+writes and retention that span every client, through `every_clients_calls()` (the history's
+own upkeep, never a route's)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Select, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
+from callout.clients.repository import ClientRepository
 from callout.db.models import Client, Invocation
 from callout.db.paging import page
 
@@ -19,6 +21,17 @@ from callout.db.paging import page
 # rank 7, the slowest. One query serves both databases, where PostgreSQL's percentile_cont
 # would interpolate between calls and SQLite has no counterpart.
 PERCENTILES = (50, 95, 99)
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvocationFilter:
+    """Which calls a page lists: `since` inclusive, `until` exclusive."""
+
+    api_id: int | None = None
+    request_id: int | None = None
+    outcome: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -41,29 +54,20 @@ class InvocationRepository:
         return select(Invocation).where(Invocation.client_id == self.client.id)
 
     def page(
-        self,
-        *,
-        api_id: int | None,
-        request_id: int | None,
-        outcome: str | None,
-        since: datetime | None,
-        until: datetime | None,
-        limit: int,
-        offset: int,
+        self, where: InvocationFilter, limit: int, offset: int
     ) -> tuple[Sequence[Invocation], int]:
-        """Newest first, as recorded (the (client_id, id) index's order); `since` is
-        inclusive, `until` exclusive."""
+        """Newest first, as recorded (the (client_id, id) index's order)."""
         stmt = self.readable()
-        if api_id is not None:
-            stmt = stmt.where(Invocation.api_id == api_id)
-        if request_id is not None:
-            stmt = stmt.where(Invocation.request_id == request_id)
-        if outcome is not None:
-            stmt = stmt.where(Invocation.outcome == outcome)
-        if since is not None:
-            stmt = stmt.where(Invocation.at >= since)
-        if until is not None:
-            stmt = stmt.where(Invocation.at < until)
+        if where.api_id is not None:
+            stmt = stmt.where(Invocation.api_id == where.api_id)
+        if where.request_id is not None:
+            stmt = stmt.where(Invocation.request_id == where.request_id)
+        if where.outcome is not None:
+            stmt = stmt.where(Invocation.outcome == where.outcome)
+        if where.since is not None:
+            stmt = stmt.where(Invocation.at >= where.since)
+        if where.until is not None:
+            stmt = stmt.where(Invocation.at < where.until)
         return page(self.session, stmt, [Invocation.id.desc()], limit, offset)
 
     def find(self, invocation_id: str) -> Invocation | None:
@@ -84,8 +88,10 @@ class InvocationRepository:
         per_request = _percentiles(self.session, calls, by_request=True)
         overall = _percentiles(self.session, calls, by_request=False)
         latest = calls.with_only_columns(func.max(Invocation.id)).group_by(Invocation.request_id)
-        named = select(Invocation.request_id, Invocation.request_name).where(
-            Invocation.id.in_(latest)
+        named = (
+            self.readable()
+            .where(Invocation.id.in_(latest))
+            .with_only_columns(Invocation.request_id, Invocation.request_name)
         )
         names: dict[int, str] = dict(self.session.execute(named).all())
         requests = []
@@ -141,11 +147,17 @@ def _percentiles(
     return found
 
 
+def every_clients_calls() -> Select[Invocation]:
+    """Platform-wide, by design: the history's own upkeep (writing what every client's calls
+    left in a process's buffer, and retention) spans every client. No route starts here:
+    routes read one client's calls through `InvocationRepository.readable()`."""
+    return select(Invocation)
+
+
 def append(session: Session, rows: Sequence[dict[str, Any]]) -> int:
     """Insert recorded calls, leaving out those of clients deleted since they ran (their
     history went with them); how many were inserted."""
-    clients = {row["client_id"] for row in rows}
-    existing = set(session.scalars(select(Client.id).where(Client.id.in_(clients))))
+    existing = ClientRepository(session).existing({row["client_id"] for row in rows})
     kept = [row for row in rows if row["client_id"] in existing]
     if kept:
         session.execute(insert(Invocation), kept)
@@ -154,14 +166,15 @@ def append(session: Session, rows: Sequence[dict[str, Any]]) -> int:
 
 def prune_older(session: Session, before: datetime, batch: int) -> int:
     """Delete up to `batch` calls made before `before`; how many went."""
-    doomed = select(Invocation.id).where(Invocation.at < before).limit(batch)
-    return _delete(session, doomed)
+    doomed = every_clients_calls().where(Invocation.at < before)
+    return _delete(session, doomed, batch)
 
 
 def crowded(session: Session, keep: int) -> list[tuple[int, int]]:
     """Clients with more than `keep` calls, each with the id of its newest call to delete."""
     over = (
-        select(Invocation.client_id)
+        every_clients_calls()
+        .with_only_columns(Invocation.client_id)
         .group_by(Invocation.client_id)
         .having(func.count() > keep)
         .order_by(Invocation.client_id)
@@ -169,8 +182,9 @@ def crowded(session: Session, keep: int) -> list[tuple[int, int]]:
     found = []
     for client_id in session.scalars(over).all():
         last = session.scalar(
-            select(Invocation.id)
+            every_clients_calls()
             .where(Invocation.client_id == client_id)
+            .with_only_columns(Invocation.id)
             .order_by(Invocation.id.desc())
             .offset(keep)
             .limit(1)
@@ -182,18 +196,15 @@ def crowded(session: Session, keep: int) -> list[tuple[int, int]]:
 
 def prune_through(session: Session, client_id: int, last: int, batch: int) -> int:
     """Delete up to `batch` of the client's calls with ids up to `last`; how many went."""
-    doomed = (
-        select(Invocation.id)
-        .where(Invocation.client_id == client_id, Invocation.id <= last)
-        .limit(batch)
-    )
-    return _delete(session, doomed)
+    doomed = every_clients_calls().where(Invocation.client_id == client_id, Invocation.id <= last)
+    return _delete(session, doomed, batch)
 
 
-def _delete(session: Session, doomed: Select[int]) -> int:
+def _delete(session: Session, doomed: Select[Invocation], batch: int) -> int:
+    ids = doomed.with_only_columns(Invocation.id).limit(batch)
     result = session.execute(
         delete(Invocation)
-        .where(Invocation.id.in_(doomed))
+        .where(Invocation.id.in_(ids))
         .execution_options(synchronize_session=False)
     )
     return cast(CursorResult[Any], result).rowcount

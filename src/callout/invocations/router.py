@@ -2,6 +2,7 @@
 history, each API's metrics)."""
 
 import asyncio
+from collections.abc import Awaitable
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Response
@@ -9,6 +10,7 @@ from pydantic import AwareDatetime
 
 from callout.invocations import authorize as authorize_flow
 from callout.invocations import service
+from callout.invocations.repository import InvocationFilter
 from callout.invocations.schemas import (
     ApiMetrics,
     AuthorizeBody,
@@ -23,9 +25,11 @@ from callout.invocations.schemas import (
     TracedResult,
     Window,
 )
+from callout.runtime.executor import Outcome
 from callout.schemas import Page
 from callout.web.deps import (
-    AdmissionDep,
+    Caller,
+    CallerDep,
     ClientDep,
     DatabaseDep,
     IdPath,
@@ -55,20 +59,11 @@ REQUEST = "/apis/{api_id}/requests/{request_id}"
     },
 )
 async def invoke(
-    runtime: RuntimeDep,
-    admission: AdmissionDep,
-    keys: KeysDep,
-    principal: PrincipalDep,
-    client: ClientDep,
-    api_id: IdPath,
-    request_id: IdPath,
-    body: InvokeBody,
+    caller: CallerDep, api_id: IdPath, request_id: IdPath, body: InvokeBody
 ) -> Response:
     """Call the request. Success answers 200; a failure or timeout answers problem+json
     with `outcome`, `reason` and `upstream_status`, so a script can take its branch."""
-    outcome = await service.invoke(
-        runtime, admission, keys, principal, client, api_id, request_id, body
-    )
+    outcome = await _run(caller, api_id, request_id, body)
     # Serialized here, once: the result was validated as it was built (FastAPI would
     # validate and encode it again).
     return Response(service.result(outcome).model_dump_json(), media_type="application/json")
@@ -76,29 +71,27 @@ async def invoke(
 
 @router.post(REQUEST + "/test")
 async def test(
-    runtime: RuntimeDep,
-    admission: AdmissionDep,
-    keys: KeysDep,
-    principal: PrincipalDep,
-    client: ClientDep,
-    api_id: IdPath,
-    request_id: IdPath,
-    body: InvokeBody,
+    caller: CallerDep, api_id: IdPath, request_id: IdPath, body: InvokeBody
 ) -> TracedResult:
     """Call the request and answer 200 whatever the outcome, with the whole trace: the
     request as sent, each step's timing, the response and the outputs, secrets masked."""
-    outcome = await service.invoke(
-        runtime,
-        admission,
-        keys,
-        principal,
-        client,
+    return TracedResult.of(await _run(caller, api_id, request_id, body, trace=True))
+
+
+def _run(
+    caller: Caller, api_id: int, request_id: int, body: InvokeBody, *, trace: bool = False
+) -> Awaitable[Outcome]:
+    return service.invoke(
+        caller.runtime,
+        caller.admission,
+        caller.keys,
+        caller.principal,
+        caller.client,
         api_id,
         request_id,
         body,
-        trace=True,
+        trace=trace,
     )
-    return TracedResult.of(outcome)
 
 
 Moment = Annotated[AwareDatetime | None, Query(description="RFC 3339, e.g. 2026-12-05T09:00:00Z")]
@@ -118,17 +111,10 @@ def invocations(
 ) -> Page[InvocationRead]:
     """The client's invokes and tests from every process, newest first; `since` inclusive,
     `until` exclusive. A call shows here within CALLOUT_HISTORY_FLUSH_SECONDS."""
-    return service.list_invocations(
-        session,
-        client,
-        api_id=api_id,
-        request_id=request_id,
-        outcome=outcome,
-        since=since,
-        until=until,
-        limit=limit,
-        offset=offset,
+    where = InvocationFilter(
+        api_id=api_id, request_id=request_id, outcome=outcome, since=since, until=until
     )
+    return service.list_invocations(session, client, where, limit, offset)
 
 
 @router.get("/invocations/{invocation_id}")

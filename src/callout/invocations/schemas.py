@@ -105,7 +105,9 @@ class InvocationRead(Model):
     api_name: str
     request_id: int
     request_name: str
-    mode: HistoryMode = Field(description="invoke: a script's call; test: POST .../test.")
+    mode: HistoryMode = Field(
+        description="invoke: a script's call; test: POST .../test or `callout send`."
+    )
     outcome: OutcomeName
     reason: str | None
     status: int | None = Field(description="The upstream's HTTP status.")

@@ -59,12 +59,22 @@ def _all(dependant: Dependant) -> list[Dependant]:
     return found
 
 
+def _standing_for(calls: set[Any]) -> set[Any]:
+    """The dependencies `calls` resolve, with those `Caller` resolves within itself."""
+    if _dependency(deps.CallerDep) in calls:
+        return calls | {_dependency(alias) for alias in CALLER}
+    return calls
+
+
+CALLER = (deps.PrincipalDep, deps.AdmissionDep, deps.RuntimeDep)
+
+
 def statuses(route: RouteContext) -> set[int]:
     """The error statuses a route can answer, from what it depends on."""
     dependant: Dependant = route.dependant
     every = _all(dependant)
-    calls = {d.call for d in every}
-    direct = {d.call for d in dependant.dependencies}
+    calls = _standing_for({d.call for d in every})
+    direct = _standing_for({d.call for d in dependant.dependencies})
     in_path = any(d.path_params for d in every)
     body = any(d.body_params for d in every)
     methods = route.methods or set()
