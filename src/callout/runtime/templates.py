@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus, urlencode
 from xml.sax.saxutils import escape
 
 from callout.runtime.errors import ParameterError
@@ -177,6 +177,21 @@ def path_of(parts: Sequence[Part], scope: Scope) -> str:
     if "/." in path and any(segment in (".", "..") for segment in path.split("/")):
         raise ParameterError("a value made a '.' or '..' segment in the URL's path")
     return path
+
+
+def form_encoded(text: str) -> str:
+    """A query name or value as a form encodes it: `a b&c` -> `a+b%26c`."""
+    return text if UNRESERVED(text) else quote_plus(text)
+
+
+def query_of(parts: Sequence[Part], scope: Scope) -> str:
+    """A query value: the whole text form-encoded, so a value can add no `&` or `=`."""
+    return form_encoded(text_of(parts, scope))
+
+
+def form_of(fields: Sequence[tuple[str, Sequence[Part]]], scope: Scope) -> bytes:
+    """A form body (application/x-www-form-urlencoded), names and values encoded alike."""
+    return urlencode([(name, text_of(value, scope)) for name, value in fields]).encode()
 
 
 def header_of(name: str, parts: Sequence[Part], scope: Scope) -> str:
