@@ -258,11 +258,10 @@ class Negation:
 
 
 @dataclass(frozen=True, slots=True)
-class AllOf:
-    terms: tuple["Term", ...]
+class Terms:
+    """Terms joined by `and` or `or`, however many: a chain is flat, not nested."""
 
-    def holds(self, context: Mapping[str, Any]) -> bool:
-        return all(term.holds(context) for term in self.terms)
+    terms: tuple["Term", ...]
 
     def operands(self) -> Iterator[Operand]:
         for term in self.terms:
@@ -270,15 +269,15 @@ class AllOf:
 
 
 @dataclass(frozen=True, slots=True)
-class AnyOf:
-    terms: tuple["Term", ...]
+class AllOf(Terms):
+    def holds(self, context: Mapping[str, Any]) -> bool:
+        return all(term.holds(context) for term in self.terms)
 
+
+@dataclass(frozen=True, slots=True)
+class AnyOf(Terms):
     def holds(self, context: Mapping[str, Any]) -> bool:
         return any(term.holds(context) for term in self.terms)
-
-    def operands(self) -> Iterator[Operand]:
-        for term in self.terms:
-            yield from term.operands()
 
 
 Term = Comparison | Emptiness | Negation | AllOf | AnyOf
