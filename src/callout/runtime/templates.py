@@ -102,6 +102,9 @@ def placeholders(template: str) -> list[Placeholder]:
 Scope = Mapping[str, Any]
 MAX_VALUE_CHARS = 65_536
 UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+").fullmatch  # RFC 3986: needs no encoding
+# A list index: ASCII digits (`str.isdigit` also takes `²`, which `int` refuses), and few
+# enough of them that `int` reads them at once.
+INDEX = re.compile(r"[0-9]{1,9}").fullmatch
 
 
 def lookup(placeholder: Placeholder, scope: Scope) -> Any:
@@ -115,7 +118,7 @@ def lookup(placeholder: Placeholder, scope: Scope) -> Any:
             if segment in value:
                 value = value[segment]
                 continue
-        elif isinstance(value, list) and segment.isdigit() and int(segment) < len(value):
+        elif isinstance(value, list) and INDEX(segment) and int(segment) < len(value):
             value = value[int(segment)]
             continue
         missing = ".".join(placeholder.path[: depth + 1])
