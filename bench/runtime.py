@@ -47,12 +47,12 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from callout.apis.schemas import ApiWrite, RequestWrite
-from callout.runtime.auth import oauth2
+from callout.invocations.compile import compile_plan
 from callout.runtime.auth.tokens import Credential, MemoryTokenStore, lifetime
 from callout.runtime.executor import Executor
 from callout.runtime.guard import Guard, Verdict
 from callout.runtime.http import USER_AGENT, HttpClient
-from callout.runtime.plan import Plan, PlanKey, compile_plan
+from callout.runtime.plan import Plan, PlanKey
 
 if TYPE_CHECKING:
     from tests.oauth2_server import OAuth2Server
@@ -427,7 +427,7 @@ class WatchedStore(MemoryTokenStore):
     """The in-process token store, noting which tasks entered a token flight and when a
     token was stored.
 
-    A call enters `flight` (from `oauth2.access_token`, in the call's own task) only when it
+    A call enters `flight` (from `OAuth2.access_token`, in the call's own task) only when it
     has no usable token: it then waits for the lock and a token request, its own or another
     call's. A background renewal enters it too, but in a task of its own, never a call's.
     So "this call's task entered a flight" is exactly "this call waited on a token"."""
@@ -544,7 +544,7 @@ async def oauth2_bench(
             )
         finally:
             # A renewal still running in the background finishes before its client closes.
-            await asyncio.gather(*list(oauth2._RENEWALS), return_exceptions=True)
+            await executor.renewals.settled()
             await http.close()
 
 

@@ -16,11 +16,11 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+# What a secret looks like when read back; sending it back in a write keeps the stored value.
+from callout.runtime.trace import MASK as MASK
+
 T = TypeVar("T")
 
-# What a secret looks like when read back; sending it back in a write keeps the stored value.
-# It is pydantic's own SecretStr rendering, so secret fields and secret headers mask alike.
-MASK = "**********"
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 

@@ -19,9 +19,10 @@ from callout.db.engine import Database
 from callout.db.models import Client, Invocation
 from callout.invocations import history as history_module
 from callout.invocations import repository
+from callout.invocations.compile import compile_plan
 from callout.invocations.history import PRUNE_BATCH, History
 from callout.runtime.executor import Outcome
-from callout.runtime.plan import PlanKey, compile_plan
+from callout.runtime.plan import PlanKey
 from callout.settings import Settings
 from callout.web.app import create_app
 from tests.cli import free_port

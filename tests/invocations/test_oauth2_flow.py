@@ -20,9 +20,8 @@ from callout.db.crypto import KeySource
 from callout.db.engine import Database
 from callout.db.models import Base, Secret
 from callout.db.secrets import Vault, api_owner
-from callout.invocations.credentials import DatabaseCredentials
-from callout.runtime.auth.tokens import MemoryTokenStore
-from callout.runtime.plan import Owner
+from callout.invocations.refresh_tokens import DatabaseCredentials
+from callout.runtime.auth.tokens import MemoryTokenStore, Owner
 from callout.settings import Settings
 from tests.conftest import Tenant, Tenants
 from tests.factories import invoke_url, make_api, make_request

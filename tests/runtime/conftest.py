@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from callout.apis.schemas import ApiWrite, RequestWrite
+from callout.invocations.compile import compile_plan
 from callout.runtime.executor import Executor
 from callout.runtime.http import HttpClient
-from callout.runtime.plan import Plan, PlanKey, compile_plan
+from callout.runtime.plan import Plan, PlanKey
 from tests.upstream import Upstream
 
 BASE_URL = "https://crm.example.com/api"

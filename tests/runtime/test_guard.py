@@ -27,6 +27,7 @@ import pytest_asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from yarl import URL
 
 from callout.apis.schemas import ApiWrite
 from callout.runtime.errors import BlockedAddress, UpstreamError
@@ -664,6 +665,17 @@ def test_the_allow_list_takes_cidrs_addresses_and_host_names() -> None:
     assert guard.host_allowed("CRM.INTERNAL.")
     assert not guard.host_allowed("other.internal")
     assert not guard.host_allowed(None)
+
+
+def test_the_allow_list_takes_a_host_name_as_a_base_url_may_spell_it() -> None:
+    # One rule for a host name, the schema's and the allow list's: an internationalized
+    # name is allowed as a URL's host reads (yarl gives `bücher.internal`, not its IDNA form).
+    guard = Guard.from_entries(["Bücher.Internal", "a_b.internal", f"{'a' * 63}.internal"])
+    assert guard.host_allowed(URL("http://bücher.internal:8080/").host)
+    assert guard.host_allowed("a_b.internal")
+    for entry in ("-a.internal", f"{'a' * 64}.internal", ".".join(["a" * 63] * 4) + ".a"):
+        with pytest.raises(ValueError, match="is not a CIDR, an IP address or a host name"):
+            check_entry(entry)
 
 
 async def test_a_host_allowed_by_name_may_connect_wherever_it_resolves(

@@ -18,8 +18,9 @@ from callout.apis import catalog
 from callout.apis.request_service import check_message
 from callout.apis.schemas import RequestWrite
 from callout.db.models import Api
+from callout.invocations.compile import compile_plan
 from callout.runtime.executor import Executor, Outcome
-from callout.runtime.plan import Plan, compile_plan
+from callout.runtime.plan import Plan
 from callout.schemas import MASK
 from tests.loopback import LoopbackServer
 from tests.runtime.conftest import KEY, api_def, compile_from

@@ -1,6 +1,7 @@
 """OAuth 2.0 at run time against a real authorization server on loopback (oauthlib's server
 classes, tests/oauth2_server.py): every grant with both client authentication methods, the
-token cache, expiry and renewal in the background, a 401 or an expiry signal on a
+token cache, expiry and renewal in the background (token lifetimes passed on the token
+store's clock, not waited out), a 401 or an expiry signal on a
 fresh-looking token, dead and rotated refresh tokens, a thousand cold calls making one token
 request, where the token goes, the trace, and tokens that never come back out."""
 
@@ -17,15 +18,16 @@ from urllib.parse import parse_qs, parse_qsl, quote, quote_plus, urlsplit
 import httpx
 import pytest
 
-from callout.apis.authorization import OAuth2Auth
 from callout.apis.schemas import ApiWrite, RequestWrite
-from callout.runtime.auth import oauth2
+from callout.invocations.compile import compile_plan
 from callout.runtime.auth.base import AuthContext
-from callout.runtime.auth.tokens import Credential
+from callout.runtime.auth.oauth2 import authorization_code
+from callout.runtime.auth.oauth2.scheme import OAuth2
+from callout.runtime.auth.tokens import Credential, MemoryTokenStore, Owner
 from callout.runtime.errors import AuthError
 from callout.runtime.executor import Executor, Outcome
 from callout.runtime.http import HttpClient
-from callout.runtime.plan import Owner, Plan, PlanKey, compile_plan
+from callout.runtime.plan import Plan, PlanKey
 from callout.runtime.trace import Recorder, Redactor
 from callout.schemas import MASK
 from tests.oauth2_server import (
@@ -77,18 +79,40 @@ async def server() -> AsyncIterator[OAuth2Server]:
         yield running
 
 
+class Clock:
+    """The token store's clock, which a test moves on: a token ages without a wait."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @pytest.fixture
 def saver() -> RecordingSaver:
     return RecordingSaver()
 
 
 @pytest.fixture
-async def executor(saver: RecordingSaver, outbound: HttpClient) -> AsyncIterator[Executor]:
-    """An executor whose rotated refresh tokens go to the recording saver."""
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def executor(
+    saver: RecordingSaver, outbound: HttpClient, clock: Clock
+) -> AsyncIterator[Executor]:
+    """An executor whose token store runs on `clock` and whose rotated refresh tokens go to
+    the recording saver."""
     # A thousand calls at once from one client: above the default cap on calls in flight.
-    yield Executor(outbound, saver=saver, max_in_flight=1000)
+    executor = Executor(outbound, MemoryTokenStore(clock), saver, max_in_flight=1000)
+    yield executor
     # A renewal left running in the background finishes before its client closes.
-    await asyncio.gather(*list(oauth2._RENEWALS), return_exceptions=True)
+    await executor.renewals.settled()
 
 
 def oauth_plan(
@@ -123,9 +147,9 @@ async def authorize(server: OAuth2Server, executor: Executor, plan: Plan) -> Cre
     authorization endpoint, then the code exchanged with its PKCE verifier; the token is
     cached for the plan's API, as after `POST .../authorize` and the callback."""
     auth = plan.authorization
-    assert isinstance(auth, OAuth2Auth)
+    assert isinstance(auth, OAuth2)
     verifier, state = secrets.token_urlsafe(64), secrets.token_urlsafe(16)
-    url = oauth2.authorization_url(auth, REDIRECT_URI, state, challenge_of(verifier))
+    url = authorization_code.authorization_url(auth, REDIRECT_URI, state, challenge_of(verifier))
     async with httpx.AsyncClient() as browser:
         redirect = await browser.get(url)
     assert redirect.status_code == 302, redirect.text
@@ -133,10 +157,16 @@ async def authorize(server: OAuth2Server, executor: Executor, plan: Plan) -> Cre
     assert back["state"] == [state]
     loop = asyncio.get_running_loop()
     ctx = AuthContext(
-        {}, executor.http, executor.store, None, Recorder(Redactor(()), False), loop.time() + 5
+        plan.key.owner,
+        {},
+        executor.http,
+        executor.store,
+        None,
+        Recorder(Redactor(()), False),
+        loop.time() + 5,
     )
-    credential = await oauth2.exchange_code(
-        auth, plan.key.owner, ctx, back["code"][0], REDIRECT_URI, verifier
+    credential = await authorization_code.exchange_code(
+        auth, ctx, back["code"][0], REDIRECT_URI, verifier
     )
     await executor.store.put(plan.key.owner.key("oauth2"), credential)
     return credential
@@ -198,18 +228,24 @@ async def test_a_code_exchanged_with_the_wrong_verifier_is_refused(
     # The server checks PKCE (RFC 7636 section 4.6): a code is no use without its verifier.
     plan = oauth_plan(server, "authorization_code")
     auth = plan.authorization
-    assert isinstance(auth, OAuth2Auth)
-    url = oauth2.authorization_url(auth, REDIRECT_URI, "st", challenge_of("v" * 64))
+    assert isinstance(auth, OAuth2)
+    url = authorization_code.authorization_url(auth, REDIRECT_URI, "st", challenge_of("v" * 64))
     async with httpx.AsyncClient() as browser:
         redirect = await browser.get(url)
     [code] = parse_qs(urlsplit(redirect.headers["location"]).query)["code"]
     loop = asyncio.get_running_loop()
     ctx = AuthContext(
-        {}, executor.http, executor.store, None, Recorder(Redactor(()), False), loop.time() + 5
+        OWNER,
+        {},
+        executor.http,
+        executor.store,
+        None,
+        Recorder(Redactor(()), False),
+        loop.time() + 5,
     )
 
     with pytest.raises(AuthError) as refused:
-        await oauth2.exchange_code(auth, OWNER, ctx, code, REDIRECT_URI, "w" * 64)
+        await authorization_code.exchange_code(auth, ctx, code, REDIRECT_URI, "w" * 64)
 
     assert "invalid_grant" in refused.value.message
     assert server.token_requests[0].status == 400
@@ -424,15 +460,14 @@ async def test_a_thousand_concurrent_cold_calls_make_one_token_request(
 
 
 async def test_in_its_last_fifth_a_token_is_used_and_renewed_in_the_background(
-    executor: Executor, server: OAuth2Server
+    executor: Executor, server: OAuth2Server, clock: Clock
 ) -> None:
     # Lives 2 s: renewal from 1.6 s, a call waits only from 1.9 s.
     server.expires_in = 2
     plan = oauth_plan(server)
     await executor.run(plan, CUSTOMER, {})
-    obtained = time.monotonic()
     [old] = server.issued_access_tokens
-    await asyncio.sleep(1.7 - (time.monotonic() - obtained))
+    clock.advance(1.7)
     server.token_delay = 0.5  # the renewal is slow; no call may wait for it
 
     during = [await executor.run(plan, CUSTOMER, {}) for _ in range(2)]
@@ -443,7 +478,7 @@ async def test_in_its_last_fifth_a_token_is_used_and_renewed_in_the_background(
     await until(lambda: len(server.issued_access_tokens) == 2)
     assert len(server.token_requests) == 2  # one renewal, however many calls noticed
     server.token_delay = 0
-    await until(lambda: not oauth2._RENEWALS)
+    await executor.renewals.settled()
 
     after = await executor.run(plan, CUSTOMER, {})
 
@@ -452,33 +487,54 @@ async def test_in_its_last_fifth_a_token_is_used_and_renewed_in_the_background(
     assert len(server.token_requests) == 2
 
 
+async def test_two_executors_renew_their_own_tokens_in_the_background(
+    executor: Executor, server: OAuth2Server, clock: Clock, outbound: HttpClient
+) -> None:
+    # Each executor keeps its own renewals: one renewing a token does not stop the other,
+    # whose token (in a store of its own) would otherwise age into expiry.
+    other = Executor(outbound, MemoryTokenStore(clock))
+    server.expires_in = 2  # renewal from 1.6 s
+    plan = oauth_plan(server)
+    for each in (executor, other):
+        await each.run(plan, CUSTOMER, {})
+    clock.advance(1.7)
+    server.token_delay = 0.2  # both renewals are out at once
+
+    during = [await each.run(plan, CUSTOMER, {}) for each in (executor, other)]
+    await executor.renewals.settled()
+    await other.renewals.settled()
+
+    assert {o.outcome for o in during} == {"success"}
+    assert len(server.token_requests) == 4  # two first tokens, two renewals
+
+
 async def test_a_refused_background_renewal_is_not_sent_again_for_every_call(
-    executor: Executor, server: OAuth2Server
+    executor: Executor, server: OAuth2Server, clock: Clock
 ) -> None:
     server.expires_in = 2  # renewal from 1.6 s, a call waits only from 1.9 s
     plan = oauth_plan(server)
     await executor.run(plan, CUSTOMER, {})
-    obtained = time.monotonic()
+    obtained = clock.now
     server.state.clients[client_id_of("basic")].client_secret = "rotated-at-the-provider"
-    await asyncio.sleep(1.65 - (time.monotonic() - obtained))
+    clock.advance(1.65)
 
     during = []
     for _ in range(5):  # each call would start a renewal: the first is refused
         during.append(await executor.run(plan, CUSTOMER, {}))
-        await until(lambda: not oauth2._RENEWALS)
+        await executor.renewals.settled()
 
-    assert time.monotonic() - obtained < 1.9  # all within the renewal window
+    assert clock.now - obtained < 1.9  # all within the renewal window
     assert {o.outcome for o in during} == {"success"}  # the token is still valid
     assert len(server.token_requests) == 2  # the first grant, then one refused renewal
 
 
 async def test_a_call_after_expiry_gets_a_new_token(
-    executor: Executor, server: OAuth2Server
+    executor: Executor, server: OAuth2Server, clock: Clock
 ) -> None:
     server.expires_in = 1
     plan = oauth_plan(server)
     await executor.run(plan, CUSTOMER, {})
-    await asyncio.sleep(1.0)
+    clock.advance(1.0)
 
     outcome = await executor.run(plan, CUSTOMER, {})
 
@@ -489,12 +545,12 @@ async def test_a_call_after_expiry_gets_a_new_token(
 
 
 async def test_an_expired_token_is_renewed_with_its_refresh_token(
-    executor: Executor, server: OAuth2Server
+    executor: Executor, server: OAuth2Server, clock: Clock
 ) -> None:
     server.expires_in = 1
     plan = oauth_plan(server, "password")
     await executor.run(plan, CUSTOMER, {})
-    await asyncio.sleep(1.0)
+    clock.advance(1.0)
 
     outcome = await executor.run(plan, CUSTOMER, {})
 

@@ -23,11 +23,12 @@ from aiohttp import web
 from fastapi import FastAPI
 
 from callout.apis.schemas import ApiWrite, RequestWrite
+from callout.invocations.compile import compile_plan
 from callout.runtime.breaker import BreakerPolicy, Breakers
 from callout.runtime.executor import Executor, Outcome
 from callout.runtime.guard import Guard, Verdict
 from callout.runtime.http import HttpClient, Limits
-from callout.runtime.plan import Plan, PlanKey, compile_plan
+from callout.runtime.plan import Plan, PlanKey
 from callout.runtime.retry import NO_RETRIES
 from callout.settings import Settings
 from tests.conftest import LOOPBACK, Tenants

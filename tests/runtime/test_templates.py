@@ -186,6 +186,8 @@ def test_lookup_prefers_a_key_that_looks_like_an_index() -> None:
         (("account", "name"), "account.name"),
         (("account", "phones", "5"), "account.phones.5"),
         (("account", "phones", "-1"), "account.phones.-1"),
+        (("account", "phones", "\u00b2"), "account.phones.\u00b2"),  # a digit int() refuses
+        (("account", "phones", "9" * 5000), "account.phones." + "9" * 5000),  # past int()'s limit
         (("account", "id", "length"), "account.id.length"),
         (("call",), "call"),
     ],

@@ -19,6 +19,7 @@ from pydantic import (
 
 from callout.runtime import templates
 from callout.runtime.credential_headers import CREDENTIAL_HEADERS
+from callout.runtime.guard import HOST_NAME
 from callout.schemas import CONTROL, MASK, Model, field_error, name_key, no_control
 
 # RFC 9110 section 5.5: a field value may hold spaces and tabs, no other control character.
@@ -26,9 +27,8 @@ FIELD_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # RFC 9110 section 5.6.2: token = 1*tchar
 TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# A domain name (labels of letters, digits, '-' and '_', Unicode letters allowed for IDNs),
-# or an IP address: IPv4 is digits and dots, IPv6 has a colon.
-HOST = re.compile(r"^(?:\w(?:[\w-]{0,61}\w)?\.)*\w(?:[\w-]{0,61}\w)?\.?$|^[0-9a-f.]*:[0-9a-f:.]*$")
+# An IPv6 address as a URL's host gives it, brackets off (an IPv4 one is a host name's shape).
+IPV6_HOST = re.compile(r"[0-9a-f.]*:[0-9a-f:.]*")
 # Headers the HTTP client owns: letting a client set them would let it frame or re-target
 # the request behind the guard's back.
 RESERVED_HEADERS = frozenset(
@@ -83,9 +83,10 @@ def check_http_url(value: str, *, query: bool = True) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https"):
         raise ValueError("must be an absolute http:// or https:// URL")
-    if not parts.hostname or not HOST.match(parts.hostname):
+    host = parts.hostname
+    if not host or not (HOST_NAME.fullmatch(host) or IPV6_HOST.fullmatch(host)):
         raise ValueError("must name a host: a domain name or an IP address")
-    if _looks_like_ip(parts.hostname) and not _is_ip(parts.hostname):
+    if _looks_like_ip(host) and not _is_ip(host):
         raise ValueError(
             "must name its IP address plainly: four decimal numbers (203.0.113.7) or IPv6 "
             "in brackets, not a decimal, octal or hex spelling"

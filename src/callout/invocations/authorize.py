@@ -35,14 +35,14 @@ from callout.db.crypto import Keyring, KeySource
 from callout.db.engine import Database
 from callout.db.models import Client
 from callout.errors import CalloutError, Invalid
+from callout.invocations.compile import compile_oauth2
 from callout.invocations.schemas import AuthorizeDone, AuthorizeStart
 from callout.invocations.service import Runtime
-from callout.runtime.auth import oauth2
 from callout.runtime.auth.base import AuthContext
-from callout.runtime.auth.tokens import Credential, TokenStore
+from callout.runtime.auth.oauth2 import authorization_code
+from callout.runtime.auth.tokens import Credential, Owner, TokenStore
 from callout.runtime.errors import ExecutionError
 from callout.runtime.http import HttpClient
-from callout.runtime.plan import Owner
 from callout.runtime.trace import Recorder, Redactor
 
 PENDING_SECONDS = 600
@@ -74,7 +74,7 @@ def prepare(
     state = secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64) if auth.pkce else None
     challenge = _challenge(verifier) if verifier else None
-    url = oauth2.authorization_url(auth, redirect_uri, state, challenge)
+    url = authorization_code.authorization_url(compile_oauth2(auth), redirect_uri, state, challenge)
     pending = Pending(client.id, row.id, redirect_uri, verifier, principal.name, principal.role)
     start = AuthorizeStart(
         authorization_url=url,
@@ -112,14 +112,14 @@ async def complete(
     pending = Pending(**json.loads(found.value))
     auth, version, client = await asyncio.to_thread(_load, database, keys, pending)
     loop = asyncio.get_running_loop()
-    ctx = AuthContext(
-        {}, http, store, None, Recorder(Redactor(()), False), loop.time() + EXCHANGE_SECONDS
-    )
     owner = Owner(pending.client_id, pending.api_id, version)
+    ctx = AuthContext(
+        owner, {}, http, store, None, Recorder(Redactor(()), False), loop.time() + EXCHANGE_SECONDS
+    )
     try:
         async with asyncio.timeout_at(ctx.deadline):
-            credential = await oauth2.exchange_code(
-                auth, owner, ctx, code, pending.redirect_uri, pending.verifier
+            credential = await authorization_code.exchange_code(
+                compile_oauth2(auth), ctx, code, pending.redirect_uri, pending.verifier
             )
     except ExecutionError as failure:
         raise Invalid.field("code", failure.message) from None

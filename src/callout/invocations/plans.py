@@ -23,7 +23,8 @@ from callout.apis import definitions
 from callout.db.crypto import Keyring
 from callout.db.engine import Changes
 from callout.db.models import Client
-from callout.runtime.plan import Plan, PlanKey, compile_plan
+from callout.invocations.compile import compile_plan
+from callout.runtime.plan import Plan, PlanKey
 
 CHECK_GRACE = 5.0
 

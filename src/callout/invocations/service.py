@@ -16,9 +16,9 @@ from callout.db.engine import Database
 from callout.db.models import Client, Invocation
 from callout.errors import InvocationFailed, NotFound
 from callout.invocations import prometheus
-from callout.invocations.credentials import DatabaseCredentials
 from callout.invocations.history import History
 from callout.invocations.plans import PlanCache
+from callout.invocations.refresh_tokens import DatabaseCredentials
 from callout.invocations.repository import Figures, InvocationFilter, InvocationRepository
 from callout.invocations.schemas import (
     ApiMetrics,

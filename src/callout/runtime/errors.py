@@ -31,55 +31,48 @@ class ExecutionError(Exception):
     outcome: Literal["failure", "timeout"] = "failure"
     reason = "error"
 
+    def __init_subclass__(cls, *, reason: str, **kwargs: object) -> None:
+        """Each kind of failure names its reason where it is declared."""
+        super().__init_subclass__(**kwargs)
+        cls.reason = reason
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
 
-class ParameterError(ExecutionError):
-    reason = "invalid_parameters"
+class ParameterError(ExecutionError, reason="invalid_parameters"): ...
 
 
-class AuthError(ExecutionError):
-    reason = "authorization"
+class AuthError(ExecutionError, reason="authorization"): ...
 
 
-class BlockedAddress(ExecutionError):
-    reason = "blocked_address"
+class BlockedAddress(ExecutionError, reason="blocked_address"): ...
 
 
-class TooLarge(ExecutionError):
-    reason = "too_large"
+class TooLarge(ExecutionError, reason="too_large"): ...
 
 
-class CircuitOpen(ExecutionError):
-    reason = "circuit_open"
+class CircuitOpen(ExecutionError, reason="circuit_open"): ...
 
 
-class TooManyCalls(ExecutionError):
-    reason = "too_many_calls"
+class TooManyCalls(ExecutionError, reason="too_many_calls"): ...
 
 
-class RedirectRefused(ExecutionError):
-    reason = "redirect_refused"
+class RedirectRefused(ExecutionError, reason="redirect_refused"): ...
 
 
-class UpstreamError(ExecutionError):
-    reason = "upstream_error"
-
+class UpstreamError(ExecutionError, reason="upstream_error"):
     def __init__(self, message: str, *, connect: bool = False) -> None:
         super().__init__(message)
         self.connect = connect  # no connection was made: nothing was sent
 
 
-class TooManyRedirects(UpstreamError):
-    reason = "too_many_redirects"
+class TooManyRedirects(UpstreamError, reason="too_many_redirects"): ...
 
 
-class Timeout(UpstreamError):
+class Timeout(UpstreamError, reason="timeout"):
     outcome: Literal["failure", "timeout"] = "timeout"
-    reason = "timeout"
 
 
-class MappingError(ExecutionError):
-    reason = "mapping"
+class MappingError(ExecutionError, reason="mapping"): ...

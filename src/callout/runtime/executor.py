@@ -27,12 +27,11 @@ from typing import Any, Literal
 from multidict import CIMultiDict
 
 from callout.runtime import retry, templates
-from callout.runtime.auth import AUTHORIZERS
-from callout.runtime.auth.base import AuthContext, Authorizer, CredentialSaver
+from callout.runtime.auth.base import AuthContext, CredentialSaver
+from callout.runtime.auth.renewals import Renewals
 from callout.runtime.auth.tokens import MemoryTokenStore, TokenStore
 from callout.runtime.breaker import Breakers, InFlight
 from callout.runtime.errors import (
-    AuthError,
     ExecutionError,
     MappingError,
     ParameterError,
@@ -76,10 +75,12 @@ class Outcome:
 class Executor:
     """Runs plans; one per process, sharing one HTTP client.
 
-    `failures` counts the real calls that did not succeed, by client and reason. A test
-    (`trace=True`), a dry run or a mock leaves what real calls see alone: the counts, the
-    client's cap (a test has a cap of its own) and the API's breaker, which a test neither
-    moves nor asks (it goes through an open circuit, and shows whether the API is back).
+    `store` keeps tokens and sessions between calls, and `renewals` the token renewals this
+    executor runs in the background. `failures` counts the real calls that did not succeed,
+    by client and reason. A test (`trace=True`), a dry run or a mock leaves what real calls
+    see alone: the counts, the client's cap (a test has a cap of its own) and the API's
+    breaker, which a test neither moves nor asks (it goes through an open circuit, and shows
+    whether the API is back).
     """
 
     def __init__(
@@ -95,6 +96,7 @@ class Executor:
         self.http = http
         self.store = store or MemoryTokenStore()
         self.saver = saver
+        self.renewals = Renewals()
         self.retries = retries or RetryPolicy()
         self.breakers = breakers or Breakers()
         self.in_flight = InFlight(max_in_flight)
@@ -215,28 +217,30 @@ class Executor:
 
         Also says whether the renewed credentials were refused as well: then the call failed,
         whatever the status (an expiry signal comes in a 200)."""
-        authorizer = AUTHORIZERS.get(plan.authorization.type)
-        if authorizer is None:
-            raise AuthError(f"{plan.authorization.type} authorization cannot be sent yet")
-        loop = asyncio.get_running_loop()
+        scheme = plan.authorization
         ctx = AuthContext(
-            scope, self.http, self.store, self.saver, recorder, loop.time() + plan.timeout
+            plan.key.owner,
+            scope,
+            self.http,
+            self.store,
+            self.saver,
+            recorder,
+            asyncio.get_running_loop().time() + plan.timeout,
+            self.renewals,
         )
         try:
             async with asyncio.timeout_at(ctx.deadline):
-                received = await self._send_authorized(plan, outgoing, ctx, authorizer)
-                if authorizer.renew is None or not await authorizer.renew(plan, ctx, received):
+                received = await self._send_authorized(plan, outgoing, ctx)
+                if not await scheme.expire_refused(ctx, received):
                     return received, False
                 recorder.step("renew", "status", received.status)
-                received = await self._send_authorized(plan, outgoing, ctx, authorizer)
-                return received, await authorizer.renew(plan, ctx, received)
+                received = await self._send_authorized(plan, outgoing, ctx)
+                return received, await scheme.expire_refused(ctx, received)
         except TimeoutError:
             raise Timeout(f"no complete answer within {plan.timeout:g} s") from None
 
-    async def _send_authorized(
-        self, plan: Plan, outgoing: Outgoing, ctx: AuthContext, authorizer: Authorizer
-    ) -> Received:
-        sent = await authorizer.apply(plan, outgoing.copy(), ctx)
+    async def _send_authorized(self, plan: Plan, outgoing: Outgoing, ctx: AuthContext) -> Received:
+        sent = await plan.authorization.apply(outgoing.copy(), ctx)
         if ctx.secrets:  # credentials the plan does not know: fetched tokens, sessions
             ctx.recorder.redactor = ctx.recorder.redactor.including(ctx.secrets)
         ctx.recorder.step("authorize", plan.authorization.type)

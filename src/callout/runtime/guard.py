@@ -133,10 +133,10 @@ class Guard:
         return host is not None and host.lower().rstrip(".") in self.allow_hosts
 
 
-HOST_NAME = re.compile(
-    r"(?=.{1,253}\.?$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.?",
-    re.I,
-)
+# A host name (`fullmatch`): labels of letters, digits, `_` and `-` (not at either end), at
+# most 63 characters each and 253 in all, a trailing dot allowed. Letters may be any
+# script's, as in an internationalized name (bücher.example), which resolves as its IDNA form.
+HOST_NAME = re.compile(r"(?=.{1,253}\.?$)(?:\w(?:[\w-]{0,61}\w)?\.)*\w(?:[\w-]{0,61}\w)?\.?")
 
 
 def check_entry(entry: str) -> IPNetwork | None:

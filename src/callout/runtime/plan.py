@@ -2,35 +2,23 @@
 
 A plan is built once per request version (and API version) and cached; everything a call
 needs is in it, templates parsed and JSONPaths compiled, so the hot path reads no database
-and parses nothing but the response.
+and parses nothing but the response. It is the runtime's own frozen value: what it is built
+from (the stored API and request) is compiled into it outside the runtime
+(invocations/compile.py).
 """
 
-import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote_plus, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import jsonpath_rfc9535
 from jsonpath_rfc9535.selectors import IndexSelector, NameSelector
 
-from callout.apis.authorization import BasicAuth, OAuth2Auth, Scheme
-from callout.apis.schemas import ApiFields, RequestFields, ResponseParameter
 from callout.runtime import templates
-from callout.runtime.credentials import (
-    basic_credentials,
-    client_basic_credentials,
-    fixed_authorization,
-)
+from callout.runtime.auth.base import Scheme
+from callout.runtime.auth.tokens import Owner
 from callout.runtime.templates import JsonTemplate, Part
 from callout.runtime.trace import Redactor
-
-DEFAULT_TIMEOUT = 10.0
-CONTENT_TYPES = {
-    "json": "application/json",
-    "form": "application/x-www-form-urlencoded",
-    "text": "text/plain; charset=utf-8",
-    "xml": "application/xml; charset=utf-8",
-}
 
 
 def join_url(base_url: str, url_path: str, endpoint_path: str) -> str:
@@ -53,19 +41,6 @@ def join_url(base_url: str, url_path: str, endpoint_path: str) -> str:
     if not path.startswith("/"):
         path = "/" + path
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
-
-
-@dataclass(frozen=True)
-class Owner:
-    """Whose credentials: a client's API as it is now (a change to the API is a new version,
-    so its tokens are new too)."""
-
-    client_id: int
-    api_id: int
-    api_version: int
-
-    def key(self, scheme: str) -> str:
-        return f"{scheme}:{self.client_id}:{self.api_id}:{self.api_version}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +83,37 @@ class Output:
     field: str | None  # data field to fill, or None for an alert
     message: tuple[Part, ...]
 
+    @classmethod
+    def of(
+        cls,
+        name: str,
+        source: str,
+        path: str,
+        type: str,
+        array: bool,
+        default: Any,
+        field: str | None,
+        message: str,
+    ) -> "Output":
+        """An output with its JSONPath compiled (a body's, when it is one) and its alert's
+        message parsed."""
+        jsonpath = None
+        if source == "body" and path.startswith("$"):
+            jsonpath = jsonpath_rfc9535.compile(path)
+        steps = _steps(jsonpath)
+        return cls(
+            name,
+            source,
+            path,
+            jsonpath,
+            steps,
+            type,
+            array,
+            default,
+            field,
+            templates.parse(message),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class HeaderTemplate:
@@ -115,6 +121,12 @@ class HeaderTemplate:
     value: tuple[Part, ...]
     secret: bool
     fixed: str | None  # the value, when it holds no placeholder
+
+    @classmethod
+    def of(cls, name: str, value: str, secret: bool) -> "HeaderTemplate":
+        parts = templates.parse(value)
+        texts = [part for part in parts if isinstance(part, str)]
+        return cls(name, parts, secret, "".join(texts) if len(texts) == len(parts) else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +137,7 @@ class Sample:
     body: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Plan:
     key: PlanKey
     api_name: str
@@ -158,105 +170,6 @@ class Plan:
 
     def is_success(self, status: int) -> bool:
         return 200 <= status < 300 if self.success is None else status in self.success
-
-
-def compile_plan(key: PlanKey, api: ApiFields, request: RequestFields) -> Plan:
-    """Merge an API and its request, with their secrets in the clear, into a plan."""
-    url = join_url(api.base_url, request.url_path, request.endpoint_path)
-    split = urlsplit(url)
-    merged: dict[str, HeaderTemplate] = {}
-    for header in [*api.headers, *request.headers]:  # a request's header overrides its API's
-        if header.enabled:
-            merged[header.name.lower()] = _header(header.name, header.value, header.secret)
-    content_type = CONTENT_TYPES.get(request.content_type)
-    if content_type and "content-type" not in merged:
-        merged["content-type"] = _header("Content-Type", content_type, False)
-    fixed = fixed_authorization(api.authorization)
-    if fixed is not None:  # the scheme's header wins over one set by hand
-        merged["authorization"] = HeaderTemplate("Authorization", (fixed,), True, fixed)
-    secrets = {h.value for h in [*api.headers, *request.headers] if h.secret and h.value}
-    for name in api.authorization.secret_fields():
-        value = getattr(api.authorization, name)
-        if value is not None and value.get_secret_value():
-            secrets.add(value.get_secret_value())
-    # What goes on the wire base64-encoded, where an upstream may echo it.
-    if isinstance(api.authorization, BasicAuth):
-        secrets.add(basic_credentials(api.authorization))
-    elif isinstance(api.authorization, OAuth2Auth):
-        secrets.add(client_basic_credentials(api.authorization) or "")
-    return Plan(
-        key=key,
-        api_name=api.name,
-        request_name=request.name,
-        api_type=api.type,
-        method=request.method,
-        origin=f"{split.scheme}://{split.netloc}",
-        base_path=urlsplit(api.base_url).path.rstrip("/"),
-        path=templates.parse(split.path),
-        query=tuple(
-            (quote_plus(q.name), templates.parse(q.value)) for q in request.query if q.enabled
-        ),
-        headers=tuple(merged.values()),
-        content_type=request.content_type,
-        body=_body(request),
-        form=tuple((f.name, templates.parse(f.value)) for f in request.form if f.enabled),
-        parameters=tuple(
-            Parameter(p.name, p.type, p.required, p.default, p.secret) for p in request.parameters
-        ),
-        declared=frozenset(p.name for p in request.parameters),
-        secret_parameters=tuple(p.name for p in request.parameters if p.secret),
-        secret_body=_secret_body(request),
-        outputs=tuple(_output(o) for o in request.outputs),
-        timeout=request.timeout or DEFAULT_TIMEOUT,
-        success=frozenset(request.success_statuses) or None,
-        follow_redirects=not any(300 <= s < 400 for s in request.success_statuses),
-        authorization=api.authorization,
-        authorized=fixed is not None or api.authorization.type == "none",
-        redactor=Redactor(secrets, [h.name for h in merged.values() if h.secret]),
-        samples=tuple(
-            Sample(s.name, s.status, tuple((h.name, h.value) for h in s.headers), s.body.encode())
-            for s in request.samples
-        ),
-    )
-
-
-def _body(request: RequestFields) -> JsonTemplate | tuple[Part, ...] | None:
-    if request.body is None:
-        return None
-    if request.content_type == "json":
-        return templates.compile_json(json.loads(request.body))
-    return templates.parse(request.body)
-
-
-def _secret_body(request: RequestFields) -> bool:
-    """Whether the body or a form field places a secret parameter."""
-    secret = {p.name for p in request.parameters if p.secret}
-    texts = [request.body or "", *(f.value for f in request.form if f.enabled)]
-    return any(p.root in secret for text in texts for p in templates.placeholders(text))
-
-
-def _header(name: str, value: str, secret: bool) -> HeaderTemplate:
-    parts = templates.parse(value)
-    fixed = value if all(isinstance(p, str) for p in parts) else None
-    return HeaderTemplate(name, parts, secret, "".join(parts) if fixed is not None else None)  # type: ignore[arg-type]
-
-
-def _output(output: ResponseParameter) -> Output:
-    jsonpath = None
-    if output.source == "body" and output.path.startswith("$"):
-        jsonpath = jsonpath_rfc9535.compile(output.path)
-    return Output(
-        name=output.name,
-        source=output.source,
-        path=output.path,
-        jsonpath=jsonpath,
-        steps=_steps(jsonpath),
-        type=output.type,
-        array=output.array,
-        default=output.default,
-        field=(output.field or output.name) if output.target == "field" else None,
-        message=templates.parse(output.message),
-    )
 
 
 def _steps(query: jsonpath_rfc9535.JSONPathQuery | None) -> tuple[str | int, ...] | None:

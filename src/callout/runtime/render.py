@@ -6,7 +6,6 @@ stops the call here with an error that names it."""
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import quote_plus, urlencode
 
 from callout.runtime import templates
 from callout.runtime.errors import ParameterError
@@ -100,7 +99,7 @@ def render(plan: Plan, scope: templates.Scope) -> Outgoing:
     url = plan.origin + path
     if plan.query:
         url += "?" + "&".join(
-            f"{name}={_form(templates.text_of(value, scope))}" for name, value in plan.query
+            f"{name}={templates.query_of(value, scope)}" for name, value in plan.query
         )
     if len(url) > MAX_URL_CHARS:
         raise ParameterError(f"the rendered URL is longer than {MAX_URL_CHARS} characters")
@@ -120,15 +119,10 @@ def render(plan: Plan, scope: templates.Scope) -> Outgoing:
     if plan.content_type == "multipart":
         outgoing.form = tuple((name, templates.text_of(v, scope)) for name, v in plan.form)
     elif plan.content_type == "form":
-        fields = [(name, templates.text_of(v, scope)) for name, v in plan.form]
-        outgoing.body = urlencode(fields).encode()
+        outgoing.body = templates.form_of(plan.form, scope)
     elif plan.body is not None:
         outgoing.body = _body(plan, scope)
     return outgoing
-
-
-def _form(value: str) -> str:
-    return value if templates.UNRESERVED(value) else quote_plus(value)
 
 
 def _body(plan: Plan, scope: templates.Scope) -> bytes:

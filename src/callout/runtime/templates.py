@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus, urlencode
 from xml.sax.saxutils import escape
 
 from callout.runtime.errors import ParameterError
@@ -102,6 +102,9 @@ def placeholders(template: str) -> list[Placeholder]:
 Scope = Mapping[str, Any]
 MAX_VALUE_CHARS = 65_536
 UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+").fullmatch  # RFC 3986: needs no encoding
+# A list index: ASCII digits (`str.isdigit` also takes `²`, which `int` refuses), and few
+# enough of them that `int` reads them at once.
+INDEX = re.compile(r"[0-9]{1,9}").fullmatch
 
 
 def lookup(placeholder: Placeholder, scope: Scope) -> Any:
@@ -115,7 +118,7 @@ def lookup(placeholder: Placeholder, scope: Scope) -> Any:
             if segment in value:
                 value = value[segment]
                 continue
-        elif isinstance(value, list) and segment.isdigit() and int(segment) < len(value):
+        elif isinstance(value, list) and INDEX(segment) and int(segment) < len(value):
             value = value[int(segment)]
             continue
         missing = ".".join(placeholder.path[: depth + 1])
@@ -177,6 +180,21 @@ def path_of(parts: Sequence[Part], scope: Scope) -> str:
     if "/." in path and any(segment in (".", "..") for segment in path.split("/")):
         raise ParameterError("a value made a '.' or '..' segment in the URL's path")
     return path
+
+
+def form_encoded(text: str) -> str:
+    """A query name or value as a form encodes it: `a b&c` -> `a+b%26c`."""
+    return text if UNRESERVED(text) else quote_plus(text)
+
+
+def query_of(parts: Sequence[Part], scope: Scope) -> str:
+    """A query value: the whole text form-encoded, so a value can add no `&` or `=`."""
+    return form_encoded(text_of(parts, scope))
+
+
+def form_of(fields: Sequence[tuple[str, Sequence[Part]]], scope: Scope) -> bytes:
+    """A form body (application/x-www-form-urlencoded), names and values encoded alike."""
+    return urlencode([(name, text_of(value, scope)) for name, value in fields]).encode()
 
 
 def header_of(name: str, parts: Sequence[Part], scope: Scope) -> str:

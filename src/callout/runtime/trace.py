@@ -19,8 +19,10 @@ from xml.sax.saxutils import escape as xml_escape
 from callout.runtime import templates
 from callout.runtime.credential_headers import CREDENTIAL_HEADERS
 from callout.runtime.http import Outgoing, Received
-from callout.schemas import MASK
 
+# What a secret looks like wherever it is shown: in a trace, an error, a log line, and in what
+# the REST API reads back (pydantic's own SecretStr rendering, so all of them mask alike).
+MASK = "**********"
 PREVIEW_BYTES = 4096
 
 

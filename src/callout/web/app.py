@@ -18,7 +18,7 @@ from callout.db.admission import Admission
 from callout.db.crypto import KeySource
 from callout.db.engine import Database
 from callout.invocations import prometheus
-from callout.invocations.credentials import DatabaseCredentials
+from callout.invocations.refresh_tokens import DatabaseCredentials
 from callout.invocations.router import callback_router
 from callout.invocations.router import router as invocations_router
 from callout.invocations.service import Runtime

@@ -1,9 +1,11 @@
 """No authorization: the request goes as it is."""
 
-from callout.runtime.auth.base import AuthContext
-from callout.runtime.http import Outgoing
-from callout.runtime.plan import Plan
+from dataclasses import dataclass
+from typing import ClassVar
+
+from callout.runtime.auth.base import Scheme
 
 
-async def apply(plan: Plan, outgoing: Outgoing, ctx: AuthContext) -> Outgoing:
-    return outgoing
+@dataclass(frozen=True, slots=True)
+class NoAuthorization(Scheme):
+    type: ClassVar[str] = "none"

@@ -11,16 +11,19 @@ or in the query (section 3.5).
 import binascii
 import hashlib
 import hmac
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
 from authlib.oauth1.rfc5849.client_auth import ClientAuth
-from authlib.oauth1.rfc5849.signature import escape, generate_signature_base_string
+from authlib.oauth1.rfc5849.signature import (
+    escape,
+    generate_signature_base_string,
+    plaintext_signature,
+)
 
-from callout.apis.authorization import OAuth1Auth
-from callout.runtime.auth.base import AuthContext
+from callout.runtime.auth.base import AuthContext, Scheme
 from callout.runtime.errors import AuthError
 from callout.runtime.http import Outgoing
-from callout.runtime.plan import Plan
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -35,53 +38,52 @@ def _sign_hmac_sha256(client: Any, request: Any) -> str:
 ClientAuth.register_signature_method("HMAC-SHA256", _sign_hmac_sha256)
 
 
-async def apply(plan: Plan, outgoing: Outgoing, ctx: AuthContext) -> Outgoing:
-    auth = plan.authorization
-    assert isinstance(auth, OAuth1Auth)
-    if auth.signature_method == "RSA-SHA1" and auth.rsa_private_key is None:
-        raise AuthError("the API has no RSA private key stored")  # Authlib: a TypeError
-    client = ClientAuth(
-        auth.consumer_key,
-        client_secret=_secret(auth.consumer_secret),
-        token=_secret(auth.token),
-        token_secret=_secret(auth.token_secret),
-        signature_method=auth.signature_method,
-        signature_type="QUERY" if auth.placement == "query" else "HEADER",
-        rsa_key=_secret(auth.rsa_private_key),
-        realm=auth.realm or None,
-    )
-    # Authlib reads the Content-Type by that exact name to know a form body.
-    headers = {
-        ("Content-Type" if n.lower() == "content-type" else n): v for n, v in outgoing.headers
-    }
-    raw = outgoing.body or b""
-    body: bytes | str = raw
-    if FORM in headers.get("Content-Type", "").lower():
-        # A form's fields belong in the base string (section 3.4.1.3.1), and a verifier
-        # reads them from the body. Authlib finds them only in text (in bytes it finds none)
-        # and takes a body for a form only under this exact Content-Type (with a `charset`
-        # it would hash the text instead); the header sent stays as it was.
-        headers["Content-Type"] = FORM
-        body = raw.decode()
-    url, signed, _ = client.sign(outgoing.method, outgoing.url, headers, body)
-    outgoing.url = url
-    if "Authorization" in signed:
-        outgoing.set_header("Authorization", signed["Authorization"])
-    ctx.secrets.extend(_as_sent(client))
-    return outgoing
+@dataclass(frozen=True, slots=True)
+class OAuth1(Scheme):
+    type: ClassVar[str] = "oauth1"
+    consumer_key: str
+    consumer_secret: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
+    token_secret: str | None = field(default=None, repr=False)
+    signature_method: str = "HMAC-SHA1"
+    rsa_private_key: str | None = field(default=None, repr=False)
+    realm: str = ""
+    placement: Literal["header", "query"] = "header"
 
-
-def _as_sent(client: ClientAuth) -> list[str]:
-    """The token and, under PLAINTEXT, the signature (which is the secrets themselves,
-    section 3.4.4): the plan's redactor knows the secrets only one by one. The redactor masks
-    each in every spelling, as the header escapes it (section 3.6) or the query form-encodes
-    it: with a `+`, `/` or `=` in a secret, `cs+1` signed as `cs%2B1&...` would otherwise
-    show in a trace as `oauth_signature=cs%252B1%26...`."""
-    values = [client.token] if client.token else []
-    if client.signature_method == "PLAINTEXT":
-        values.append(f"{escape(client.client_secret or '')}&{escape(client.token_secret or '')}")
-    return values
-
-
-def _secret(value: Any) -> str | None:
-    return value.get_secret_value() if value is not None else None
+    async def apply(self, outgoing: Outgoing, ctx: AuthContext) -> Outgoing:
+        if self.signature_method == "RSA-SHA1" and self.rsa_private_key is None:
+            raise AuthError("the API has no RSA private key stored")  # Authlib: a TypeError
+        client = ClientAuth(
+            self.consumer_key,
+            client_secret=self.consumer_secret,
+            token=self.token,
+            token_secret=self.token_secret,
+            signature_method=self.signature_method,
+            signature_type="QUERY" if self.placement == "query" else "HEADER",
+            rsa_key=self.rsa_private_key,
+            realm=self.realm or None,
+        )
+        # Authlib reads the Content-Type by that exact name to know a form body.
+        headers = {
+            ("Content-Type" if n.lower() == "content-type" else n): v for n, v in outgoing.headers
+        }
+        raw = outgoing.body or b""
+        body: bytes | str = raw
+        if FORM in headers.get("Content-Type", "").lower():
+            # A form's fields belong in the base string (section 3.4.1.3.1), and a verifier
+            # reads them from the body. Authlib finds them only in text (in bytes it finds
+            # none) and takes a body for a form only under this exact Content-Type (with a
+            # `charset` it would hash the text instead); the header sent stays as it was.
+            headers["Content-Type"] = FORM
+            body = raw.decode()
+        url, signed, _ = client.sign(outgoing.method, outgoing.url, headers, body)
+        outgoing.url = url
+        if "Authorization" in signed:
+            outgoing.set_header("Authorization", signed["Authorization"])
+        if self.token:
+            ctx.secrets.append(self.token)
+        if self.signature_method == "PLAINTEXT":
+            # The signature is the secrets themselves (section 3.4.4), joined: the plan's
+            # redactor knows them only one by one.
+            ctx.secrets.append(plaintext_signature(self.consumer_secret, self.token_secret))
+        return outgoing

@@ -1,12 +1,16 @@
 """Where tokens and sessions live between calls: one small store interface.
 
 The in-process store below serves one worker. A shared store (Redis) can replace it for many
-workers without touching the schemes: they only `get`, `put`, `drop` and take `flight`.
+workers without touching the schemes: they only `get`, `put`, `expire`, take `flight` and
+read `now`.
 
 `flight(key)` is single flight, Callout's own: while one call fetches a token for a key,
 the others wait for it and then read what it stored, so a thousand cold calls make one
 token request. (Authlib's refresh lock is per client instance, and there is one instance
 per call here, so it cannot give this.)
+
+`now()` is the store's clock, which every credential's times are read against: time.time(),
+unless a test moves it.
 
 A login or grant the provider refused is noted beside the key for `HOLD_OFF` seconds, and
 not sent again meanwhile: sending refused credentials once per call would soon lock the
@@ -16,7 +20,7 @@ at once.
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -27,12 +31,26 @@ HOLD_OFF = 30.0  # seconds refused credentials are not sent again
 REFUSED = ":refused"  # beside a key: the refusal noted for it
 
 
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Whose credentials: a client's API as it is now (a change to the API is a new version,
+    so its tokens are new too)."""
+
+    client_id: int
+    api_id: int
+    api_version: int
+
+    def key(self, scheme: str) -> str:
+        """Where the store keeps this owner's token or session for `scheme`."""
+        return f"{scheme}:{self.client_id}:{self.api_id}:{self.api_version}"
+
+
 @dataclass(frozen=True)
 class Credential:
     """A token or session as obtained: the value sent, and when to renew it."""
 
     value: str = field(repr=False)
-    obtained: float  # time.time() when it arrived
+    obtained: float  # the store's `now()` when it arrived
     renew_at: float  # from here a call still uses it, and a renewal starts in the background
     expires_at: float  # from here a call waits for a new one
     refresh_token: str | None = field(default=None, repr=False)
@@ -43,9 +61,8 @@ class Credential:
     def usable(self, now: float) -> bool:
         return now < self.expires_at
 
-    def extended(self, seconds: float) -> "Credential":
+    def extended(self, now: float, seconds: float) -> "Credential":
         """A session kept alive by use (LiveVox: valid while used within a rolling window)."""
-        now = time.time()
         return replace(self, renew_at=now + seconds, expires_at=now + seconds)
 
 
@@ -63,6 +80,9 @@ def lifetime(
 
 
 class TokenStore(Protocol):
+    def now(self) -> float:
+        """What time it is for the credentials kept here, in time.time()'s seconds."""
+
     async def get(self, key: str) -> Credential | None:
         """The key's credential, expired or not: an expired one may still hold a refresh
         token."""
@@ -81,9 +101,13 @@ class TokenStore(Protocol):
 class MemoryTokenStore:
     """Tokens in this process's memory: never written anywhere, gone on restart."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
         self._credentials: dict[str, Credential] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+
+    def now(self) -> float:
+        return self._clock()
 
     async def get(self, key: str) -> Credential | None:
         return self._credentials.get(key)
@@ -111,7 +135,7 @@ async def held_off(store: TokenStore, key: str, version: int) -> None:
     for `key`. The message names the version: a call that still sends an older one than the
     user just saved says so, rather than blaming the corrected credentials."""
     noted = await store.get(key + REFUSED)
-    now = time.time()
+    now = store.now()
     if noted is not None and noted.usable(now):
         raise AuthError(
             f"{noted.value}; the credentials of API version {version} are not sent again "
@@ -122,5 +146,5 @@ async def held_off(store: TokenStore, key: str, version: int) -> None:
 
 async def note_refusal(store: TokenStore, key: str, message: str) -> None:
     """Note that the provider refused the credentials behind `key`, saying `message`."""
-    now = time.time()
+    now = store.now()
     await store.put(key + REFUSED, Credential(message, now, now + HOLD_OFF, now + HOLD_OFF))

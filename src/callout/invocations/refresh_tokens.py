@@ -1,4 +1,5 @@
-"""Handing credentials the runtime obtained back to encrypted storage."""
+"""Refresh tokens the runtime obtained (rotated, or first issued), handed back to the API's
+encrypted storage."""
 
 import asyncio
 import logging
@@ -7,7 +8,7 @@ from callout.apis.service import REFRESH_TOKEN
 from callout.db.crypto import KeySource
 from callout.db.engine import Database
 from callout.db.secrets import Vault
-from callout.runtime.plan import Owner
+from callout.runtime.auth.tokens import Owner
 
 log = logging.getLogger("callout.credentials")
 

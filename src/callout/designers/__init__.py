@@ -1,0 +1,1 @@
+"""Designers: a client's desktop scripts, whose events run actions when their conditions hold."""
