@@ -23,14 +23,23 @@ from callout.schemas import MAX_ID, MAX_OFFSET, IfMatch
 from callout.settings import Settings
 
 
-# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` one in a worker
-# thread, a hop each for nothing.
-async def _admission(request: Request) -> Admission:
-    admission: Admission = request.app.state.admission
-    return admission
+def _held(name: str) -> Any:
+    """A dependency on what the app holds under `name` (set up in `web.app`).
+
+    `async def`: FastAPI runs a plain `def` dependency in a worker thread, a hop for nothing.
+    """
+
+    async def held(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    return Depends(held)
 
 
-AdmissionDep = Annotated[Admission, Depends(_admission)]
+AdmissionDep = Annotated[Admission, _held("admission")]
+DatabaseDep = Annotated[Database, _held("database")]
+KeysDep = Annotated[KeySource, _held("keys")]
+SettingsDep = Annotated[Settings, _held("settings")]
+RuntimeDep = Annotated[Runtime, _held("runtime")]
 
 
 async def _session(request: Request, admission: AdmissionDep) -> AsyncIterator[Session]:
@@ -41,30 +50,6 @@ async def _session(request: Request, admission: AdmissionDep) -> AsyncIterator[S
 
 
 SessionDep = Annotated[Session, Depends(_session, scope="function")]
-
-
-async def _database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
-
-
-DatabaseDep = Annotated[Database, Depends(_database)]
-
-
-async def _keys(request: Request) -> KeySource:
-    keys: KeySource = request.app.state.keys
-    return keys
-
-
-KeysDep = Annotated[KeySource, Depends(_keys)]
-
-
-async def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
 async def _keyring(request: Request) -> Keyring:
@@ -186,14 +171,6 @@ async def _if_match(
 
 
 IfMatchDep = Annotated[IfMatch | None, Depends(_if_match)]
-
-
-async def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 
 
 DIGITS = re.compile(r"[0-9]+")
