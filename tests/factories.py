@@ -3,14 +3,14 @@
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from callout.apis import catalog
 from callout.clients import service as clients
 from callout.clients.access import OPERATOR
 from callout.clients.schemas import ClientCreate
-from callout.db.models import Api, Client
+from callout.db.models import Api, ApiKey, AuditEvent, Client, Invocation, Request, Secret, Service
 
 if TYPE_CHECKING:
     from tests.conftest import Tenant
@@ -166,3 +166,25 @@ async def make_request(
 def invoke_url(tenant: "Tenant", api_id: int, request_id: int, action: str = "invoke") -> str:
     """Where a request of `tenant`'s is invoked (`action="test"` for its test route)."""
     return f"{tenant.apis}/{api_id}/requests/{request_id}/{action}"
+
+
+def rows_of(session: Session, client_id: int) -> dict[str, int]:
+    """How many rows of each kind the client owns."""
+    session.expire_all()
+    count = {
+        "apis": select(func.count()).select_from(Api).where(Api.client_id == client_id),
+        "requests": select(func.count())
+        .select_from(Request)
+        .join(Api, Request.api_id == Api.id)
+        .where(Api.client_id == client_id),
+        "services": select(func.count()).select_from(Service).where(Service.client_id == client_id),
+        "keys": select(func.count()).select_from(ApiKey).where(ApiKey.client_id == client_id),
+        "secrets": select(func.count()).select_from(Secret).where(Secret.client_id == client_id),
+        "audit": select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.client_id == client_id),
+        "invocations": select(func.count())
+        .select_from(Invocation)
+        .where(Invocation.client_id == client_id),
+    }
+    return {name: session.scalar(stmt) or 0 for name, stmt in count.items()}

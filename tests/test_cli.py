@@ -9,8 +9,7 @@ installation work on a copy of it.
 import re
 import stat
 import subprocess
-import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -28,18 +27,18 @@ from callout.db.models import Api, Secret
 from callout.db.secrets import Vault, api_owner
 from callout.errors import Unauthenticated
 from tests.cli import (
-    CALLOUT,
     KEY,
     Installation,
     callout,
+    callout_serve,
     database_of,
-    environment,
     finish,
     free_port,
     principal_of,
     settings_of,
     snapshot,
     start,
+    wait_up,
 )
 from tests.factories import api_body
 
@@ -312,36 +311,11 @@ def test_serve_refuses_to_start_without_its_key_file(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def served(installation: Installation, tmp_path: Path) -> Iterator[str]:
+async def served(installation: Installation, tmp_path: Path) -> AsyncIterator[str]:
     """`callout serve` running in the background on a free port; its base URL."""
-    port = free_port()
-    log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
-        [str(CALLOUT), "serve", "--port", str(port)],
-        env=environment(installation.data_dir),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            assert server.poll() is None, (tmp_path / "serve.log").read_text()
-            try:
-                httpx.get(f"{base}/openapi.json", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
-                time.sleep(0.1)
-        yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+    with callout_serve(installation.data_dir, tmp_path / "serve.log") as (server, root):
+        await wait_up(root, server)
+        yield root
 
 
 def test_serve_answers_with_the_key_init_printed(served: str, installation: Installation) -> None:

@@ -13,19 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from callout.db.models import (
-    Api,
-    ApiKey,
-    AuditEvent,
     Client,
-    Invocation,
-    Request,
-    Secret,
-    Service,
 )
 from callout.invocations import repository
 from tests.conftest import Tenant, Tenants, bearer
 from tests.endpoints import Endpoint, endpoints
-from tests.factories import SENTINEL, api_body, request_body
+from tests.factories import SENTINEL, api_body, request_body, rows_of
 from tests.invocations.test_history import row
 
 PROBLEM = "application/problem+json"
@@ -79,27 +72,6 @@ async def _read_all(
     return found
 
 
-def _rows_of(session: Session, client_id: int) -> dict[str, int]:
-    session.expire_all()
-    count = {
-        "apis": select(func.count()).select_from(Api).where(Api.client_id == client_id),
-        "requests": select(func.count())
-        .select_from(Request)
-        .join(Api, Request.api_id == Api.id)
-        .where(Api.client_id == client_id),
-        "services": select(func.count()).select_from(Service).where(Service.client_id == client_id),
-        "keys": select(func.count()).select_from(ApiKey).where(ApiKey.client_id == client_id),
-        "secrets": select(func.count()).select_from(Secret).where(Secret.client_id == client_id),
-        "audit": select(func.count())
-        .select_from(AuditEvent)
-        .where(AuditEvent.client_id == client_id),
-        "invocations": select(func.count())
-        .select_from(Invocation)
-        .where(Invocation.client_id == client_id),
-    }
-    return {name: session.scalar(stmt) or 0 for name, stmt in count.items()}
-
-
 async def test_a_client_key_gets_404_on_every_route_for_another_clients_objects(
     app: FastAPI, http: httpx.AsyncClient, tenants: Tenants, session: Session
 ) -> None:
@@ -120,7 +92,7 @@ async def test_a_client_key_gets_404_on_every_route_for_another_clients_objects(
     assert all(status == 200 for status, _, _ in b_before.values()), b_before
     a_lists = [e for e in reads if e.params == ("client",)]
     a_before = await _read_all(http, a_lists, {"client": a.code}, a.admin)
-    a_rows = _rows_of(session, a.client.id)
+    a_rows = rows_of(session, a.client.id)
     api_tag = b_before[f"{b.apis}/{ids['api_id']}"][2]
     request_tag = b_before[f"{b.apis}/{ids['api_id']}/requests/{ids['request_id']}"][2]
 
@@ -145,7 +117,7 @@ async def test_a_client_key_gets_404_on_every_route_for_another_clients_objects(
 
     assert await _read_all(http, reads, b_values, b.admin) == b_before
     assert await _read_all(http, a_lists, {"client": a.code}, a.admin) == a_before
-    assert _rows_of(session, a.client.id) == a_rows
+    assert rows_of(session, a.client.id) == a_rows
 
 
 async def test_client_list_names_only_the_keys_own_client(

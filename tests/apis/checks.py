@@ -4,12 +4,12 @@ client holds in the database before and after."""
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callout.db.models import Api, AuditEvent, Request, Secret
+from callout.db.models import Secret
 from tests.conftest import Tenant
-from tests.factories import SENTINEL
+from tests.factories import SENTINEL, rows_of
 
 PROBLEM = "application/problem+json"
 Json = dict[str, Any]
@@ -33,21 +33,10 @@ def assert_refused(response: httpx.Response, status: int, *errors: tuple[str, st
 
 
 def stored(session: Session, tenant: Tenant) -> dict[str, Any]:
-    """What the client has: how many APIs, requests and audit events, and its secrets as
+    """What the client has: how many rows of each kind, and its secrets as
     sealed (a secret rewritten in place changes its ciphertext, so it shows here too)."""
     client_id = tenant.client.id
-    session.expire_all()
-    counts = {
-        "apis": select(func.count()).select_from(Api).where(Api.client_id == client_id),
-        "requests": select(func.count())
-        .select_from(Request)
-        .join(Api, Request.api_id == Api.id)
-        .where(Api.client_id == client_id),
-        "audit": select(func.count())
-        .select_from(AuditEvent)
-        .where(AuditEvent.client_id == client_id),
-    }
-    found: dict[str, Any] = {name: session.scalar(query) for name, query in counts.items()}
+    found: dict[str, Any] = rows_of(session, client_id)
     secrets = select(Secret.owner, Secret.field, Secret.ciphertext).where(
         Secret.client_id == client_id
     )
