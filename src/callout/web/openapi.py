@@ -59,14 +59,15 @@ def _all(dependant: Dependant) -> list[Dependant]:
     return found
 
 
+# What `Caller` resolves within itself, in place of these dependencies.
+CALLER = (deps.PrincipalDep, deps.AdmissionDep, deps.RuntimeDep)
+
+
 def _standing_for(calls: set[Any]) -> set[Any]:
     """The dependencies `calls` resolve, with those `Caller` resolves within itself."""
     if _dependency(deps.CallerDep) in calls:
         return calls | {_dependency(alias) for alias in CALLER}
     return calls
-
-
-CALLER = (deps.PrincipalDep, deps.AdmissionDep, deps.RuntimeDep)
 
 
 def statuses(route: RouteContext) -> set[int]:
