@@ -70,6 +70,13 @@ class Settings(BaseSettings):
         default=None, description="PEM file of CAs to trust; unset means the system store."
     )
     client_max_in_flight: int = Field(default=100, ge=1, le=100_000)
+    fire_deadline: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="Seconds a designer event's fire may take at most, whatever its calls' "
+        "own deadlines add up to.",
+    )
     history_days: int = Field(
         default=30, ge=1, le=3650, description="Days an invocation stays in the history."
     )

@@ -1,8 +1,10 @@
 """Invoking a stored request: find its plan, run it, record it, and report the outcome;
 and reading what was recorded: the history and each API's metrics."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -28,6 +30,7 @@ from callout.invocations.schemas import (
     InvocationRead,
     InvokeBody,
     InvokeResult,
+    Mode,
     RequestMetrics,
     RequestView,
     RuntimeRead,
@@ -39,6 +42,7 @@ from callout.runtime.auth.tokens import MemoryTokenStore
 from callout.runtime.executor import Executor, Outcome
 from callout.runtime.guard import Guard
 from callout.runtime.http import HttpClient, Limits
+from callout.runtime.plan import Plan
 from callout.schemas import Page
 from callout.settings import Settings
 
@@ -102,16 +106,13 @@ async def invoke(
     """Run the request; a test (`trace`) always reads the stored version, never a cached one.
 
     Editors and admins may call: a call acts on an external system with the stored secrets.
-    A plan not in the cache is read in a read-only unit of work that ends before the call
-    goes out: the upstream may take seconds, during which no connection is held.
     """
     principal.require("editor")
-    plan = None if trace else runtime.plans.cached(client, api_id, request_id)
-    if plan is None:
-        plan = await admission.lookup(
-            lambda session: runtime.plans.plan(session, keys.keyring(), client, api_id, request_id)
-        )
-    outcome = await runtime.executor.run(
+    plan = await plan_of(runtime, admission, keys, client, api_id, request_id, fresh=trace)
+    return await call(
+        runtime,
+        principal,
+        client,
         plan,
         body.parameters,
         body.context.model_dump(),
@@ -119,8 +120,48 @@ async def invoke(
         sample=body.sample,
         trace=trace,
     )
-    prometheus.observe(client.code, plan, body.mode, trace, outcome)
-    runtime.history.record(plan, principal.actor, body.mode, outcome, test=trace)
+
+
+async def plan_of(
+    runtime: Runtime,
+    admission: Admission,
+    keys: KeySource,
+    client: Client,
+    api_id: int,
+    request_id: int,
+    *,
+    fresh: bool = False,
+) -> Plan:
+    """The request's plan, cached (unless `fresh`) or read in a read-only unit of work that
+    ends before the call goes out: the upstream may take seconds, during which no
+    connection is held."""
+    plan = None if fresh else runtime.plans.cached(client, api_id, request_id)
+    if plan is None:
+        plan = await admission.lookup(
+            lambda session: runtime.plans.plan(session, keys.keyring(), client, api_id, request_id)
+        )
+    return plan
+
+
+async def call(
+    runtime: Runtime,
+    principal: Principal,
+    client: Client,
+    plan: Plan,
+    parameters: Mapping[str, Any],
+    context: Mapping[str, Any],
+    *,
+    mode: Mode = "live",
+    sample: str | None = None,
+    trace: bool = False,
+) -> Outcome:
+    """Run a plan, counted in the metrics and recorded in the history: what every call
+    does, whether a REST invoke or a designer's FUNCTION CALL made it."""
+    outcome = await runtime.executor.run(
+        plan, parameters, context, mode=mode, sample=sample, trace=trace
+    )
+    prometheus.observe(client.code, plan, mode, trace, outcome)
+    runtime.history.record(plan, principal.actor, mode, outcome, test=trace)
     return outcome
 
 
