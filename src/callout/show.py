@@ -1,4 +1,4 @@
-"""Printing an outcome in the terminal (rich): what `callout send` shows."""
+"""Printing in the terminal (rich) what `callout send` and `callout fire` show."""
 
 import json
 
@@ -6,9 +6,17 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 
+from callout.designers.schemas import Effect, FireResult
 from callout.runtime.executor import Outcome
 
-COLOURS = {"success": "green", "failure": "red", "timeout": "yellow"}
+COLOURS = {
+    "success": "green",
+    "failure": "red",
+    "timeout": "yellow",
+    "completed": "green",
+    "stopped": "red",
+    "deadline": "yellow",
+}
 
 
 def show_outcome(console: Console, outcome: Outcome) -> None:
@@ -39,3 +47,41 @@ def _pretty(body: str) -> Syntax | str:
         return Syntax(json.dumps(json.loads(body), indent=2, ensure_ascii=False), "json")
     except ValueError:
         return body
+
+
+def show_fire(console: Console, result: FireResult) -> None:
+    """The effects the desktop must apply, in order, then how each action went."""
+    console.print(
+        f"{result.event}: [bold {COLOURS[result.outcome]}]{result.outcome}[/]  "
+        f"{result.duration_ms:.1f} ms",
+        highlight=False,
+    )
+    effects = Table("#", "effect", "detail", box=None)
+    for number, effect in enumerate(result.effects, start=1):
+        effects.add_row(str(number), effect.kind, _detail(effect))
+    console.print(effects)
+    actions = Table("condition", "action", "kind", "outcome", "ms", "reason", box=None)
+    for action in result.actions:
+        why = f"{action.reason}: {action.message}" if action.reason else ""
+        outcome = f"[{COLOURS[action.outcome]}]{action.outcome}[/]"
+        actions.add_row(
+            str(action.condition),
+            str(action.action),
+            action.kind,
+            outcome,
+            f"{action.duration_ms:.1f}",
+            why,
+        )
+    console.print(actions)
+
+
+def _detail(effect: Effect) -> str:
+    if effect.kind == "set_field":
+        return f"{effect.field} = {json.dumps(effect.value, ensure_ascii=False)}"
+    if effect.kind == "alert":
+        return effect.message
+    if effect.kind == "pop_url":
+        return effect.url
+    if effect.kind == "show_page":
+        return effect.page
+    return f"{effect.page} / {effect.component}"

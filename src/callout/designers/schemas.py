@@ -376,10 +376,13 @@ class ActionTrace(Model):
     invocation_id: str | None = None
 
 
+FireOutcome = Literal["completed", "stopped", "deadline"]
+
+
 class FireResult(Model):
     designer_id: int
     event: str
-    outcome: Literal["completed", "stopped", "deadline"] = Field(
+    outcome: FireOutcome = Field(
         description="stopped: a failed action said stop; deadline: the fire's deadline passed."
     )
     effects: list[Effect]
