@@ -2,6 +2,8 @@
 upstream: every event type, chained responses, conditions, Stop, failures that stop or go
 on, deadlines, POP URLs and mock mode."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -12,7 +14,7 @@ from callout.db.engine import Database
 from callout.designers.schemas import SYSTEM_EVENTS
 from callout.settings import Settings
 from callout.web.app import create_app
-from tests.conftest import Recorded, Tenant, Tenants, checked_client
+from tests.conftest import QueryCounter, Recorded, Tenant, Tenants, checked_client
 from tests.contract import Contract
 from tests.factories import make_api, make_request
 from tests.upstream import Upstream
@@ -147,6 +149,16 @@ async def fire(
     assert answer.status_code == status, answer.text
     found: dict[str, Any] = answer.json()
     return found
+
+
+@asynccontextmanager
+async def app_with(
+    settings: Settings, database: Database, keys: KeySource, contract: Contract, **changes: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app whose settings differ from the test's by `changes`."""
+    app = create_app(settings.model_copy(update=changes), database=database, keys=keys)
+    async with app.router.lifespan_context(app), await checked_client(app, contract) as http:
+        yield http
 
 
 def effects(result: dict[str, Any], kind: str) -> list[dict[str, Any]]:
@@ -425,9 +437,7 @@ async def test_the_fire_deadline_ends_the_event_and_says_where(
     tenants: Tenants,
     upstream: Upstream,
 ) -> None:
-    hasty = settings.model_copy(update={"fire_deadline": 0.3})
-    app = create_app(hasty, database=bound_database, keys=keys)
-    async with app.router.lifespan_context(app), await checked_client(app, contract) as http:
+    async with app_with(settings, bound_database, keys, contract, fire_deadline=0.3) as http:
         api = await crm(http, tenants.a, upstream)
         upstream.answer(200, {"id": 1, "name": "Ann"}, delay=2)
         events = await designer(
@@ -496,3 +506,35 @@ async def test_another_clients_designer_cannot_be_fired(
     theirs = events.replace(f"/clients/{tenants.a.code}/", f"/clients/{tenants.b.code}/")
     answer = await http.post(f"{theirs}/Login/fire", json={}, headers=tenants.b.editor)
     assert answer.status_code == 404
+
+
+async def test_a_fired_designer_is_cached_and_an_edit_reaches_the_next_fire_at_once(
+    settings: Settings,
+    bound_database: Database,
+    keys: KeySource,
+    contract: Contract,
+    tenants: Tenants,
+    queries: QueryCounter,
+) -> None:
+    async with app_with(settings, bound_database, keys, contract, plan_ttl=60) as http:
+        page = {"kind": "page_transition", "page": "Main"}
+        events = await designer(http, tenants.a, event("Login", when("", page)))
+        designer_url = events.removesuffix("/events")
+        await fire(http, tenants.a, events, "Login")
+        before = queries.count
+        await fire(http, tenants.a, events, "Login")
+        assert queries.count == before  # key, client and designer all cached
+
+        read = await http.get(designer_url, headers=tenants.a.viewer)
+        changed = read.json()
+        changed["events"][0]["conditions"][0]["actions"][0]["page"] = "Account"
+        tag = {"If-Match": read.headers["ETag"]}
+        saved = await http.put(designer_url, json=changed, headers=tenants.a.editor | tag)
+        assert saved.status_code == 200, saved.text
+        result = await fire(http, tenants.a, events, "Login")
+        assert result["effects"] == [{"kind": "show_page", "page": "Account"}]
+
+        tag = {"If-Match": saved.headers["ETag"]}
+        gone = await http.delete(designer_url, headers=tenants.a.editor | tag)
+        assert gone.status_code == 204
+        await fire(http, tenants.a, events, "Login", status=404)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, UOWTransaction, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from callout.db.models import Api, ApiKey, Client, Request, Secret
+from callout.db.models import Api, ApiKey, Client, Designer, Request, Secret
 from callout.errors import Conflict, PreconditionFailed
 from callout.settings import Settings
 
@@ -78,6 +78,7 @@ class Changes:
     apis: frozenset[int] = frozenset()  # an API, one of its requests or its secrets
     keys: frozenset[str] = frozenset()  # API keys (their digests): created, revoked, renamed
     clients: frozenset[int] = frozenset()
+    designers: frozenset[int] = frozenset()
 
 
 Listener = Callable[[Changes], None]
@@ -159,6 +160,8 @@ def _note_changes(session: Session, _flush: UOWTransaction) -> None:
             noted.setdefault("keys", set()).add(row.digest)
         elif isinstance(row, Client):
             noted.setdefault("clients", set()).add(row.id)
+        elif isinstance(row, Designer):
+            noted.setdefault("designers", set()).add(row.id)
 
 
 def flush(

@@ -34,6 +34,7 @@ from callout.db.crypto import KeySource
 from callout.db.engine import Database
 from callout.db.models import Client
 from callout.designers import conditions, service
+from callout.designers.cache import DesignerCache
 from callout.designers.schemas import (
     Action,
     ActionTrace,
@@ -88,6 +89,7 @@ async def fire(
     runtime: Runtime,
     admission: Admission,
     keys: KeySource,
+    designers: DesignerCache,
     principal: Principal,
     client: Client,
     designer_id: int,
@@ -95,11 +97,14 @@ async def fire(
     body: FireBody,
     max_deadline: float,
 ) -> FireResult:
-    """Fire the event with the caller's context; editors and admins may, as they may invoke."""
+    """Fire the event with the caller's context; editors and admins may, as they may invoke.
+    A designer not in the cache is read in a read-only unit of work, as a plan is."""
     principal.require("editor")
-    designer = await admission.lookup(
-        lambda session: service.get_designer(session, client, designer_id)
-    )
+    designer = designers.cached(client, designer_id)
+    if designer is None:
+        designer = await admission.lookup(
+            lambda session: designers.load(session, client, designer_id)
+        )
     event = next((e for e in designer.events if name_key(e.name) == name_key(event_name)), None)
     if event is None:
         names = ", ".join(e.name for e in designer.events) or "none"
@@ -149,6 +154,7 @@ async def fire_named(
                 runtime,
                 admission,
                 keys,
+                DesignerCache(),
                 principal,
                 client,
                 designer_id,
@@ -192,8 +198,6 @@ class Firing:
 
     async def fire(self, designer_id: int, context: dict[str, Any], deadline: float) -> FireResult:
         started = perf_counter()
-        context.setdefault("fields", {})
-        context.setdefault("responses", {})
         try:
             async with asyncio.timeout(deadline):
                 await self._conditions(context, deadline)

@@ -53,6 +53,11 @@ class DesignerRepository:
     def by_name_key(self, key: str) -> Designer | None:
         return self.session.scalar(self.readable().where(Designer.name_key == key))
 
+    def version(self, designer_id: int) -> int | None:
+        """The designer's version alone: what a cached copy is checked against."""
+        stmt = self.readable().with_only_columns(Designer.version)
+        return self.session.scalar(stmt.where(Designer.id == designer_id))
+
     def page(
         self, where: DesignerFilter, limit: int, offset: int
     ) -> tuple[Sequence[Designer], int]:

@@ -21,6 +21,7 @@ from callout.schemas import Page, no_control
 from callout.web.deps import (
     CallerDep,
     ClientDep,
+    DesignersDep,
     IdPath,
     IdQuery,
     IfMatchDep,
@@ -113,23 +114,26 @@ EventPath = Annotated[
 
 @router.post(
     "/{designer_id}/events/{event}/fire",
+    response_model=FireResult,
     responses={404: {"description": "No such designer, or no such event in it."}},
 )
 async def fire(
     caller: CallerDep,
+    designers: DesignersDep,
     settings: SettingsDep,
     designer_id: IdPath,
     event: EventPath,
     body: Annotated[FireBody | None, Body()] = None,
-) -> FireResult:
+) -> Response:
     """Fire the event with the contact's context: its conditions are evaluated in order and
     the actions of each that holds run in order, each FUNCTION CALL's outputs feeding the
     later ones. Answers the effects the desktop must apply, in order, and how each action
     went; a failed call is in the answer, not an error status."""
-    return await engine.fire(
+    result = await engine.fire(
         caller.runtime,
         caller.admission,
         caller.keys,
+        designers,
         caller.principal,
         caller.client,
         designer_id,
@@ -137,3 +141,5 @@ async def fire(
         body or FireBody(),
         settings.fire_deadline,
     )
+    # Serialized here, once: the result was validated as it was built.
+    return Response(result.model_dump_json(), media_type="application/json")

@@ -17,6 +17,7 @@ from callout.clients.router import router as clients_router
 from callout.db.admission import Admission
 from callout.db.crypto import KeySource
 from callout.db.engine import Database
+from callout.designers.cache import DesignerCache
 from callout.designers.router import router as designers_router
 from callout.invocations import prometheus
 from callout.invocations.refresh_tokens import DatabaseCredentials
@@ -56,6 +57,7 @@ def create_app(
     database = database or Database.from_settings(settings)
     keys = keys or settings.key_source()
     access = AccessCache(settings.access_ttl)
+    designers = DesignerCache(settings.plan_ttl)
     admission = Admission(database)
 
     @asynccontextmanager
@@ -63,7 +65,11 @@ def create_app(
         app.state.runtime = runtime = await Runtime.start(
             settings, database, DatabaseCredentials(database, keys)
         )
-        listeners = [database.on_commit(runtime.plans.forget), database.on_commit(access.forget)]
+        listeners = [
+            database.on_commit(runtime.plans.forget),
+            database.on_commit(access.forget),
+            database.on_commit(designers.forget),
+        ]
         if owns_database:  # built by `callout serve`: this process serves
             _settle_heap()
         try:
@@ -89,6 +95,7 @@ def create_app(
     app.state.settings, app.state.database, app.state.keys = settings, database, keys
     app.state.admission = admission
     app.state.access = access
+    app.state.designers = designers
     problems.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_request_body)
     # Routes are matched in order: invoke, the route agent scripts call, is tried first.

@@ -17,6 +17,7 @@ from callout.db.admission import Admission
 from callout.db.crypto import Keyring, KeySource
 from callout.db.engine import Database
 from callout.db.models import Client
+from callout.designers.cache import DesignerCache
 from callout.errors import Invalid, NotFound, Unauthenticated
 from callout.invocations.service import Runtime
 from callout.schemas import MAX_ID, MAX_OFFSET, IfMatch
@@ -40,6 +41,7 @@ DatabaseDep = Annotated[Database, _held("database")]
 KeysDep = Annotated[KeySource, _held("keys")]
 SettingsDep = Annotated[Settings, _held("settings")]
 RuntimeDep = Annotated[Runtime, _held("runtime")]
+DesignersDep = Annotated[DesignerCache, _held("designers")]
 
 
 async def _session(request: Request, admission: AdmissionDep) -> AsyncIterator[Session]:
