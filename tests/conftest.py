@@ -244,6 +244,10 @@ class Tenant:
     def apis(self) -> str:
         return f"/api/v1/clients/{self.client.code}/apis"
 
+    @property
+    def designers(self) -> str:
+        return f"/api/v1/clients/{self.client.code}/designers"
+
 
 @dataclass
 class Tenants:

@@ -26,9 +26,10 @@ from callout.clients.schemas import (
     ClientUpdate,
     ServiceWrite,
 )
+from callout.designers.schemas import DesignerWrite
 from callout.invocations.schemas import AuthorizeBody, InvokeBody
 from callout.web.app import API_PREFIX
-from tests.factories import api_body, request_body
+from tests.factories import api_body, designer_body, request_body
 
 PATH_PARAMETER = re.compile(r"\{(\w+)(?::[^}]*)?\}")
 
@@ -41,6 +42,7 @@ SAMPLE_BODIES: dict[type[BaseModel], Callable[[], dict[str, Any]]] = {
     ApiWrite: lambda: api_body(name="Intruder API"),
     RequestWrite: lambda: request_body(name="Intruder request"),
     CopyApi: lambda: {"name": "Intruder copy"},
+    DesignerWrite: lambda: designer_body(name="Intruder designer"),
     # A dry run: even a call that wrongly got through would send nothing anywhere.
     InvokeBody: lambda: {"parameters": {"customerId": "1"}, "mode": "dry_run"},
     AuthorizeBody: lambda: {"redirect_uri": "https://intruder.example/callback"},

@@ -10,7 +10,17 @@ from callout.apis import catalog
 from callout.clients import service as clients
 from callout.clients.access import OPERATOR
 from callout.clients.schemas import ClientCreate
-from callout.db.models import Api, ApiKey, AuditEvent, Client, Invocation, Request, Secret, Service
+from callout.db.models import (
+    Api,
+    ApiKey,
+    AuditEvent,
+    Client,
+    Designer,
+    Invocation,
+    Request,
+    Secret,
+    Service,
+)
 
 if TYPE_CHECKING:
     from tests.conftest import Tenant
@@ -45,6 +55,59 @@ def request_body(**changes: Any) -> dict[str, Any]:
         "endpoint_path": "customers/${customerId}",
         "parameters": [{"name": "customerId", "type": "string", "required": True}],
         "outputs": [{"name": "fullName", "path": "$.name"}],
+    }
+    return body | changes
+
+
+def function_call(
+    api_id: int, request_id: int, parameters: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A FUNCTION CALL action; by default it maps `request_body`'s customerId from the call."""
+    mapped = [{"name": "customerId", "path": "call.ani"}] if parameters is None else parameters
+    return {
+        "kind": "function_call",
+        "api_id": api_id,
+        "request_id": request_id,
+        "parameters": mapped,
+    }
+
+
+def designer_body(*actions: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A designer with one page and two events; `actions` run when its agent logs in."""
+    body: dict[str, Any] = {
+        "name": "Inbound",
+        "description": "The inbound desk",
+        "pages": [
+            {
+                "name": "Main",
+                "components": [
+                    {"name": "Search", "kind": "button"},
+                    {"name": "Customer", "kind": "text", "fields": ["fullName"]},
+                ],
+            }
+        ],
+        "events": [
+            {
+                "type": "system",
+                "name": "Login",
+                "page": "Main",
+                "conditions": [{"expression": "", "actions": list(actions)}],
+            },
+            {
+                "type": "user",
+                "name": "Search clicked",
+                "page": "Main",
+                "component": "Search",
+                "conditions": [
+                    {
+                        "expression": "not ${call.ani} is empty",
+                        "actions": [
+                            {"kind": "component_load", "page": "Main", "component": "Customer"}
+                        ],
+                    }
+                ],
+            },
+        ],
     }
     return body | changes
 
@@ -163,6 +226,17 @@ async def make_request(
     return body
 
 
+async def make_designer(
+    http: httpx.AsyncClient, tenant: "Tenant", *actions: dict[str, Any], **changes: Any
+) -> httpx.Response:
+    """Create a designer for `tenant` through the REST API (`designer_body`)."""
+    response = await http.post(
+        tenant.designers, json=designer_body(*actions, **changes), headers=tenant.editor
+    )
+    assert response.status_code == 201, response.text
+    return response
+
+
 def invoke_url(tenant: "Tenant", api_id: int, request_id: int, action: str = "invoke") -> str:
     """Where a request of `tenant`'s is invoked (`action="test"` for its test route)."""
     return f"{tenant.apis}/{api_id}/requests/{request_id}/{action}"
@@ -178,6 +252,9 @@ def rows_of(session: Session, client_id: int) -> dict[str, int]:
         .join(Api, Request.api_id == Api.id)
         .where(Api.client_id == client_id),
         "services": select(func.count()).select_from(Service).where(Service.client_id == client_id),
+        "designers": select(func.count())
+        .select_from(Designer)
+        .where(Designer.client_id == client_id),
         "keys": select(func.count()).select_from(ApiKey).where(ApiKey.client_id == client_id),
         "secrets": select(func.count()).select_from(Secret).where(Secret.client_id == client_id),
         "audit": select(func.count())

@@ -18,11 +18,18 @@ from callout.db.models import (
 from callout.invocations import repository
 from tests.conftest import Tenant, Tenants, bearer
 from tests.endpoints import Endpoint, endpoints
-from tests.factories import SENTINEL, api_body, request_body, rows_of
+from tests.factories import (
+    SENTINEL,
+    api_body,
+    function_call,
+    make_designer,
+    request_body,
+    rows_of,
+)
 from tests.invocations.test_history import row
 
 PROBLEM = "application/problem+json"
-OBJECT_IDS = ("api_id", "request_id", "service_id", "key_id", "invocation_id")
+OBJECT_IDS = ("api_id", "request_id", "service_id", "key_id", "invocation_id", "designer_id")
 # Routes outside one client: each is checked on its own below, so a new one must be too.
 UNSCOPED = {"GET /api/v1/clients", "POST /api/v1/clients"}
 
@@ -30,7 +37,8 @@ Snapshot = dict[str, tuple[int, Any, str | None]]
 
 
 async def _b_library(http: httpx.AsyncClient, b: Tenant) -> dict[str, int]:
-    """As client B: a service, an API using it with a request, and an API key; their ids."""
+    """As client B: a service, an API using it with a request, a designer calling it, and an
+    API key; their ids."""
     base = f"/api/v1/clients/{b.code}"
     service = await http.post(f"{base}/services", json={"name": "Billing"}, headers=b.editor)
     assert service.status_code == 201, service.text
@@ -49,11 +57,14 @@ async def _b_library(http: httpx.AsyncClient, b: Tenant) -> dict[str, int]:
         f"{base}/api-keys", json={"name": "globex-robot", "role": "editor"}, headers=b.admin
     )
     assert key.status_code == 201, key.text
+    call = function_call(api.json()["id"], request.json()["id"])
+    designer = await make_designer(http, b, call, name="Ledger desk")
     return {
         "api_id": api.json()["id"],
         "request_id": request.json()["id"],
         "service_id": service.json()["id"],
         "key_id": key.json()["id"],
+        "designer_id": designer.json()["id"],
     }
 
 

@@ -16,6 +16,7 @@ One handler (`web/problems.py`) renders them as RFC 9457 problem+json; the CLI p
       + InvocationFailed     an invoked request ended in failure or timeout (422, 502, 504)
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -26,6 +27,14 @@ class FieldProblem:
 
     field: str
     message: str
+
+
+def field_path(loc: Sequence[str | int]) -> str:
+    """Where a field sits, as every error names it: ("headers", 2, "name") -> "headers[2].name"."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "body"
 
 
 class CalloutError(Exception):

@@ -12,7 +12,7 @@ from callout.db.models import ApiKey, Client
 from callout.invocations import repository
 from tests.conftest import Tenant, Tenants, bearer
 from tests.endpoints import Endpoint, endpoints
-from tests.factories import api_body, request_body
+from tests.factories import api_body, function_call, make_designer, request_body
 from tests.invocations.test_history import row as invocation_row
 
 CLIENTS = "/api/v1/clients"
@@ -450,7 +450,8 @@ def needed_role(endpoint: Endpoint) -> str | None:
 
 
 async def own_library(http: httpx.AsyncClient, tenant: Tenant) -> dict[str, Any]:
-    """A service, an API with a request, and a key; path values and ETags to reach them."""
+    """A service, an API with a request, a designer calling it, and a key; path values and
+    ETags to reach them."""
     service = await make_service(http, tenant, "Billing")
     api = await make_api(http, tenant, name="Ledger")
     api_id = api.json()["id"]
@@ -459,12 +460,14 @@ async def own_library(http: httpx.AsyncClient, tenant: Tenant) -> dict[str, Any]
     )
     assert request.status_code == 201, request.text
     key = await make_key(http, tenant, "robot")
+    designer = await make_designer(http, tenant, function_call(api_id, request.json()["id"]))
     return {
         "client": tenant.code,
         "api_id": api_id,
         "request_id": request.json()["id"],
         "service_id": service["id"],
         "key_id": key["id"],
+        "designer_id": designer.json()["id"],
         "api_etag": api.headers["ETag"],
         "request_etag": request.headers["ETag"],
     }

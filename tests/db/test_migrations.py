@@ -4,14 +4,25 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from callout.db import migrations
 from callout.db.engine import Database
+from callout.db.models import Base
 
 NAME_KEYS = "0004"
 FULLWIDTH_ECHO = "\uff25\uff43\uff48\uff4f"  # "Echo" in fullwidth letters
 FULLWIDTH_SALES = "\uff33\uff41\uff4c\uff45\uff53"
+
+
+def test_migrations_build_the_schema_the_models_declare(database: Database) -> None:
+    """Tables, columns, types, keys and indexes: nothing declared in db/models.py is missing
+    from the migrations, nor the other way round."""
+    with database.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
 
 
 def test_name_keys_are_recomputed_nfkc_casefolded_and_a_clash_keeps_its_old_key(

@@ -5,14 +5,14 @@ starts anywhere else, so none can forget the client; the one exception is named 
 `every_system_api()`, for the catalogue sync that writes the system APIs.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from callout.db.models import Api, Client, Request, Secret
-from callout.db.paging import page
+from callout.db.paging import escape_like, page
 from callout.schemas import name_key
 
 
@@ -22,10 +22,6 @@ class ApiFilter:
     type: str | None = None
     service_id: int | None = None
     search: str | None = None
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def every_system_api() -> Select[Api]:
@@ -60,6 +56,11 @@ class ApiRepository:
             stmt = stmt.options(selectinload(Api.requests))
         return self.session.scalar(stmt)
 
+    def among(self, api_ids: Collection[int]) -> dict[int, Api]:
+        """The APIs this client may read among these ids, by id."""
+        stmt = self.readable().where(Api.id.in_(api_ids))
+        return {api.id: api for api in self.session.scalars(stmt)}
+
     def by_name_key(self, key: str) -> Api | None:
         """A client API of this client with this name, ignoring case."""
         stmt = self.readable().where(Api.client_id == self.client.id, Api.name_key == key)
@@ -75,7 +76,7 @@ class ApiRepository:
         stmt = (
             self.readable()
             .where(Api.client_id == self.client.id)
-            .where(Api.name_key.like(_escape_like(prefix_key) + "%", escape="\\"))
+            .where(Api.name_key.like(escape_like(prefix_key) + "%", escape="\\"))
             .with_only_columns(Api.name_key)
         )
         return set(self.session.scalars(stmt))
@@ -111,7 +112,7 @@ class ApiRepository:
         if where.service_id is not None:
             stmt = stmt.where(Api.service_id == where.service_id)
         if where.search:
-            pattern = "%" + _escape_like(name_key(where.search)) + "%"
+            pattern = "%" + escape_like(name_key(where.search)) + "%"
             stmt = stmt.where(Api.name_key.like(pattern, escape="\\"))
         return stmt
 
@@ -127,6 +128,14 @@ class RequestRepository:
             .join(Api, Request.api_id == Api.id)
             .where(or_(Api.client_id == self.client.id, Api.client_id.is_(None)))
         )
+
+    def among(self, request_ids: Collection[int]) -> dict[int, Request]:
+        """The requests this client may read among these ids, by id; on PostgreSQL each is
+        held (FOR SHARE) until the unit of work ends, so no edit drops one of their
+        parameters meanwhile."""
+        stmt = self.readable().where(Request.id.in_(request_ids))
+        locked = stmt.with_for_update(read=True, of=Request)
+        return {request.id: request for request in self.session.scalars(locked)}
 
     def with_api(self, api_id: int, request_id: int) -> tuple[Request, Api] | None:
         """A request with its API, both as stored."""

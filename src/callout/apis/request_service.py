@@ -18,6 +18,7 @@ from callout.db.crypto import Keyring
 from callout.db.engine import flush
 from callout.db.models import Api, Client, Request, utcnow
 from callout.db.secrets import request_owner, stored_fields
+from callout.designers import references
 from callout.errors import Conflict, Invalid, NotFound
 from callout.schemas import IfMatch, Page, name_key
 
@@ -97,6 +98,11 @@ def update_request(
         # The row first: its versioned UPDATE is where a concurrent save of the same version
         # loses.
         flush(session, taken=_taken(data.name), stale=f"request {request.name!r}")
+        if "parameters" in changed:
+            # After the row's UPDATE: on PostgreSQL that waits for a designer save holding
+            # the request (FOR SHARE), whose mappings this then sees.
+            declared = {p.name for p in data.parameters}
+            references.refuse_lost_parameters(session, client, request, declared)
         seal(session, keyring, client, api, request, split)
         _audit(session, principal, client, "update", api, request, changed)
     return mappers.request(RequestRead, api, request)
@@ -114,9 +120,11 @@ def delete_request(
     api = writable(find_api(session, client, api_id))
     request = _find(session, client, api, request_id)
     check_version("request", request.name, request.version, if_match)
+    references.refuse_request_use(session, client, request)
     _audit(session, principal, client, "delete", api, request)
     session.delete(request)  # its secrets go with it (ON DELETE CASCADE)
-    flush(session, stale=f"request {request.name!r}")
+    what = f"request {request.name!r}"
+    flush(session, stale=what, used=references.used_meanwhile(what))
 
 
 def _audit(

@@ -20,6 +20,8 @@ from callout.apis.schemas import (
     RequestRead,
     RequestWrite,
 )
+from callout.designers import service as designers
+from callout.designers.schemas import Usage
 from callout.schemas import Page, no_control
 from callout.web.deps import (
     ClientDep,
@@ -31,16 +33,10 @@ from callout.web.deps import (
     OffsetQuery,
     PrincipalDep,
     SessionDep,
-    etag,
+    located,
 )
 
 router = APIRouter(prefix="/clients/{client}/apis", tags=["apis"])
-
-
-def _located(response: Response, version: int, location: str | None = None) -> None:
-    response.headers["ETag"] = etag(version)
-    if location:
-        response.headers["Location"] = location
 
 
 @router.get("")
@@ -72,7 +68,7 @@ def create_api(
     response: Response,
 ) -> ApiRead:
     api = service.create_api(session, keyring, principal, client, data)
-    _located(response, api.version, f"/api/v1/clients/{client.code}/apis/{api.id}")
+    located(response, api.version, f"/api/v1/clients/{client.code}/apis/{api.id}")
     return api
 
 
@@ -80,7 +76,7 @@ def create_api(
 def get_api(session: SessionDep, client: ClientDep, api_id: IdPath, response: Response) -> ApiRead:
     """The API with its requests; secrets read as a mask plus `has_<field>`."""
     api = service.get_api(session, client, api_id)
-    _located(response, api.version)
+    located(response, api.version)
     return api
 
 
@@ -97,7 +93,7 @@ def update_api(
 ) -> ApiRead:
     """Replace the API's settings; a secret sent back as the mask keeps its stored value."""
     api = service.update_api(session, keyring, principal, client, api_id, if_match, data)
-    _located(response, api.version)
+    located(response, api.version)
     return api
 
 
@@ -111,6 +107,19 @@ def delete_api(
 ) -> Response:
     service.delete_api(session, principal, client, api_id, if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{api_id}/usages")
+def list_usages(
+    session: SessionDep,
+    client: ClientDep,
+    api_id: IdPath,
+    limit: LimitQuery = 50,
+    offset: OffsetQuery = 0,
+) -> Page[Usage]:
+    """The FUNCTION CALLs of the client's designers that call this API, by designer name:
+    what must change before the API, or one of its requests, can be deleted."""
+    return designers.list_usages(session, client, api_id, limit, offset)
 
 
 @router.get("/{api_id}/copy-name")
@@ -132,7 +141,7 @@ def copy_api(
     """Copy an API (the client's own or a system API) with its requests into the library."""
     name = data.name if data else None
     api = service.copy_api(session, keyring, principal, client, api_id, name)
-    _located(response, api.version, f"/api/v1/clients/{client.code}/apis/{api.id}")
+    located(response, api.version, f"/api/v1/clients/{client.code}/apis/{api.id}")
     return api
 
 
@@ -160,7 +169,7 @@ def create_request(
 ) -> RequestRead:
     request = request_service.create_request(session, keyring, principal, client, api_id, data)
     location = f"/api/v1/clients/{client.code}/apis/{api_id}/requests/{request.id}"
-    _located(response, request.version, location)
+    located(response, request.version, location)
     return request
 
 
@@ -169,7 +178,7 @@ def get_request(
     session: SessionDep, client: ClientDep, api_id: IdPath, request_id: IdPath, response: Response
 ) -> RequestRead:
     request = request_service.get_request(session, client, api_id, request_id)
-    _located(response, request.version)
+    located(response, request.version)
     return request
 
 
@@ -188,7 +197,7 @@ def update_request(
     request = request_service.update_request(
         session, keyring, principal, client, api_id, request_id, if_match, data
     )
-    _located(response, request.version)
+    located(response, request.version)
     return request
 
 

@@ -23,6 +23,7 @@ from callout.db.crypto import Keyring
 from callout.db.engine import flush
 from callout.db.models import Api, Client, Request, utcnow
 from callout.db.secrets import Vault, api_owner, request_owner, stored_fields
+from callout.designers import references
 from callout.errors import (
     Conflict,
     Invalid,
@@ -187,9 +188,11 @@ def delete_api(
     principal.require("editor")
     api = writable(find_api(session, client, api_id))
     check_version("API", api.name, api.version, if_match)
+    references.refuse_api_use(session, client, api)
     audit.record(session, client.id, principal, "delete", ("api", api.id, api.name))
     session.delete(api)  # its requests and secrets go with it (ON DELETE CASCADE)
-    flush(session, stale=f"API {api.name!r}")
+    what = f"API {api.name!r}"
+    flush(session, stale=what, used=references.used_meanwhile(what))
 
 
 def offered_copy_name(session: Session, client: Client, api_id: int) -> str:

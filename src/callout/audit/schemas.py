@@ -6,7 +6,7 @@ from typing import Any, Literal
 from callout.schemas import Model
 
 Action = Literal["create", "update", "copy", "delete"]
-ObjectType = Literal["api", "request", "service", "api_key"]
+ObjectType = Literal["api", "request", "service", "api_key", "designer"]
 
 
 class AuditEventRead(Model):

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from callout.db.models import Api, ApiKey, Client, Service
+from callout.db.models import Api, ApiKey, Client, Designer, Service
 from callout.db.paging import page
 
 
@@ -76,6 +76,16 @@ class ServiceRepository:
             .where(Service.id == service.id)
             .join(Api, Api.service_id == Service.id)
             .with_only_columns(func.count(Api.id))
+        )
+        return self.session.scalar(stmt) or 0
+
+    def designer_count(self, service: Service) -> int:
+        """How many designers the service has."""
+        stmt = (
+            self.readable()
+            .where(Service.id == service.id)
+            .join(Designer, Designer.service_id == Service.id)
+            .with_only_columns(func.count(Designer.id))
         )
         return self.session.scalar(stmt) or 0
 

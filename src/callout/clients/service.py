@@ -169,11 +169,19 @@ def update_service(
 def delete_service(session: Session, principal: Principal, client: Client, service_id: int) -> None:
     principal.require("editor")
     service = _find_service(session, client, service_id)
-    in_use = ServiceRepository(session, client).api_count(service)
+    services = ServiceRepository(session, client)
+    in_use = [
+        f"{count} {what}"
+        for count, what in (
+            (services.api_count(service), "API(s)"),
+            (services.designer_count(service), "designer(s)"),
+        )
+        if count
+    ]
     if in_use:
         raise Conflict(
-            f"service {service.name!r} is used by {in_use} API(s); move them to another "
-            "service first"
+            f"service {service.name!r} is used by {' and '.join(in_use)}; move them to "
+            "another service first"
         )
     audit.record(session, client.id, principal, "delete", ("service", service.id, service.name))
     session.delete(service)

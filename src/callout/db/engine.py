@@ -161,14 +161,20 @@ def _note_changes(session: Session, _flush: UOWTransaction) -> None:
             noted.setdefault("clients", set()).add(row.id)
 
 
-def flush(session: Session, taken: Conflict | None = None, stale: str = "") -> None:
+def flush(
+    session: Session, taken: Conflict | None = None, stale: str = "", used: Conflict | None = None
+) -> None:
     """Flush, turning a lost race into the errors the checks before it would have given:
-    a name taken meanwhile (`taken`), a row changed or deleted meanwhile (`stale` names it)."""
+    a name taken meanwhile (`taken`), a row changed or deleted meanwhile (`stale` names it),
+    a row put to use meanwhile by one whose foreign key now refuses the delete (`used`)."""
     try:
         session.flush()
     except IntegrityError as error:
-        if taken is not None and "unique" in str(error.orig).lower():
+        broken = str(error.orig).lower()
+        if taken is not None and "unique" in broken:
             raise taken from None
+        if used is not None and "foreign key" in broken:
+            raise used from None
         raise Conflict(
             "something this change refers to was changed or deleted meanwhile; reload and try again"
         ) from None

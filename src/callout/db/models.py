@@ -175,6 +175,53 @@ class Request(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+class Designer(Base):
+    """A client's desktop script; its pages and events are stored whole, as validated."""
+
+    __tablename__ = "designers"
+    __table_args__ = (UniqueConstraint("client_id", "name_key"), NEVER_REUSED)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    name_key: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    service_id: Mapped[int | None] = mapped_column(
+        ForeignKey("services.id", ondelete="RESTRICT"), index=True
+    )
+    pages: Mapped[list[dict[str, Any]]] = mapped_column(JSONColumn, default=list)
+    events: Mapped[list[dict[str, Any]]] = mapped_column(JSONColumn, default=list)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class DesignerCall(Base):
+    """One FUNCTION CALL of a designer's event: which request it calls and which of its
+    parameters it maps. Rewritten with each save of the designer.
+
+    The API and request keys are NO ACTION, not CASCADE: the database itself refuses to
+    delete a request a designer calls, even when the save and the delete race. NO ACTION
+    (unlike RESTRICT) is checked at the end of the statement, so deleting a client, whose
+    designers and APIs cascade away together, still goes through.
+    """
+
+    __tablename__ = "designer_calls"
+    __table_args__ = NEVER_REUSED
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    designer_id: Mapped[int] = mapped_column(
+        ForeignKey("designers.id", ondelete="CASCADE"), index=True
+    )
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(100))
+    api_id: Mapped[int] = mapped_column(ForeignKey("apis.id"), index=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    parameters: Mapped[list[str]] = mapped_column(JSONColumn, default=list)
+
+
 class Secret(Base):
     """One encrypted secret value; `owner` and `field` are also its AES-GCM associated data.
 

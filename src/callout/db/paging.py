@@ -9,6 +9,11 @@ from sqlalchemy.orm import Session
 T = TypeVar("T")
 
 
+def escape_like(text: str) -> str:
+    """`text` for a LIKE pattern with escape `\\`: its own `%` and `_` match themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def page(
     session: Session, stmt: Select[T], order: Sequence[Any], limit: int, offset: int
 ) -> tuple[Sequence[T], int]:

@@ -96,7 +96,8 @@ ContextPath = Annotated[str, StringConstraints(strip_whitespace=True, min_length
 
 class ParameterMapping(Model):
     """Where a FUNCTION CALL's request parameter gets its value: a context `path`, or a
-    literal `value` (exactly one of the two)."""
+    literal `value` (exactly one of the two; a read shows the other as null, and is taken
+    back as it is)."""
 
     name: Identifier
     path: ContextPath | None = None
@@ -105,7 +106,7 @@ class ParameterMapping(Model):
     @model_validator(mode="after")
     def _one_source(self) -> "ParameterMapping":
         given = self.model_fields_set & {"path", "value"}
-        if self.path is not None and "value" in given:
+        if self.path is not None and self.value is not None:
             raise field_error("value", "give a path or a value, not both")
         if self.path is None and "value" not in given:
             raise field_error("path", "give a context path or a literal value")

@@ -17,6 +17,7 @@ from callout.clients.router import router as clients_router
 from callout.db.admission import Admission
 from callout.db.crypto import KeySource
 from callout.db.engine import Database
+from callout.designers.router import router as designers_router
 from callout.invocations import prometheus
 from callout.invocations.refresh_tokens import DatabaseCredentials
 from callout.invocations.router import callback_router
@@ -91,7 +92,15 @@ def create_app(
     problems.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_request_body)
     # Routes are matched in order: invoke, the route agent scripts call, is tried first.
-    for router in (invocations_router, clients_router, apis_router, callback_router, audit_router):
+    routers = (
+        invocations_router,
+        clients_router,
+        apis_router,
+        designers_router,
+        callback_router,
+        audit_router,
+    )
+    for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(metrics.router)
     openapi.install(app)

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Path, Query, Request
+from fastapi import Depends, Header, Path, Query, Request, Response
 from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session
@@ -195,3 +195,10 @@ OffsetQuery = Annotated[
 
 def etag(version: int) -> str:
     return f'"{version}"'
+
+
+def located(response: Response, version: int, location: str | None = None) -> None:
+    """Answer with the object's ETag, and where it now lives when a write made it."""
+    response.headers["ETag"] = etag(version)
+    if location:
+        response.headers["Location"] = location

@@ -29,7 +29,8 @@ DESCRIPTIONS = {
     401: "No API key, or an unknown or revoked one.",
     403: "The key's role may not do this, or the API is a read-only system API.",
     404: "No such client, or no such object for this client.",
-    409: "The change clashes with what is stored, e.g. a name already taken.",
+    409: "The change clashes with what is stored, e.g. a name already taken, or an API, "
+    "request or parameter a designer uses (`usages` lists the uses).",
     412: "If-Match is not the current version: reload and apply the change again.",
     413: "The request body is larger than Callout accepts.",
     422: "Invalid input: `errors` names each field and the rule it broke.",

@@ -19,7 +19,8 @@ from pydantic import Field
 from starlette.exceptions import HTTPException
 
 from callout.apis.authorization import SCHEMES
-from callout.errors import CalloutError, FieldProblem
+from callout.designers.schemas import Usage
+from callout.errors import CalloutError, FieldProblem, field_path
 from callout.invocations.schemas import OutcomeName
 from callout.schemas import MAX_DEPTH, Model
 
@@ -37,7 +38,8 @@ class FieldError(Model):
 
 class Problem(Model):
     """An error, as RFC 9457 problem details. A failed invoke adds what a script needs to take
-    its branch: `outcome`, `reason`, `upstream_status` and what the call did produce."""
+    its branch: `outcome`, `reason`, `upstream_status` and what the call did produce. A delete
+    refused because designers use the object adds `usages`."""
 
     type: str = Field(description="`/problems/<kind>`, e.g. `/problems/invalid`.")
     title: str
@@ -54,6 +56,9 @@ class Problem(Model):
     alerts: list[str] | None = None
     warnings: list[str] | None = None
     duration_ms: float | None = None
+    usages: list[Usage] | None = Field(
+        default=None, description="The designers' FUNCTION CALLs that use what was to change."
+    )
 
 
 def problem(
@@ -87,10 +92,7 @@ def field_name(loc: Sequence[str | int]) -> str:
     for i in range(len(parts) - 1, 0, -1):
         if parts[i - 1] == "authorization" and parts[i] in SCHEMES:
             del parts[i]
-    text = ""
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "body"
+    return field_path(parts)
 
 
 def validation_problems(errors: Sequence[Any], *, located: bool = False) -> list[FieldProblem]:

@@ -4,6 +4,8 @@ A file holds an API as `ApiWrite` reads it, plus `requests` as `RequestWrite` re
 its name (without `.yaml`) is the API's stable `slug`. `sync()` brings the database in line
 with the files: new ones are added, changed ones updated in place (requests matched by
 name, so their ids stay), removed ones deleted. Client copies are their own rows and stay.
+What a client's designer calls is never removed: the sync refuses (409), naming the designers,
+to delete such an API or request, or to drop a parameter one maps.
 """
 
 import hashlib
@@ -20,6 +22,7 @@ from callout.apis import secret_fields as sf
 from callout.apis.repository import SystemApiRepository
 from callout.apis.schemas import ApiWrite, RequestWrite
 from callout.db.models import Api, Request, utcnow
+from callout.designers.references import SystemUses
 from callout.schemas import name_key
 
 
@@ -66,6 +69,7 @@ def sync(session: Session, entries: list[Entry] | None = None) -> int:
     """Bring the stored system APIs in line with the catalogue; returns how many changed."""
     entries = load() if entries is None else entries
     stored = SystemApiRepository(session).by_slug()
+    uses = SystemUses(session)
     changed = 0
     for entry in entries:
         api = stored.pop(entry.slug, None)
@@ -75,16 +79,19 @@ def sync(session: Session, entries: list[Entry] | None = None) -> int:
         if api is None:
             api = Api(client_id=None, slug=entry.slug)
             session.add(api)
-        _apply(session, api, existing, entry)
+        _apply(session, api, existing, entry, uses)
         changed += 1
     for gone in stored.values():
+        uses.refuse_removal(f"system API {gone.name!r}", api_id=gone.id)
         session.delete(gone)
         changed += 1
     session.flush()
     return changed
 
 
-def _apply(session: Session, api: Api, existing: dict[str, Request], entry: Entry) -> None:
+def _apply(
+    session: Session, api: Api, existing: dict[str, Request], entry: Entry, uses: SystemUses
+) -> None:
     split = sf.SecretSplit(stored=set())
     api.headers = split.headers(entry.api.headers)
     api.authorization = split.authorization(entry.api.authorization)
@@ -103,8 +110,12 @@ def _apply(session: Session, api: Api, existing: dict[str, Request], entry: Entr
         headers = request_split.headers(request.headers)
         if request_split.new or request_split.problems:
             raise CatalogError(f"{entry.slug}.yaml: request {request.name}: no secrets here")
+        if row.id is not None:
+            what = f"request {request.name!r} of system API {api.name!r}"
+            uses.refuse_lost_parameters(what, row.id, {p.name for p in request.parameters})
         for column, value in mappers.request_columns(request).items():
             setattr(row, column, value)
         row.headers, row.updated_at = headers, utcnow()
     for gone in existing.values():
+        uses.refuse_removal(f"request {gone.name!r} of system API {api.name!r}", request_id=gone.id)
         session.delete(gone)

@@ -1,0 +1,97 @@
+"""REST routes for a client's designers.
+
+Reads answer with an ETag; writes of an existing designer need it back in If-Match.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import AfterValidator
+
+from callout.designers import service
+from callout.designers.repository import DesignerFilter
+from callout.designers.schemas import DesignerRead, DesignerSummary, DesignerWrite
+from callout.schemas import Page, no_control
+from callout.web.deps import (
+    ClientDep,
+    IdPath,
+    IdQuery,
+    IfMatchDep,
+    LimitQuery,
+    OffsetQuery,
+    PrincipalDep,
+    SessionDep,
+    located,
+)
+
+router = APIRouter(prefix="/clients/{client}/designers", tags=["designers"])
+
+
+@router.get("")
+def list_designers(
+    session: SessionDep,
+    client: ClientDep,
+    service_id: IdQuery = None,
+    search: Annotated[
+        Annotated[str, AfterValidator(no_control)] | None,
+        Query(max_length=100, description="Part of the name."),
+    ] = None,
+    limit: LimitQuery = 50,
+    offset: OffsetQuery = 0,
+) -> Page[DesignerSummary]:
+    """By name."""
+    where = DesignerFilter(service_id=service_id, search=search)
+    return service.list_designers(session, client, where, limit, offset)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_designer(
+    session: SessionDep,
+    principal: PrincipalDep,
+    client: ClientDep,
+    data: DesignerWrite,
+    response: Response,
+) -> DesignerRead:
+    """Every FUNCTION CALL must name an API and request the client can call, and map each
+    required parameter that has no default."""
+    designer = service.create_designer(session, principal, client, data)
+    location = f"/api/v1/clients/{client.code}/designers/{designer.id}"
+    located(response, designer.version, location)
+    return designer
+
+
+@router.get("/{designer_id}")
+def get_designer(
+    session: SessionDep, client: ClientDep, designer_id: IdPath, response: Response
+) -> DesignerRead:
+    designer = service.get_designer(session, client, designer_id)
+    located(response, designer.version)
+    return designer
+
+
+@router.put("/{designer_id}")
+def update_designer(
+    session: SessionDep,
+    principal: PrincipalDep,
+    client: ClientDep,
+    designer_id: IdPath,
+    if_match: IfMatchDep,
+    data: DesignerWrite,
+    response: Response,
+) -> DesignerRead:
+    """Replace the designer whole: its pages, events, conditions and actions."""
+    designer = service.update_designer(session, principal, client, designer_id, if_match, data)
+    located(response, designer.version)
+    return designer
+
+
+@router.delete("/{designer_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_designer(
+    session: SessionDep,
+    principal: PrincipalDep,
+    client: ClientDep,
+    designer_id: IdPath,
+    if_match: IfMatchDep,
+) -> Response:
+    service.delete_designer(session, principal, client, designer_id, if_match)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
