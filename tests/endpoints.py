@@ -26,7 +26,7 @@ from callout.clients.schemas import (
     ClientUpdate,
     ServiceWrite,
 )
-from callout.designers.schemas import DesignerWrite
+from callout.designers.schemas import DesignerWrite, FireBody
 from callout.invocations.schemas import AuthorizeBody, InvokeBody
 from callout.web.app import API_PREFIX
 from tests.factories import api_body, designer_body, request_body
@@ -45,6 +45,7 @@ SAMPLE_BODIES: dict[type[BaseModel], Callable[[], dict[str, Any]]] = {
     DesignerWrite: lambda: designer_body(name="Intruder designer"),
     # A dry run: even a call that wrongly got through would send nothing anywhere.
     InvokeBody: lambda: {"parameters": {"customerId": "1"}, "mode": "dry_run"},
+    FireBody: lambda: {"mode": "mock"},
     AuthorizeBody: lambda: {"redirect_uri": "https://intruder.example/callback"},
 }
 # Routes that take no API key: what they check is not whose key it is (the OAuth 2.0

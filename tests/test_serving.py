@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, make_url
 from tests.cli import KEY, callout, callout_serve, wait_up
 from tests.conftest import postgres_url
 from tests.oauth2_server import CLIENT_ID, CLIENT_SECRET, OAuth2Server
+from tests.upstream import Upstream
 
 # A request slower than this under the loads below is a stall, not queueing: the README
 # promises a write is either done or refused with 503 within about 10 s.
@@ -178,3 +179,95 @@ async def test_a_thousand_concurrent_invokes_of_an_oauth2_api_all_complete(
     assert statuses[200] >= 100, statuses  # the per-client cap's worth at least
     assert provider.grants["client_credentials"] == 1
     assert max(a.seconds for a in answers) < STALL
+
+
+async def test_hundreds_of_concurrent_fires_each_chain_their_own_calls(served: Served) -> None:
+    """300 fires at once of an event whose first call's output is in the second call's
+    path: every fire answers, and each second call carries its own first call's answer."""
+    async with Upstream() as upstream, _client(served) as session:
+        upstream.echo()  # answers with the request itself: the path it was sent to
+        api = await _send(
+            session, "POST", served.apis, json={"name": "Echo", "base_url": upstream.url}
+        )
+        assert api.status == 201, api.body
+        requests = f"{served.apis}/{api.body['id']}/requests"
+        first = await _send(
+            session,
+            "POST",
+            requests,
+            json={
+                "name": "First",
+                "endpoint_path": "first/${n}",
+                "parameters": [{"name": "n", "required": True}],
+                "outputs": [{"name": "path", "path": "$.raw_path", "field": "firstPath"}],
+            },
+        )
+        second = await _send(
+            session,
+            "POST",
+            requests,
+            json={
+                "name": "Second",
+                "endpoint_path": "second/${p}",
+                "parameters": [{"name": "p", "required": True}],
+                "outputs": [{"name": "path", "path": "$.raw_path", "field": "secondPath"}],
+            },
+        )
+
+        def call(request: Answer, name: str, path: str) -> dict[str, Any]:
+            return {
+                "kind": "function_call",
+                "api_id": api.body["id"],
+                "request_id": request.body["id"],
+                "parameters": [{"name": name, "path": path}],
+            }
+
+        designer = await _send(
+            session,
+            "POST",
+            served.apis.replace("/apis", "/designers"),
+            json={
+                "name": "Chain",
+                "pages": [{"name": "Main"}],
+                "events": [
+                    {
+                        "type": "system",
+                        "name": "In Call",
+                        "page": "Main",
+                        "conditions": [
+                            {
+                                "actions": [
+                                    call(first, "n", "call.n"),
+                                    call(second, "p", "responses.First.path"),
+                                ]
+                            }
+                        ],
+                    }
+                ],
+            },
+        )
+        assert designer.status == 201, designer.body
+        designers = served.apis.replace("/apis", "/designers")
+        fire = f"{designers}/{designer.body['id']}/events/In Call/fire"
+
+        answers = await _all_at_once(
+            300, lambda n: _send(session, "POST", fire, json={"context": {"call": {"n": n}}})
+        )
+
+    assert Counter(a.status for a in answers) == {200: 300}
+    assert max(a.seconds for a in answers) < STALL
+    failed = {
+        action["reason"]
+        for a in answers
+        for action in a.body["actions"]
+        if action["outcome"] != "success"
+    }
+    assert failed <= {"too_many_calls"}  # past the client's cap, refused at once, never queued
+    completed = [a.body for a in answers if a.body["outcome"] == "completed"]
+    assert len(completed) >= 100
+    for n, answer in enumerate(answers):
+        if answer.body["outcome"] == "completed":
+            assert answer.body["fields"] == {
+                "firstPath": f"/first/{n}",
+                "secondPath": f"/second/%2Ffirst%2F{n}",  # a value is one path segment
+            }

@@ -30,6 +30,8 @@ from tests.invocations.test_history import row
 
 PROBLEM = "application/problem+json"
 OBJECT_IDS = ("api_id", "request_id", "service_id", "key_id", "invocation_id", "designer_id")
+# Path parameters that name an object inside another by name: B's designer's event.
+NAMES = {"event": "Login"}
 # Routes outside one client: each is checked on its own below, so a new one must be too.
 UNSCOPED = {"GET /api/v1/clients", "POST /api/v1/clients"}
 
@@ -90,14 +92,14 @@ async def test_a_client_key_gets_404_on_every_route_for_another_clients_objects(
     walk = endpoints(app)
     scoped = [e for e in walk if "client" in e.params]
     assert {str(e) for e in walk if e not in scoped} <= UNSCOPED, "a route outside any client"
-    unknown = {p for e in walk for p in e.params} - {"client", *OBJECT_IDS}
+    unknown = {p for e in walk for p in e.params} - {"client", *OBJECT_IDS, *NAMES}
     assert not unknown, f"path parameters this test cannot fill: {unknown}"
 
     ids = await _b_library(http, b)
     called = row(b.client, api_id=ids["api_id"], request_id=ids["request_id"], api_name="Ledger")
     repository.append(session, [called])
     session.commit()
-    b_values = {"client": b.code, **ids, "invocation_id": called["invocation_id"]}
+    b_values = {"client": b.code, **ids, "invocation_id": called["invocation_id"], **NAMES}
     reads = [e for e in scoped if e.reads]
     b_before = await _read_all(http, reads, b_values, b.admin)
     assert all(status == 200 for status, _, _ in b_before.values()), b_before
@@ -177,7 +179,7 @@ async def test_every_route_answers_401_without_a_valid_key(
     app: FastAPI, http: httpx.AsyncClient, tenants: Tenants, credential: str
 ) -> None:
     headers = BAD_CREDENTIALS[credential](tenants)
-    values = {"client": tenants.a.code, **dict.fromkeys(OBJECT_IDS, 1)}
+    values = {"client": tenants.a.code, **dict.fromkeys(OBJECT_IDS, 1), **NAMES}
     for endpoint in endpoints(app):
         response = await http.request(
             endpoint.method, endpoint.url(values), json=endpoint.body(), headers=headers
@@ -202,7 +204,7 @@ async def test_revoked_key_answers_401_like_an_unknown_one(
     assert revoked.status_code == 204
 
     unknown = await http.get("/api/v1/clients", headers=BAD_CREDENTIALS["unknown"](tenants))
-    values = {"client": a.code, **dict.fromkeys(OBJECT_IDS, 1)}
+    values = {"client": a.code, **dict.fromkeys(OBJECT_IDS, 1), **NAMES}
     for endpoint in endpoints(app):
         response = await http.request(
             endpoint.method, endpoint.url(values), json=endpoint.body(), headers=temp

@@ -24,12 +24,14 @@ from callout.db import crypto, migrations
 from callout.db.engine import Database
 from callout.db.secrets import rotate
 from callout.demo import seed
+from callout.designers import engine
+from callout.designers.schemas import FireBody
 from callout.errors import CalloutError
 from callout.invocations import authorize as authorize_flow
 from callout.invocations import service as invocations
 from callout.invocations.schemas import AuthorizeDone, InvokeBody
 from callout.settings import get_settings
-from callout.show import show_outcome
+from callout.show import show_fire, show_outcome
 from callout.web.problems import validation_problems
 
 # Locals stay out of tracebacks: a frame may hold a secret on its way to being sealed.
@@ -235,7 +237,7 @@ def send(
     body = InvokeBody.model_validate(
         {
             "parameters": dict(_parameter(p) for p in parameter or []),
-            "context": json.loads(context.read_text()) if context else {},
+            "context": _json_file(context) if context else {},
             "mode": mode,
             "sample": sample,
         }
@@ -249,6 +251,52 @@ def send(
     show_outcome(out, outcome)
     if outcome.outcome != "success":
         raise typer.Exit(1)
+
+
+@app.command()
+def fire(
+    client: Annotated[str, typer.Argument(help="The client's code.")],
+    designer: Annotated[str, typer.Argument(help="The designer's id or name.")],
+    event: Annotated[str, typer.Argument(help="Login, In Call, Wrap-Up... or a user event.")],
+    context: Annotated[
+        Path | None, typer.Option(help="JSON file: loginData, call, account, fields.")
+    ] = None,
+    mode: Annotated[
+        str, typer.Option(help="live, or mock: each call answered by its request's sample.")
+    ] = "live",
+    as_json: Annotated[bool, typer.Option("--json", help="The whole answer as JSON.")] = False,
+) -> None:
+    """Fire a designer's event: print the effects the desktop must apply, in order, and how
+    each action went. Its calls are recorded in the invocation history.
+
+    Exits 0 when the event ran to its end, 1 when a failed action stopped it or its deadline
+    passed.
+    """
+    body = FireBody.model_validate(
+        {"context": _json_file(context) if context else {}, "mode": mode}
+    )
+    database = _installed()
+    settings = get_settings()
+    keys = settings.key_source()
+    keys.keyring()  # a missing key file fails before anything is read
+    result = asyncio.run(
+        engine.fire_named(settings, database, keys, OPERATOR, client, designer, event, body)
+    )
+    if as_json:
+        out.print_json(result.model_dump_json())
+    else:
+        show_fire(out, result)
+    if result.outcome != "completed":
+        raise typer.Exit(1)
+
+
+def _json_file(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        _fail(f"cannot read {path}: {error.strerror}")
+    except ValueError as error:
+        _fail(f"{path} is not JSON: {error}")
 
 
 @app.command()

@@ -468,6 +468,7 @@ async def own_library(http: httpx.AsyncClient, tenant: Tenant) -> dict[str, Any]
         "service_id": service["id"],
         "key_id": key["id"],
         "designer_id": designer.json()["id"],
+        "event": "Login",
         "api_etag": api.headers["ETag"],
         "request_etag": request.headers["ETag"],
     }

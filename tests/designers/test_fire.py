@@ -59,6 +59,7 @@ async def crm(
         tenant,
         api["id"],
         name="Lookup",
+        url_path="",
         endpoint_path="customers",
         query=[{"name": "phone", "value": "${phone}"}],
         parameters=[{"name": "phone", "required": True}],
@@ -74,6 +75,7 @@ async def crm(
         tenant,
         api["id"],
         name="Balance",
+        url_path="",
         endpoint_path="accounts/${accountId}",
         parameters=[{"name": "accountId", "type": "number", "required": True}],
         outputs=[
@@ -93,6 +95,7 @@ async def crm(
         tenant,
         api["id"],
         name="Note",
+        url_path="",
         method="POST",
         endpoint_path="notes",
         content_type="json",

@@ -13,7 +13,7 @@ land in the context for every later condition and action, the platform's dynamic
 The answer lists the effects in order (fields set, alerts, URL to pop, page to show,
 component to load) and a trace of each action. A failed call is in the answer; it ends the
 event only when its action says `on_error: stop`. One deadline covers the whole fire: the
-sum of its calls' own deadlines, at most CALLOUT_FIRE_DEADLINE.
+sum of its calls' own deadlines (and a second), at most CALLOUT_FIRE_DEADLINE.
 """
 
 import asyncio
@@ -25,9 +25,13 @@ from time import perf_counter
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from sqlalchemy.orm import Session
+
+from callout.clients import service as clients
 from callout.clients.access import Principal
 from callout.db.admission import Admission
 from callout.db.crypto import KeySource
+from callout.db.engine import Database
 from callout.db.models import Client
 from callout.designers import conditions, service
 from callout.designers.schemas import (
@@ -51,6 +55,7 @@ from callout.designers.schemas import (
 )
 from callout.errors import CalloutError, NotFound
 from callout.invocations import service as invocations
+from callout.invocations.refresh_tokens import DatabaseCredentials
 from callout.invocations.service import Runtime
 from callout.runtime import templates
 from callout.runtime.errors import BlockedAddress, ExecutionError, ParameterError
@@ -58,6 +63,11 @@ from callout.runtime.executor import Outcome
 from callout.runtime.guard import Guard, advice
 from callout.runtime.plan import Plan
 from callout.schemas import name_key
+from callout.settings import Settings
+
+# Time a fire may take beyond its calls' own deadlines: each call ends at its deadline at
+# the latest, so the fire's own is a backstop, never the first to end a call.
+GRACE = 1.0
 
 # Runs a plan with the parameters and the context as they stand.
 Run = Callable[[Plan, Mapping[str, Any], Mapping[str, Any]], Awaitable[Outcome]]
@@ -104,8 +114,8 @@ async def fire(
                 except CalloutError as error:  # deleted meanwhile, or unreadable: that call fails
                     plans[key] = error
     calls = [action for _, action in event.actions() if isinstance(action, FunctionCall)]
-    budget = sum(_timeout(plans[(c.api_id, c.request_id)]) for c in calls)
-    deadline = min(budget, max_deadline) if calls else max_deadline
+    budget = sum(_timeout(plans[(c.api_id, c.request_id)]) for c in calls) + GRACE
+    deadline = min(budget, max_deadline)
 
     async def run(plan: Plan, parameters: Mapping[str, Any], context: Mapping[str, Any]) -> Outcome:
         return await invocations.call(
@@ -114,6 +124,47 @@ async def fire(
 
     firing = Firing(event, plans, run, runtime.executor.http.guard)
     return await firing.fire(designer_id, body.context.model_dump(), deadline)
+
+
+async def fire_named(
+    settings: Settings,
+    database: Database,
+    keys: KeySource,
+    principal: Principal,
+    client_code: str,
+    designer_ref: str,
+    event_name: str,
+    body: FireBody,
+) -> FireResult:
+    """`callout fire`: an event of a designer named by id or name, fired in a Runtime of its
+    own, so its calls are recorded as a server's are. Returns once the history is written."""
+    admission = Admission(database)
+    try:
+        client, designer_id = await admission.lookup(
+            lambda session: _named(session, principal, client_code, designer_ref)
+        )
+        saver = DatabaseCredentials(database, keys)
+        async with await Runtime.start(settings, database, saver) as runtime:
+            return await fire(
+                runtime,
+                admission,
+                keys,
+                principal,
+                client,
+                designer_id,
+                event_name,
+                body,
+                settings.fire_deadline,
+            )
+    finally:
+        admission.close()
+
+
+def _named(
+    session: Session, principal: Principal, client_code: str, designer_ref: str
+) -> tuple[Client, int]:
+    client = clients.visible_client(session, principal, client_code)
+    return client, service.resolve(session, client, designer_ref)
 
 
 def _timeout(plan: Plan | CalloutError) -> float:

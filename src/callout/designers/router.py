@@ -5,14 +5,21 @@ Reads answer with an ETag; writes of an existing designer need it back in If-Mat
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Body, Path, Query, Response, status
 from pydantic import AfterValidator
 
-from callout.designers import service
+from callout.designers import engine, service
 from callout.designers.repository import DesignerFilter
-from callout.designers.schemas import DesignerRead, DesignerSummary, DesignerWrite
+from callout.designers.schemas import (
+    DesignerRead,
+    DesignerSummary,
+    DesignerWrite,
+    FireBody,
+    FireResult,
+)
 from callout.schemas import Page, no_control
 from callout.web.deps import (
+    CallerDep,
     ClientDep,
     IdPath,
     IdQuery,
@@ -21,6 +28,7 @@ from callout.web.deps import (
     OffsetQuery,
     PrincipalDep,
     SessionDep,
+    SettingsDep,
     located,
 )
 
@@ -95,3 +103,37 @@ def delete_designer(
 ) -> Response:
     service.delete_designer(session, principal, client, designer_id, if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+EventPath = Annotated[
+    str,
+    Path(min_length=1, max_length=100, description="Login, In Call... or a user event's name."),
+]
+
+
+@router.post(
+    "/{designer_id}/events/{event}/fire",
+    responses={404: {"description": "No such designer, or no such event in it."}},
+)
+async def fire(
+    caller: CallerDep,
+    settings: SettingsDep,
+    designer_id: IdPath,
+    event: EventPath,
+    body: Annotated[FireBody | None, Body()] = None,
+) -> FireResult:
+    """Fire the event with the contact's context: its conditions are evaluated in order and
+    the actions of each that holds run in order, each FUNCTION CALL's outputs feeding the
+    later ones. Answers the effects the desktop must apply, in order, and how each action
+    went; a failed call is in the answer, not an error status."""
+    return await engine.fire(
+        caller.runtime,
+        caller.admission,
+        caller.keys,
+        caller.principal,
+        caller.client,
+        designer_id,
+        event,
+        body or FireBody(),
+        settings.fire_deadline,
+    )

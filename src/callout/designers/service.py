@@ -29,6 +29,16 @@ def find_designer(session: Session, client: Client, designer_id: int) -> Designe
     return designer
 
 
+def resolve(session: Session, client: Client, designer_ref: str) -> int:
+    """A designer named by id or by name (ignoring case), as the CLI takes it."""
+    designers = DesignerRepository(session, client)
+    found = designers.get(int(designer_ref)) if designer_ref.isdigit() else None
+    found = found or designers.by_name_key(name_key(designer_ref))
+    if found is None:
+        raise NotFound(f"no designer {designer_ref!r} in client {client.code!r}")
+    return found.id
+
+
 def list_designers(
     session: Session, client: Client, where: DesignerFilter, limit: int, offset: int
 ) -> Page[DesignerSummary]:
