@@ -30,27 +30,34 @@ import dataclasses
 import json
 import os
 import resource
-import secrets
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, make_url
 
 from callout import logging as callout_logging
 from callout.cli import UVICORN_OPTIONS
 from runtime import TOKEN, Upstream, machine, upstream
+from serving import (
+    callout_env,
+    database,
+    database_options,
+    free_port,
+    serve_command,
+    serving,
+    set_up,
+    tree_cpu,
+    wait_up,
+)
 
 BENCH = Path(__file__).resolve().parent
 WRK = shutil.which("wrk") or "wrk"
-CALLOUT = Path(sys.prefix) / "bin" / "callout"
 GOAL_RATE, GOAL_P99 = 0.8, 1.5
 INVOKE = "/api/v1/clients/demo/apis/{api}/requests/{request}/invoke"
 WRK_SCRIPT = """
@@ -73,15 +80,6 @@ function done(summary, latency, requests)
     e.connect + e.read + e.write + e.timeout))
 end
 """
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 # The servers
@@ -115,64 +113,6 @@ def server_command(kind: str, target: str, port: int, workers: int, log_config: 
             target,
         ]
     raise ValueError(kind)
-
-
-@contextmanager
-def serving(command: list[str], env: dict[str, str], log: Path) -> Iterator[int]:
-    """Run a server until the block ends; yields its pid."""
-    with log.open("w") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
-    try:
-        yield process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def wait_up(root: str, log: Path) -> None:
-    for _ in range(300):
-        try:
-            if httpx.get(f"{root}/openapi.json", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{root} did not answer within 30 s; see {log}:\n{log.read_text()[-3000:]}")
-
-
-@contextmanager
-def database(kind: str, postgres: str) -> Iterator[dict[str, str]]:
-    """Settings for a fresh database: SQLite in the data dir, or a new PostgreSQL database
-    beside `postgres`, dropped afterwards."""
-    if kind == "sqlite":
-        yield {}
-        return
-    name = f"callout_bench_{secrets.token_hex(4)}"
-    admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        url = make_url(postgres).set(database=name).render_as_string(hide_password=False)
-        yield {"CALLOUT_DATABASE_URL": url}
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
-def set_up(env: dict[str, str]) -> str:
-    """`callout init` on the data dir of `env`; the demo admin key it prints."""
-    init = subprocess.run(  # noqa: S603 - our own script
-        [str(CALLOUT), "init"], env=env, capture_output=True, text=True, check=True
-    )
-    for word in init.stdout.split():
-        if word.startswith("callout_"):
-            return word
-    raise RuntimeError(f"callout init printed no key:\n{init.stdout}{init.stderr}")
 
 
 def library(root: str, key: str, target: Upstream) -> str:
@@ -216,21 +156,6 @@ def check(url: str, key: str | None) -> None:
 
 
 # Measuring
-
-
-def tree_cpu(pid: int) -> float:
-    """CPU seconds a server has used so far: its process and every worker under it (Linux)."""
-    total, pending = 0.0, [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rpartition(")")[2].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return total
 
 
 @dataclasses.dataclass(frozen=True)
@@ -337,14 +262,7 @@ def report(runs: list[Run], args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get(
-            "CALLOUT_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-        help="a PostgreSQL URL; the benchmark's database is created beside it",
-    )
+    database_options(parser)
     parser.add_argument(
         "--server", choices=("serve", "uvicorn-h11", "uvicorn-uvloop", "granian"), default="serve"
     )
@@ -365,10 +283,8 @@ def main() -> None:
         log_config.write_text(json.dumps(callout_logging.config()))
         target = stack.enter_context(upstream(None))
         settings = stack.enter_context(database(args.database, args.postgres))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CALLOUT_")}
-        env |= settings | {
-            "CALLOUT_DATA_DIR": str(scratch / "data"),
-            "CALLOUT_OUTBOUND_ALLOW": "127.0.0.0/8",
+        env = callout_env(scratch / "data", settings)
+        env |= {
             "BENCH_UPSTREAM": target.url,
             "PYTHONPATH": os.pathsep.join([str(BENCH), env.get("PYTHONPATH", "")]),
         }
@@ -379,8 +295,7 @@ def main() -> None:
         pids: dict[str, int] = {}
         for name in ("callout", "minimal"):
             if args.server == "serve" and name == "callout":
-                command = [str(CALLOUT), "serve", "--port", str(ports[name])]
-                command += ["--workers", str(args.workers)]
+                command = serve_command(ports[name], args.workers)
             else:
                 command = server_command(
                     args.server, targets[name], ports[name], args.workers, log_config
