@@ -44,28 +44,31 @@ async def test_a_known_key_and_client_read_no_database(
 
 
 async def test_a_cached_invoke_runs_no_sql(
-    app: FastAPI,
-    http: httpx.AsyncClient,
+    settings: Settings,
+    bound_database: Database,
+    keys: KeySource,
     tenants: Tenants,
     upstream: Upstream,
     queries: QueryCounter,
 ) -> None:
     a = tenants.a
     upstream.answer(200, {"name": "Ann"})
-    api = await make_api(http, a, base_url=f"{upstream.url}/api")
-    request = await make_request(http, a, api["id"])
-    url = f"{a.apis}/{api['id']}/requests/{request['id']}/invoke"
-    body = {"parameters": {"customerId": "7"}}
     # The suite's plan cache checks versions on every call (plan_ttl 0); the server's trusts
-    # a plan for CALLOUT_PLAN_TTL, so give this app the server's default.
-    app.state.runtime.plans.ttl = Settings.model_fields["plan_ttl"].default
-    assert (await http.post(url, json=body, headers=a.editor)).status_code == 200
-    before = queries.count
+    # a plan for CALLOUT_PLAN_TTL, so this app has the server's default.
+    served = settings.model_copy(update={"plan_ttl": Settings.model_fields["plan_ttl"].default})
+    app = create_app(served, database=bound_database, keys=keys)
+    async with client_of(app) as http:
+        api = await make_api(http, a, base_url=f"{upstream.url}/api")
+        request = await make_request(http, a, api["id"])
+        url = f"{a.apis}/{api['id']}/requests/{request['id']}/invoke"
+        body = {"parameters": {"customerId": "7"}}
+        assert (await http.post(url, json=body, headers=a.editor)).status_code == 200
+        before = queries.count
 
-    invoked = await http.post(url, json=body, headers=a.editor)
+        invoked = await http.post(url, json=body, headers=a.editor)
 
-    assert invoked.status_code == 200, invoked.text
-    assert queries.count == before
+        assert invoked.status_code == 200, invoked.text
+        assert queries.count == before  # the history is written later, off the call
 
 
 async def test_a_revoked_key_is_refused_at_once_in_the_process_that_revoked_it(

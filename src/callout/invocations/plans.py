@@ -3,73 +3,36 @@
 A write in this process drops the plans of every API it touched as it commits (`forget`), so
 the next call here sees it. Another process hears nothing: its cached plan is trusted for
 `ttl` seconds, after which the next call checks the request's and its API's versions (one
-indexed query) and rebuilds the plan only if either moved. So an edit reaches every other
-process within `ttl`, and the hot path touches the database at most once per `ttl` per
-request. Ids are never reused, so a plan can never be taken for a newer object's.
-
-When a plan's `ttl` has passed, one caller checks it while the others go on with it for the
-moment the check takes (at most `CHECK_GRACE` seconds), so calls in flight do not all queue
-for the same check.
+indexed query) and rebuilds the plan only if either moved (`db/kept.py`). So an edit reaches
+every other process within `ttl`, and the hot path touches the database at most once per
+`ttl` per request. Ids are never reused, so a plan can never be taken for a newer object's.
 """
-
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass
-from time import monotonic
 
 from sqlalchemy.orm import Session
 
 from callout.apis import definitions
 from callout.db.crypto import Keyring
 from callout.db.engine import Changes
+from callout.db.kept import Kept
 from callout.db.models import Client
 from callout.invocations.compile import compile_plan
 from callout.runtime.plan import Plan, PlanKey
 
-CHECK_GRACE = 5.0
-
-
-@dataclass
-class _Entry:
-    plan: Plan
-    api_id: int
-    checked: float
-    checking_until: float = 0.0  # a caller is checking this plan until then
-
 
 class PlanCache:
     def __init__(self, ttl: float = 2.0, size: int = 10_000) -> None:
-        self.ttl = ttl
-        self.size = size
-        self._entries: OrderedDict[tuple[int, int], _Entry] = OrderedDict()
-        self._lock = threading.Lock()
-        # Moves with every `forget`: a plan compiled from what was read before a write
-        # committed is returned to its caller but not kept.
-        self._generation = 0
+        self._kept: Kept[tuple[int, int], Plan] = Kept(ttl, size)
 
     def cached(self, client: Client, api_id: int, request_id: int) -> Plan | None:
-        """A plan still within its ttl (or being checked by another caller), without
-        touching the database; None tells this caller to check it (`plan`)."""
-        now = monotonic()
-        with self._lock:
-            entry = self._entries.get((client.id, request_id))
-            if entry is None or entry.api_id != api_id:
-                return None
-            if now - entry.checked >= self.ttl and now >= entry.checking_until:
-                entry.checking_until = now + CHECK_GRACE
-                return None
-            self._entries.move_to_end((client.id, request_id))
-            return entry.plan
+        """A plan still trusted (or being checked by another caller), without touching the
+        database; None tells this caller to check it (`plan`)."""
+        plan = self._kept.get((client.id, request_id))
+        return plan if plan is not None and plan.key.api_id == api_id else None
 
     def forget(self, changes: Changes) -> None:
         """Drop the plans of the APIs a commit changed or deleted."""
-        api_ids = changes.apis
-        if not api_ids:
-            return
-        with self._lock:
-            self._generation += 1
-            for key in [k for k, entry in self._entries.items() if entry.api_id in api_ids]:
-                del self._entries[key]
+        if changes.apis:
+            self._kept.forget(lambda _, plan: plan.key.api_id in changes.apis)
 
     def plan(
         self, session: Session, keyring: Keyring, client: Client, api_id: int, request_id: int
@@ -78,37 +41,29 @@ class PlanCache:
         try:
             return self._plan(session, keyring, client, api_id, request_id)
         except BaseException:
-            with self._lock:  # gone, or unreadable for now: nobody goes on with the old plan
-                self._entries.pop((client.id, request_id), None)
+            self._kept.drop((client.id, request_id))  # gone, or unreadable for now
             raise
 
     def _plan(
         self, session: Session, keyring: Keyring, client: Client, api_id: int, request_id: int
     ) -> Plan:
-        with self._lock:
-            generation = self._generation
+        key = (client.id, request_id)
+        generation = self._kept.generation
         current = definitions.versions(session, client, api_id, request_id)
-        with self._lock:
-            entry = self._entries.get((client.id, request_id))
-        if entry is not None and entry.api_id == api_id and _versions(entry.plan) == current:
-            entry.checked, entry.checking_until = monotonic(), 0.0
-            return entry.plan
+        held = self._kept.held(key)
+        if held is not None and held.key.api_id == api_id and _versions(held) == current:
+            self._kept.confirm(key)
+            return held
         loaded = definitions.load(session, keyring, client, api_id, request_id)
-        key = PlanKey(
+        plan_key = PlanKey(
             client.id,
             api_id,
             request_id,
             loaded.versions.api_version,
             loaded.versions.request_version,
         )
-        plan = compile_plan(key, loaded.api, loaded.request)
-        with self._lock:
-            if generation != self._generation:
-                return plan
-            self._entries[(client.id, request_id)] = _Entry(plan, api_id, monotonic())
-            self._entries.move_to_end((client.id, request_id))
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+        plan = compile_plan(plan_key, loaded.api, loaded.request)
+        self._kept.keep(key, plan, generation)
         return plan
 
 
