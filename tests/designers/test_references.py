@@ -226,3 +226,18 @@ async def test_a_condition_that_does_not_parse_is_refused_naming_where(
     [error] = response.json()["errors"]
     assert error["field"] == "events[1].conditions[0].expression"
     assert "line 1, column" in error["message"]
+
+
+async def test_an_actions_own_fields_are_named_as_the_library_checks_name_them(
+    http: httpx.AsyncClient, tenants: Tenants, crm: Library
+) -> None:
+    """The schema's refusals inside an action name the field as the library's checks do,
+    `actions[0].parameters[0].value`, without the action's kind in between."""
+    both = crm.call([{"name": "customerId", "path": "call.ani", "value": "C-1"}])
+    pop = {"kind": "pop_url", "url": "ftp://crm.example/"}
+    body = designer_body(both, pop)
+    errors = await refused(http, tenants, body)
+    assert [e["field"] for e in errors] == [
+        f"{AT}.parameters[0].value",
+        "events[0].conditions[0].actions[1].url",
+    ]

@@ -187,6 +187,10 @@ class ComponentLoad(ActionBase):
 
 
 Action = Annotated[FunctionCall | PopUrl | PageTransition | ComponentLoad, Discriminator("kind")]
+ACTION_KINDS = frozenset(
+    kind.model_fields["kind"].default
+    for kind in (FunctionCall, PopUrl, PageTransition, ComponentLoad)
+)
 
 
 class EventCondition(Model):
