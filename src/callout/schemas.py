@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -147,8 +148,17 @@ class Page(Model, Generic[T]):
 
 def field_error(loc: str | tuple[str | int, ...], message: str) -> ValidationError:
     """An error to raise from a validator that names the field it is about, not the model."""
-    where = (loc,) if isinstance(loc, str) else loc
-    rule = PydanticCustomError("rule", "{message}", {"message": message})
-    return ValidationError.from_exception_data(
-        "input", [InitErrorDetails(type=rule, loc=where, input=None)]
-    )
+    return field_errors([(loc, message)])
+
+
+def field_errors(problems: Iterable[tuple[str | tuple[str | int, ...], str]]) -> ValidationError:
+    """One error naming several fields, each with its own message."""
+    details = [
+        InitErrorDetails(
+            type=PydanticCustomError("rule", "{message}", {"message": message}),
+            loc=(loc,) if isinstance(loc, str) else loc,
+            input=None,
+        )
+        for loc, message in problems
+    ]
+    return ValidationError.from_exception_data("input", details)

@@ -228,16 +228,47 @@ async def test_a_condition_that_does_not_parse_is_refused_naming_where(
     assert "line 1, column" in error["message"]
 
 
-async def test_an_actions_own_fields_are_named_as_the_library_checks_name_them(
-    http: httpx.AsyncClient, tenants: Tenants, crm: Library
+async def test_a_path_outside_the_context_is_refused_in_a_condition_or_a_popped_url(
+    http: httpx.AsyncClient, tenants: Tenants
 ) -> None:
-    """The schema's refusals inside an action name the field as the library's checks do,
-    `actions[0].parameters[0].value`, without the action's kind in between."""
-    both = crm.call([{"name": "customerId", "path": "call.ani", "value": "C-1"}])
-    pop = {"kind": "pop_url", "url": "ftp://crm.example/"}
-    body = designer_body(both, pop)
-    errors = await refused(http, tenants, body)
-    assert [e["field"] for e in errors] == [
-        f"{AT}.parameters[0].value",
-        "events[0].conditions[0].actions[1].url",
+    """A designer has no parameters: `${cal.ani}` or `${ani}` would read nothing on every
+    fire, so it is refused at the save, as a request refuses an unknown placeholder."""
+    popped = {"kind": "pop_url", "url": "https://crm.example/${customer.id}"}
+    body = designer_body()
+    body["events"][0]["conditions"] = [
+        {"expression": "${cal.ani} starts with '+44'"},
+        {"expression": "not ${ani} is empty"},
+        {"expression": "", "actions": [popped]},
     ]
+    message = "each ${path} must start with one of account, call, fields, loginData, responses"
+    assert await refused(http, tenants, body) == [
+        {"field": "events[0].conditions[0].expression", "message": message},
+        {"field": "events[0].conditions[1].expression", "message": message},
+        {"field": "events[0].conditions[2].actions[0].url", "message": message},
+    ]
+
+
+async def test_a_designer_stored_before_the_context_rule_still_reads_and_fires(
+    http: httpx.AsyncClient, tenants: Tenants, session: Session
+) -> None:
+    """The rule is one of saves: a stored path outside the context reads as missing."""
+    a = tenants.a
+    created = (await make_designer(http, a)).json()
+    row = session.get(Designer, created["id"])
+    assert row is not None
+    events = [dict(event) for event in row.events]
+    events[0]["conditions"] = [{"expression": "${cal.ani} is empty", "stop": False, "actions": []}]
+    row.events = events
+    session.flush()
+
+    read = await http.get(f"{a.designers}/{created['id']}", headers=a.viewer)
+    assert read.status_code == 200, read.text
+    fired = await http.post(f"{a.designers}/{created['id']}/events/Login/fire", headers=a.editor)
+    assert fired.status_code == 200, fired.text
+    assert fired.json()["conditions"] == [{"position": 0, "state": "held"}]
+    saved = await http.put(
+        f"{a.designers}/{created['id']}",
+        json=read.json(),
+        headers=a.editor | {"If-Match": read.headers["ETag"]},
+    )
+    assert saved.status_code == 422, saved.text
