@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -84,6 +85,18 @@ Description = Annotated[str, StringConstraints(max_length=4000)]
 # Row ids are 32-bit on PostgreSQL: a larger one names nothing, and must not reach a query.
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def id_named(ref: str) -> int | None:
+    """The id a CLI argument gives when it is one: ASCII digits within MAX_ID (`str.isdigit`
+    also takes `²`, which `int` refuses; a larger number would overflow the query, and one
+    of thousands of digits is more than `int` reads)."""
+    if not (ref.isascii() and ref.isdigit()) or len(ref.lstrip("0")) > len(str(MAX_ID)):
+        return None
+    number = int(ref)
+    return number if 1 <= number <= MAX_ID else None
+
+
 # No list holds more rows than there are ids: a larger offset is past every page, and at
 # 2**63 would overflow the database's integer.
 MAX_OFFSET = MAX_ID
@@ -135,8 +148,17 @@ class Page(Model, Generic[T]):
 
 def field_error(loc: str | tuple[str | int, ...], message: str) -> ValidationError:
     """An error to raise from a validator that names the field it is about, not the model."""
-    where = (loc,) if isinstance(loc, str) else loc
-    rule = PydanticCustomError("rule", "{message}", {"message": message})
-    return ValidationError.from_exception_data(
-        "input", [InitErrorDetails(type=rule, loc=where, input=None)]
-    )
+    return field_errors([(loc, message)])
+
+
+def field_errors(problems: Iterable[tuple[str | tuple[str | int, ...], str]]) -> ValidationError:
+    """One error naming several fields, each with its own message."""
+    details = [
+        InitErrorDetails(
+            type=PydanticCustomError("rule", "{message}", {"message": message}),
+            loc=(loc,) if isinstance(loc, str) else loc,
+            input=None,
+        )
+        for loc, message in problems
+    ]
+    return ValidationError.from_exception_data("input", details)

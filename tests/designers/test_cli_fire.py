@@ -97,6 +97,9 @@ def test_unknown_names_and_bad_context_are_one_line_errors(
             "has no such event (its events: Login, In Call, Wrap-Up)",
         ),
         (["demo", "Agent desktop", "Login", "--mode", "dry_run"], "mode"),
+        (["demo", "99999999999999999999", "Login"], "no designer '99999999999999999999'"),
+        (["demo", "\u00b2", "Login"], "no designer '\u00b2' in client 'demo'"),
+        (["demo", "1" * 5000, "Login"], "in client 'demo'"),
     ]:
         done = callout(installed.data_dir, "fire", *args)
         assert done.returncode == 1

@@ -226,3 +226,49 @@ async def test_a_condition_that_does_not_parse_is_refused_naming_where(
     [error] = response.json()["errors"]
     assert error["field"] == "events[1].conditions[0].expression"
     assert "line 1, column" in error["message"]
+
+
+async def test_a_path_outside_the_context_is_refused_in_a_condition_or_a_popped_url(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    """A designer has no parameters: `${cal.ani}` or `${ani}` would read nothing on every
+    fire, so it is refused at the save, as a request refuses an unknown placeholder."""
+    popped = {"kind": "pop_url", "url": "https://crm.example/${customer.id}"}
+    body = designer_body()
+    body["events"][0]["conditions"] = [
+        {"expression": "${cal.ani} starts with '+44'"},
+        {"expression": "not ${ani} is empty"},
+        {"expression": "", "actions": [popped]},
+    ]
+    message = "each ${path} must start with one of account, call, fields, loginData, responses"
+    assert await refused(http, tenants, body) == [
+        {"field": "events[0].conditions[0].expression", "message": message},
+        {"field": "events[0].conditions[1].expression", "message": message},
+        {"field": "events[0].conditions[2].actions[0].url", "message": message},
+    ]
+
+
+async def test_a_designer_stored_before_the_context_rule_still_reads_and_fires(
+    http: httpx.AsyncClient, tenants: Tenants, session: Session
+) -> None:
+    """The rule is one of saves: a stored path outside the context reads as missing."""
+    a = tenants.a
+    created = (await make_designer(http, a)).json()
+    row = session.get(Designer, created["id"])
+    assert row is not None
+    events = [dict(event) for event in row.events]
+    events[0]["conditions"] = [{"expression": "${cal.ani} is empty", "stop": False, "actions": []}]
+    row.events = events
+    session.flush()
+
+    read = await http.get(f"{a.designers}/{created['id']}", headers=a.viewer)
+    assert read.status_code == 200, read.text
+    fired = await http.post(f"{a.designers}/{created['id']}/events/Login/fire", headers=a.editor)
+    assert fired.status_code == 200, fired.text
+    assert fired.json()["conditions"] == [{"position": 0, "state": "held"}]
+    saved = await http.put(
+        f"{a.designers}/{created['id']}",
+        json=read.json(),
+        headers=a.editor | {"If-Match": read.headers["ETag"]},
+    )
+    assert saved.status_code == 422, saved.text

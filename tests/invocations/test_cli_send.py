@@ -236,3 +236,24 @@ def test_send_to_an_unknown_api_or_request_names_what_is_missing(
             "no request 'Nope' in API 'Customer CRM'": ["demo", "customer crm", "Nope"],
         },
     )
+
+
+def test_send_to_an_id_past_the_range_or_in_other_digits_names_what_is_missing(
+    installed: Installation,
+) -> None:
+    fails_clearly(
+        installed,
+        {
+            "no API '99999999999999999999' in client 'demo'": [
+                "demo",
+                "99999999999999999999",
+                "Get customer",
+            ],
+            "no API '\u00b2' in client 'demo'": ["demo", "\u00b2", "Get customer"],
+            "no request '99999999999999999999' in API 'Customer CRM'": [
+                "demo",
+                "customer crm",
+                "99999999999999999999",
+            ],
+        },
+    )

@@ -16,7 +16,7 @@ from callout.db.crypto import Keyring
 from callout.db.models import Api, Client
 from callout.db.secrets import Vault, api_owner, request_owner
 from callout.errors import NotFound
-from callout.schemas import name_key
+from callout.schemas import id_named, name_key
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,8 @@ def resolve(session: Session, client: Client, api_ref: str, request_ref: str) ->
     takes them; the client's own API wins over a system API of the same name."""
     api = _api_named(session, client, api_ref)
     requests = RequestRepository(session, client)
-    request = requests.get(api, int(request_ref)) if request_ref.isdigit() else None
+    request_id = id_named(request_ref)
+    request = requests.get(api, request_id) if request_id is not None else None
     request = request or requests.by_name_key(api, name_key(request_ref))
     if request is None:
         raise NotFound(f"no request {request_ref!r} in API {api.name!r}")
@@ -78,7 +79,8 @@ def resolve_api(session: Session, client: Client, api_ref: str) -> int:
 
 def _api_named(session: Session, client: Client, api_ref: str) -> Api:
     apis = ApiRepository(session, client)
-    api = apis.get(int(api_ref)) if api_ref.isdigit() else None
+    api_id = id_named(api_ref)
+    api = apis.get(api_id) if api_id is not None else None
     api = api or apis.named(name_key(api_ref))
     if api is None:
         raise NotFound(f"no API {api_ref!r} in client {client.code!r}")

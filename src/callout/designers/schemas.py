@@ -26,7 +26,16 @@ from callout.apis.schemas import CONTEXT_ROOTS
 from callout.designers import conditions
 from callout.invocations.schemas import Context, OutcomeName
 from callout.runtime import templates
-from callout.schemas import Description, Id, Model, Name, field_error, name_key, no_control
+from callout.schemas import (
+    Description,
+    Id,
+    Model,
+    Name,
+    field_error,
+    field_errors,
+    name_key,
+    no_control,
+)
 
 # The platform's system events, spelt as its desktop shows them.
 SYSTEM_EVENTS = ("Login", "Log off", "Ready", "Not Ready", "In Call", "Wrap-Up", "Disposition")
@@ -89,6 +98,14 @@ def _context_path(value: str) -> str:
     if placeholder.root not in CONTEXT_ROOTS:
         raise ValueError(f"must start with one of {', '.join(sorted(CONTEXT_ROOTS))}")
     return value
+
+
+# Where a condition's or a POP URL's `${...}` may read: a designer has no parameters.
+IN_CONTEXT = "each ${path} must start with one of " + ", ".join(sorted(CONTEXT_ROOTS))
+
+
+def _in_context(paths: Iterable[templates.Placeholder]) -> bool:
+    return all(path.root in CONTEXT_ROOTS for path in paths)
 
 
 ContextPath = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -187,6 +204,10 @@ class ComponentLoad(ActionBase):
 
 
 Action = Annotated[FunctionCall | PopUrl | PageTransition | ComponentLoad, Discriminator("kind")]
+ACTION_KINDS = frozenset(
+    kind.model_fields["kind"].default
+    for kind in (FunctionCall, PopUrl, PageTransition, ComponentLoad)
+)
 
 
 class EventCondition(Model):
@@ -283,6 +304,25 @@ def _check_page(pages: dict[str, set[str]], at: Loc, page: str, component: str |
 
 class DesignerWrite(DesignerFields, Writable):
     read_only = DESIGNER_READ_ONLY
+
+    @model_validator(mode="after")
+    def _paths_in_context(self) -> "DesignerWrite":
+        """Every `${...}` of a condition or a POP URL reads the context: `${cal.ani}` would
+        read nothing on every fire, unnoticed. A rule of saves only, so that a designer
+        stored before it still reads and fires."""
+        problems: list[tuple[Loc, str]] = []
+        for e, event in enumerate(self.events):
+            for c, condition in enumerate(event.conditions):
+                if not _in_context(conditions.parse(condition.expression).paths):
+                    problems.append((("events", e, "conditions", c, "expression"), IN_CONTEXT))
+            for loc, action in event.actions():
+                if isinstance(action, PopUrl):
+                    parts = templates.parse(action.url)
+                    if not _in_context(p for p in parts if isinstance(p, templates.Placeholder)):
+                        problems.append((("events", e, *loc, "url"), IN_CONTEXT))
+        if problems:
+            raise field_errors(problems)
+        return self
 
 
 class DesignerRead(DesignerFields):

@@ -18,7 +18,7 @@ from callout.designers import mappers, references
 from callout.designers.repository import CallRepository, DesignerFilter, DesignerRepository
 from callout.designers.schemas import DesignerRead, DesignerSummary, DesignerWrite, Usage
 from callout.errors import Conflict, Invalid, NotFound
-from callout.schemas import IfMatch, Page, name_key
+from callout.schemas import IfMatch, Page, id_named, name_key
 
 
 def find_designer(session: Session, client: Client, designer_id: int) -> Designer:
@@ -32,7 +32,8 @@ def find_designer(session: Session, client: Client, designer_id: int) -> Designe
 def resolve(session: Session, client: Client, designer_ref: str) -> int:
     """A designer named by id or by name (ignoring case), as the CLI takes it."""
     designers = DesignerRepository(session, client)
-    found = designers.get(int(designer_ref)) if designer_ref.isdigit() else None
+    designer_id = id_named(designer_ref)
+    found = designers.get(designer_id) if designer_id is not None else None
     found = found or designers.by_name_key(name_key(designer_ref))
     if found is None:
         raise NotFound(f"no designer {designer_ref!r} in client {client.code!r}")

@@ -19,7 +19,7 @@ from pydantic import Field
 from starlette.exceptions import HTTPException
 
 from callout.apis.authorization import SCHEMES
-from callout.designers.schemas import Usage
+from callout.designers.schemas import ACTION_KINDS, Usage
 from callout.errors import CalloutError, FieldProblem, field_path
 from callout.invocations.schemas import OutcomeName
 from callout.schemas import MAX_DEPTH, Model
@@ -86,11 +86,14 @@ def field_name(loc: Sequence[str | int]) -> str:
     """A readable path: ("headers", 2, "name") -> "headers[2].name".
 
     The tag pydantic adds inside a discriminated union is dropped, so an OAuth 2.0 token URL
-    is `authorization.token_url` here as in every other error.
+    is `authorization.token_url`, and a designer's FUNCTION CALL parameter
+    `actions[0].parameters[1].name`, here as in every other error.
     """
     parts = list(loc)
     for i in range(len(parts) - 1, 0, -1):
-        if parts[i - 1] == "authorization" and parts[i] in SCHEMES:
+        scheme = parts[i - 1] == "authorization" and parts[i] in SCHEMES
+        action = i >= 2 and parts[i - 2] == "actions" and parts[i] in ACTION_KINDS
+        if scheme or action:
             del parts[i]
     return field_path(parts)
 

@@ -1,0 +1,86 @@
+"""What `callout send` and `callout fire` print: values from an upstream or a designer are
+printed as they are, never read as rich markup."""
+
+from collections.abc import Callable
+
+from rich.console import Console
+
+from callout.designers.schemas import FireResult
+from callout.runtime.executor import Outcome
+from callout.runtime.trace import RequestView, ResponseView
+from callout.show import show_fire, show_outcome
+
+MARKUP = "[/x] [bold red]loud"
+
+
+def printed(show: Callable[[Console], None]) -> str:
+    console = Console(record=True, width=200, color_system=None)
+    show(console)
+    return console.export_text()
+
+
+def test_a_fires_values_that_look_like_markup_are_printed_as_they_are() -> None:
+    result = FireResult.model_validate(
+        {
+            "designer_id": 1,
+            "event": f"Click {MARKUP}",
+            "outcome": "stopped",
+            "effects": [
+                {"kind": "set_field", "field": "note", "value": MARKUP},
+                {"kind": "alert", "message": MARKUP},
+                {"kind": "pop_url", "url": "https://crm.example/[/x]"},
+            ],
+            "conditions": [{"position": 0, "state": "held"}],
+            "actions": [
+                {
+                    "condition": 0,
+                    "action": 0,
+                    "kind": "function_call",
+                    "outcome": "failure",
+                    "reason": "upstream_error",
+                    "message": MARKUP,
+                    "duration_ms": 1.0,
+                }
+            ],
+            "fields": {"note": MARKUP},
+            "responses": {},
+            "duration_ms": 1.0,
+        }
+    )
+
+    text = printed(lambda console: show_fire(console, result))
+
+    assert f"Click {MARKUP}: stopped" in text
+    assert f'note = "{MARKUP}"' in text
+    assert f"alert      {MARKUP}" in text
+    assert "https://crm.example/[/x]" in text
+    assert f"upstream_error: {MARKUP}" in text
+
+
+def test_an_outcomes_values_that_look_like_markup_are_printed_as_they_are() -> None:
+    outcome = Outcome(
+        "failure",
+        "0000000000000001",
+        reason="unexpected_status",
+        message=MARKUP,
+        status=500,
+        outputs={"[/name]": MARKUP},
+        alerts=[MARKUP],
+        warnings=[MARKUP],
+        request=RequestView(method="GET", url="https://api.example/[/x]", headers=[], body=None),
+        response=ResponseView(
+            status=500,
+            headers=[("Content-Type", "text/plain")],
+            body=MARKUP,
+            truncated=False,
+        ),
+    )
+
+    text = printed(lambda console: show_outcome(console, outcome))
+
+    assert f"(unexpected_status: {MARKUP})" in text
+    assert "GET https://api.example/[/x]" in text
+    assert f'[/name]  "{MARKUP}"' in text
+    assert f"alert: {MARKUP}" in text
+    assert f"warning: {MARKUP}" in text
+    assert text.rstrip().endswith(MARKUP)
