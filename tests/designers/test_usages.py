@@ -203,6 +203,41 @@ async def test_dropping_a_mapped_parameter_is_refused_naming_it(
     assert added.status_code == 200, added.text
 
 
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        [{"name": "customerId"}, {"name": "region", "required": True}],  # a new one
+        [{"name": "customerId", "required": True, "default": "7"}, {"name": "region"}],
+    ],
+    ids=["added", "made-required"],
+)
+async def test_a_required_parameter_a_designer_does_not_map_is_refused(
+    http: httpx.AsyncClient, tenants: Tenants, crm: Library, parameters: list[dict[str, Any]]
+) -> None:
+    a = tenants.a
+    await make_designer(http, a, crm.call())
+    url = f"{a.apis}/{crm.api_id}/requests/{crm.request_id}"
+    needs = [{**p, "required": True} if p["name"] == "region" else p for p in parameters]
+    body = request_body(endpoint_path="customers/${customerId}/${region}", parameters=needs)
+    refused = await http.put(url, json=body, headers=a.editor | {"If-Match": '"1"'})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["errors"] == [
+        {
+            "field": "parameters",
+            "message": "'region' would be required, and designer 'Inbound' (event 'Login') "
+            "does not map it",
+        }
+    ]
+    # Required with a default, the call still runs: that is no break.
+    with_default = [
+        {"name": "customerId", "required": True},
+        {"name": "region", "required": True, "default": "eu"},
+    ]
+    body = request_body(endpoint_path="customers/${customerId}/${region}", parameters=with_default)
+    saved = await http.put(url, json=body, headers=a.editor | {"If-Match": '"1"'})
+    assert saved.status_code == 200, saved.text
+
+
 async def test_renaming_an_api_or_request_keeps_the_designers_calls(
     http: httpx.AsyncClient, tenants: Tenants, crm: Library
 ) -> None:

@@ -101,8 +101,7 @@ def update_request(
         if "parameters" in changed:
             # After the row's UPDATE: on PostgreSQL that waits for a designer save holding
             # the request (FOR SHARE), whose mappings this then sees.
-            declared = {p.name for p in data.parameters}
-            references.refuse_lost_parameters(session, client, request, declared)
+            references.refuse_broken_calls(session, client, request, data.parameters)
         seal(session, keyring, client, api, request, split)
         _audit(session, principal, client, "update", api, request, changed)
     return mappers.request(RequestRead, api, request)

@@ -4,8 +4,9 @@ At a save, every FUNCTION CALL names an API the client may call (its own or a sy
 another client's API reads as missing, exactly like one that never was), a request of that
 API, only parameters the request declares, and every required parameter that has no default.
 
-Afterwards the library refuses to delete an API or a request a designer calls, or to drop a
-parameter a designer maps, with the uses listed (409). When a save and a delete race, the
+Afterwards the library refuses to delete an API or a request a designer calls, to drop a
+parameter a designer maps, or to make required one it does not map, with the uses listed
+(409). When a save and a delete race, the
 database's foreign keys refuse the delete (`DesignerCall`), and `used_meanwhile` says why.
 """
 
@@ -16,6 +17,7 @@ from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from callout.apis.repository import ApiRepository, RequestRepository
+from callout.apis.schemas import RequestParameter
 from callout.db.models import Api, Client, DesignerCall, Request
 from callout.designers import mappers
 from callout.designers.repository import CallRepository, Use, every_call_of_system_apis
@@ -90,20 +92,31 @@ def refuse_request_use(session: Session, client: Client, request: Request) -> No
         raise _in_use(f"request {request.name!r} is called by {named(_labels(uses))}", uses)
 
 
-def refuse_lost_parameters(
-    session: Session, client: Client, request: Request, declared: set[str]
+def refuse_broken_calls(
+    session: Session, client: Client, request: Request, parameters: Sequence[RequestParameter]
 ) -> None:
-    """409 if a designer maps a parameter of the request that `declared` no longer has."""
+    """409 if the request's new `parameters` would break a designer's call of it: a
+    parameter it maps is gone, or one it does not map is now required with no default."""
+    declared = {p.name for p in parameters}
+    required = {p.name for p in parameters if p.required and p.default is None}
     uses = CallRepository(session, client).of_request(request.id)
-    losing = [use for use in uses if set(use[0].parameters) - declared]
-    if not losing:
-        return
+    breaking = [
+        use
+        for use in uses
+        if set(use[0].parameters) - declared or required - set(use[0].parameters)
+    ]
     problems = []
-    for name in sorted({p for call, _ in losing for p in call.parameters} - declared):
-        who = named(_labels(use for use in losing if name in use[0].parameters))
-        problems.append(FieldProblem("parameters", f"{name!r} is mapped by {who}"))
-    detail = f"request {request.name!r} would lose parameters that designers map: "
-    raise _in_use(detail + "; ".join(p.message for p in problems), losing, problems)
+    for lost in sorted({p for use in breaking for p in use[0].parameters} - declared):
+        who = named(_labels(use for use in breaking if lost in use[0].parameters))
+        problems.append(FieldProblem("parameters", f"{lost!r} is mapped by {who}"))
+    for needed in sorted(required):
+        unmapped = _labels(use for use in breaking if needed not in use[0].parameters)
+        if unmapped:
+            why = f"{needed!r} would be required, and {named(unmapped)} does not map it"
+            problems.append(FieldProblem("parameters", why))
+    if problems:
+        detail = f"request {request.name!r} would break the designers that call it: "
+        raise _in_use(detail + "; ".join(p.message for p in problems), breaking, problems)
 
 
 def _labels(uses: Iterable[Use]) -> list[tuple[str, str]]:
