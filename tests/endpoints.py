@@ -26,7 +26,8 @@ from callout.clients.schemas import (
     ClientUpdate,
     ServiceWrite,
 )
-from callout.designers.schemas import DesignerWrite, FireBody
+from callout.designers.effects import FireBody
+from callout.designers.schemas import DesignerWrite
 from callout.invocations.schemas import AuthorizeBody, InvokeBody
 from callout.web.app import API_PREFIX
 from tests.factories import api_body, designer_body, request_body

@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 from rich.console import Console
 
-from callout.designers.schemas import FireResult
+from callout.designers.effects import FireResult
 from callout.runtime.executor import Outcome
 from callout.runtime.trace import RequestView, ResponseView
 from callout.show import show_fire, show_outcome

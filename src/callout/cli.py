@@ -25,7 +25,7 @@ from callout.db.engine import Database
 from callout.db.secrets import rotate
 from callout.demo import seed
 from callout.designers import engine
-from callout.designers.schemas import FireBody
+from callout.designers.effects import FireBody
 from callout.errors import CalloutError
 from callout.invocations import authorize as authorize_flow
 from callout.invocations import service as invocations

@@ -12,7 +12,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from callout.designers.schemas import Effect, FireResult
+from callout.designers.effects import Effect, FireResult
 from callout.runtime.executor import Outcome
 
 COLOURS = {

@@ -35,24 +35,26 @@ from callout.db.engine import Database
 from callout.db.models import Client
 from callout.designers import conditions, service
 from callout.designers.cache import DesignerCache
-from callout.designers.schemas import (
-    Action,
+from callout.designers.effects import (
     ActionTrace,
     Alert,
-    ComponentLoad,
     ConditionTrace,
     Effect,
-    Event,
     FireBody,
     FireOutcome,
     FireResult,
-    FunctionCall,
     LoadComponent,
-    PageTransition,
-    PopUrl,
     PopUrlEffect,
     SetField,
     ShowPage,
+)
+from callout.designers.schemas import (
+    Action,
+    ComponentLoad,
+    Event,
+    FunctionCall,
+    PageTransition,
+    PopUrl,
 )
 from callout.errors import CalloutError, NotFound
 from callout.invocations import service as invocations

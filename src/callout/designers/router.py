@@ -9,14 +9,9 @@ from fastapi import APIRouter, Body, Path, Query, Response, status
 from pydantic import AfterValidator
 
 from callout.designers import engine, service
+from callout.designers.effects import FireBody, FireResult
 from callout.designers.repository import DesignerFilter
-from callout.designers.schemas import (
-    DesignerRead,
-    DesignerSummary,
-    DesignerWrite,
-    FireBody,
-    FireResult,
-)
+from callout.designers.schemas import DesignerRead, DesignerSummary, DesignerWrite
 from callout.schemas import Page, no_control
 from callout.web.deps import (
     CallerDep,
