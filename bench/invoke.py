@@ -92,7 +92,7 @@ def server_command(kind: str, target: str, port: int, workers: int, log_config: 
     python = [sys.executable, "-m"]
     common = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     if kind == "serve":  # the minimal route under the options `callout serve` uses
-        options = [f"--{name}={value}" for name, value in UVICORN_OPTIONS.items()]
+        options = [f"--{name.replace('_', '-')}={value}" for name, value in UVICORN_OPTIONS.items()]
         return [*python, "uvicorn", target, *common, *options, "--log-config", str(log_config)]
     if kind in ("uvicorn-h11", "uvicorn-uvloop"):
         loop = ["--loop", "asyncio", "--http", "h11"]

@@ -8,6 +8,7 @@ and a thousand invokes of an OAuth 2.0 API at once.
 """
 
 import asyncio
+import http.client
 import secrets
 import time
 from collections import Counter
@@ -15,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
@@ -271,3 +273,25 @@ async def test_hundreds_of_concurrent_fires_each_chain_their_own_calls(served: S
                 "firstPath": f"/first/{n}",
                 "secondPath": f"/second/%2Ffirst%2F{n}",  # a value is one path segment
             }
+
+
+async def test_an_idle_connection_is_kept_past_uvicorns_five_seconds(served: Served) -> None:
+    """A pool (a load balancer's, aiohttp's) reuses a connection it thinks open: closed
+    under it, the request gets no answer. Callout keeps an idle one for 75 s."""
+    url = urlsplit(served.root)
+
+    def twice_on_one_connection() -> tuple[int, int]:
+        connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=10)
+        try:
+            connection.request("GET", "/openapi.json")
+            first = connection.getresponse()
+            first.read()
+            time.sleep(6)  # past uvicorn's default keep-alive of 5 s
+            connection.request("GET", "/openapi.json")
+            second = connection.getresponse()
+            second.read()
+            return first.status, second.status
+        finally:
+            connection.close()
+
+    assert await asyncio.to_thread(twice_on_one_connection) == (200, 200)

@@ -109,8 +109,11 @@ def init() -> None:
 
 
 # How `callout serve` runs uvicorn: uvloop and httptools, chosen with bench/invoke.py (its
-# anchor is served with these too).
-UVICORN_OPTIONS = {"loop": "uvloop", "http": "httptools"}
+# anchor is served with these too). An idle keep-alive connection is closed after 75 s, not
+# uvicorn's 5: a client or a load balancer that reuses a connection the server has just closed
+# gets no answer, so the server must keep it longer than they do (load balancers' idle
+# timeouts are commonly 60 s; aiohttp's and httpx's pools keep one for 15 and 5 s).
+UVICORN_OPTIONS = {"loop": "uvloop", "http": "httptools", "timeout_keep_alive": 75}
 
 
 @app.command()
