@@ -27,6 +27,7 @@ from callout.invocations.service import Runtime
 from callout.settings import Settings, get_settings
 from callout.web import metrics, openapi, problems
 from callout.web.body_limit import BodyLimit
+from callout.web.fast_invoke import FastInvoke
 
 API_PREFIX = "/api/v1"
 
@@ -99,6 +100,7 @@ def create_app(
     problems.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_request_body)
     # Routes are matched in order: invoke, the route agent scripts call, is tried first.
+    app.router.routes.append(FastInvoke(API_PREFIX))
     routers = (
         invocations_router,
         clients_router,

@@ -69,7 +69,7 @@ def _access(request: Request) -> AccessCache:
 
 # Who calls, and which client: from the access cache, or else read in short read-only units of
 # work of their own, so a route that needs no database after them (invoke) holds none.
-async def _principal(request: Request, admission: AdmissionDep) -> Principal:
+async def principal_of(request: Request, admission: AdmissionDep) -> Principal:
     """The caller, from `Authorization: Bearer callout_...` (read from the request itself: the
     OpenAPI document names it as the security scheme, and a declared header costs a
     validation on every call)."""
@@ -92,13 +92,13 @@ async def _principal(request: Request, admission: AdmissionDep) -> Principal:
     return principal
 
 
-PrincipalDep = Annotated[Principal, Depends(_principal)]
+PrincipalDep = Annotated[Principal, Depends(principal_of)]
 
 
 ClientCode = Annotated[str, Path(description="The client's code.", max_length=40)]
 
 
-async def _client(
+async def client_of(
     request: Request, admission: AdmissionDep, principal: PrincipalDep, client: ClientCode
 ) -> Client:
     access = _access(request)
@@ -117,7 +117,7 @@ async def _client(
     return found
 
 
-ClientDep = Annotated[Client, Depends(_client)]
+ClientDep = Annotated[Client, Depends(client_of)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +138,8 @@ class Caller:
 
 async def _caller(request: Request, client: ClientCode) -> Caller:
     state = request.app.state
-    principal = await _principal(request, state.admission)
-    found = await _client(request, state.admission, principal, client)
+    principal = await principal_of(request, state.admission)
+    found = await client_of(request, state.admission, principal, client)
     return Caller(state.runtime, state.admission, state.keys, principal, found)
 
 
