@@ -121,6 +121,15 @@ def event(name: str, *conditions: dict[str, Any], kind: str = "system") -> dict[
     return found
 
 
+def lookup_then_main_page(name: str, api: Crm) -> dict[str, Any]:
+    """An event whose Lookup goes on when it fails, then a page transition."""
+    return event(
+        name,
+        when("", api.call(api.lookup, on_error="continue", phone="1")),
+        when("", {"kind": "page_transition", "page": "Main"}),
+    )
+
+
 def when(expression: str, *actions: dict[str, Any], stop: bool = False) -> dict[str, Any]:
     return {"expression": expression, "stop": stop, "actions": list(actions)}
 
@@ -416,11 +425,7 @@ async def test_a_call_past_its_own_deadline_is_a_timeout_and_the_event_goes_on(
     events = await designer(
         http,
         tenants.a,
-        event(
-            "Not Ready",
-            when("", api.call(api.lookup, on_error="continue", phone="1")),
-            when("", {"kind": "page_transition", "page": "Main"}),
-        ),
+        lookup_then_main_page("Not Ready", api),
     )
     result = await fire(http, tenants.a, events, "Not Ready")
     first = result["actions"][0]
@@ -443,11 +448,7 @@ async def test_the_fire_deadline_ends_the_event_and_says_where(
         events = await designer(
             http,
             tenants.a,
-            event(
-                "Log off",
-                when("", api.call(api.lookup, on_error="continue", phone="1")),
-                when("", {"kind": "page_transition", "page": "Main"}),
-            ),
+            lookup_then_main_page("Log off", api),
         )
         result = await fire(http, tenants.a, events, "Log off")
     assert result["outcome"] == "deadline"

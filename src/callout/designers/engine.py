@@ -111,16 +111,13 @@ async def fire(
     if event is None:
         names = ", ".join(e.name for e in designer.events) or "none"
         raise NotFound(f"designer {designer.name!r} has no such event (its events: {names})")
-    plans: dict[tuple[int, int], Plan | CalloutError] = {}
-    for _, action in event.actions():
-        if isinstance(action, FunctionCall):
-            key = (action.api_id, action.request_id)
-            if key not in plans:
-                try:
-                    plans[key] = await invocations.plan_of(runtime, admission, keys, client, *key)
-                except CalloutError as error:  # deleted meanwhile, or unreadable: that call fails
-                    plans[key] = error
     calls = [action for _, action in event.actions() if isinstance(action, FunctionCall)]
+    plans: dict[tuple[int, int], Plan | CalloutError] = {}
+    for key in dict.fromkeys((call.api_id, call.request_id) for call in calls):
+        try:
+            plans[key] = await invocations.plan_of(runtime, admission, keys, client, *key)
+        except CalloutError as error:  # deleted meanwhile, or unreadable: that call fails
+            plans[key] = error
     budget = sum(_timeout(plans[(c.api_id, c.request_id)]) for c in calls) + GRACE
     deadline = min(budget, max_deadline)
 

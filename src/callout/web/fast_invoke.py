@@ -32,7 +32,10 @@ PASSED_ON = "callout.invoke_passed_on"  # in the scope: this route has declined 
 
 def _id(text: str) -> int | None:
     """An id exactly as `IdPath` accepts it, or None for FastAPI to refuse as it does."""
-    return int(text) if ID.fullmatch(text) and int(text) <= MAX_ID else None
+    if not ID.fullmatch(text):
+        return None
+    number = int(text)
+    return number if number <= MAX_ID else None
 
 
 class FastInvoke(Route):
