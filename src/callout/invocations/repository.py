@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
+from psycopg import Connection, sql
+from psycopg.types.json import Jsonb
 from sqlalchemy import CursorResult, Select, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
@@ -159,9 +161,34 @@ def append(session: Session, rows: Sequence[dict[str, Any]]) -> int:
     history went with them); how many were inserted."""
     existing = ClientRepository(session).existing({row["client_id"] for row in rows})
     kept = [row for row in rows if row["client_id"] in existing]
-    if kept:
+    if not kept:
+        return 0
+    if session.get_bind().dialect.name == "postgresql":
+        _copy(session, kept)
+    else:
         session.execute(insert(Invocation), kept)
     return len(kept)
+
+
+_COPY_COLUMNS = tuple(column.name for column in Invocation.__table__.columns if column.name != "id")
+_COPY = sql.SQL("COPY {} ({}) FROM STDIN").format(
+    sql.Identifier(Invocation.__tablename__),
+    sql.SQL(", ").join(map(sql.Identifier, _COPY_COLUMNS)),
+)
+_TRACE = _COPY_COLUMNS.index("trace")
+
+
+def _copy(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """PostgreSQL's COPY, where an executemany sends one INSERT a row: measured with 500-row
+    batches, 7.5 us of this process's CPU a row against 35-50 us, which is CPU the invoke path
+    shares with the writer. SQLite's executemany already runs in C and keeps the insert."""
+    connection = cast(Connection[Any], session.connection().connection.driver_connection)
+    with connection.cursor() as cursor, cursor.copy(_COPY) as copy:
+        for row in rows:
+            values = [row[name] for name in _COPY_COLUMNS]
+            if values[_TRACE] is not None:
+                values[_TRACE] = Jsonb(values[_TRACE])
+            copy.write_row(values)
 
 
 def prune_older(session: Session, before: datetime, batch: int) -> int:
