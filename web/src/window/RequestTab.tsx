@@ -1,0 +1,216 @@
+import { Alert, Badge, Button, Code, Group, NumberInput, Select, SimpleGrid, Stack, Text, TextInput, Textarea, Title } from "@mantine/core";
+import { notifications } from "@mantine/notifications";
+import { useQuery } from "@tanstack/react-query";
+import { lazy, Suspense, useCallback, useEffect } from "react";
+import { type RequestRead, type RequestWrite, type Schemas, api, describe, unwrap, withETag } from "../api/client";
+import { type Column, Grid } from "../common/Grid";
+import { Rows, under } from "../common/Rows";
+import { type TabProps, loadApi } from "./ApiTab";
+import { Confirm } from "./Confirm";
+import { SendPanel } from "./SendPanel";
+import { useEditor } from "./useEditor";
+import { type ValueType, typed } from "./values";
+
+const TemplateEditor = lazy(() => import("../editor/TemplateEditor"));
+
+type Draft = RequestWrite;
+type Parameter = Schemas["RequestParameter"];
+type Output = Schemas["ResponseParameter"];
+
+const TYPES = ["string", "number", "boolean", "object"] as const;
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] as const;
+const CONTENT_TYPES = [
+  { value: "none", label: "No body" },
+  { value: "json", label: "JSON" },
+  { value: "xml", label: "XML" },
+  { value: "text", label: "Text" },
+  { value: "form", label: "Form (urlencoded)" },
+  { value: "multipart", label: "Multipart form" },
+];
+
+const PARAMETER_COLUMNS: Column<Parameter>[] = [
+  { key: "name", label: "Name", kind: "text" },
+  { key: "type", label: "Type", kind: "select", options: TYPES, width: 120 },
+  { key: "required", label: "Required", kind: "bool", width: 80 },
+  { key: "default", label: "Default", kind: "text" },
+  { key: "secret", label: "Secret", kind: "bool", width: 70 },
+  { key: "description", label: "Description", kind: "text" },
+];
+
+const OUTPUT_COLUMNS: Column<Output>[] = [
+  { key: "name", label: "Name", kind: "text" },
+  { key: "source", label: "Source", kind: "select", options: ["body", "header", "status"], width: 110 },
+  { key: "path", label: "Path", kind: "text" },
+  { key: "type", label: "Type", kind: "select", options: TYPES, width: 110 },
+  { key: "array", label: "List", kind: "bool", width: 60 },
+  { key: "target", label: "Into", kind: "select", options: ["field", "alert"], width: 100 },
+  { key: "field", label: "Data field", kind: "text" },
+  { key: "message", label: "Alert text", kind: "text" },
+];
+
+function toDraft(read: RequestRead): Draft {
+  const { id: _id, api_id: _api, url: _url, version: _v, created_at: _c, updated_at: _u, ...write } = read;
+  return { ...write, headers: (read.headers ?? []).map(({ name, value, enabled, secret }) => ({ name, value: value ?? "", enabled, secret })) };
+}
+
+/** What a save sends: defaults typed as their parameter or output says. */
+function toWrite(draft: Draft): RequestWrite {
+  return {
+    ...draft,
+    parameters: (draft.parameters ?? []).map((p) => ({ ...p, default: typed(p.type as ValueType, p.default) })),
+    outputs: (draft.outputs ?? []).map((o) => ({ ...o, default: typed(o.type as ValueType, o.default) })),
+  };
+}
+
+/** A request's tab: method, paths, query, headers, body, parameters and outputs; Send beside them. */
+export function RequestTab({ client, apiId, requestId, onDirty, onTitle, registerSave, onDeleted }: TabProps & { requestId: number }) {
+  const path = { client, api_id: apiId, request_id: requestId };
+  const editor = useEditor<RequestRead, Draft>({
+    queryKey: [client, "request", apiId, requestId],
+    load: async () => withETag(await api.GET("/api/v1/clients/{client}/apis/{api_id}/requests/{request_id}", { params: { path } })),
+    toDraft,
+    save: async (draft, etag) =>
+      withETag(
+        await api.PUT("/api/v1/clients/{client}/apis/{api_id}/requests/{request_id}", {
+          params: { path, header: { "if-match": etag } },
+          body: toWrite(draft),
+        }),
+      ),
+    onDirty,
+  });
+  const { stored, draft, setDraft, errors } = editor;
+  const read = stored.data?.body;
+  // A system API's requests are read-only, as the API is.
+  const owner = useQuery({ queryKey: [client, "api", apiId], queryFn: () => loadApi(client, apiId) });
+  const system = owner.data?.body.system ?? true;
+
+  useEffect(() => {
+    if (read) onTitle(read.name);
+  }, [read, onTitle]);
+
+  const save = useCallback(async () => {
+    const saved = await editor.submit();
+    if (saved) notifications.show({ color: "teal", message: `Request “${saved.name}” saved` });
+  }, [editor]);
+
+  useEffect(() => {
+    registerSave(system ? null : save);
+    return () => registerSave(null);
+  }, [registerSave, save, system]);
+
+  async function remove() {
+    try {
+      unwrap(await api.DELETE("/api/v1/clients/{client}/apis/{api_id}/requests/{request_id}", { params: { path, header: { "if-match": editor.etag.current } } }));
+      notifications.show({ color: "teal", message: `Request “${read?.name}” deleted` });
+      onDeleted();
+    } catch (error) {
+      editor.setFailure(describe(error));
+    }
+  }
+
+  if (stored.error) return <Alert color="red">{describe(stored.error)}</Alert>;
+  if (!draft || !read) return <Text c="dimmed">Loading…</Text>;
+  const set = <K extends keyof Draft>(key: K, value: Draft[K]) => setDraft((d) => ({ ...d, [key]: value }));
+  const content = draft.content_type ?? "none";
+  const parameterNames = (draft.parameters ?? []).map((p) => p.name).filter(Boolean);
+
+  return (
+    <Stack>
+      <Group justify="space-between">
+        <Group>
+          <Title order={3}>{read.name}</Title>
+          {system && <Badge color="gray">System API: read-only</Badge>}
+          {editor.dirty && <Badge color="orange">unsaved</Badge>}
+        </Group>
+        <Group display={system ? "none" : undefined}>
+          <Confirm title={`Delete the request “${read.name}”?`} body="A designer that calls it keeps it from being deleted." confirm="Delete" onConfirm={remove}>
+            {(open) => (
+              <Button color="red" variant="light" onClick={open}>
+                Delete
+              </Button>
+            )}
+          </Confirm>
+          <Button onClick={save} loading={editor.saving} disabled={!editor.dirty}>
+            Save
+          </Button>
+        </Group>
+      </Group>
+      {editor.stale && (
+        <Alert color="yellow" title="Someone else saved this request first">
+          <Group>
+            <Text size="sm">Your edits were not saved, and nothing was overwritten.</Text>
+            <Button size="xs" onClick={editor.reload}>
+              Reload
+            </Button>
+          </Group>
+        </Alert>
+      )}
+      {editor.failure && !editor.stale && (
+        <Alert color="red" title="Not saved" withCloseButton onClose={() => editor.setFailure(null)}>
+          {editor.failure}
+        </Alert>
+      )}
+      <SimpleGrid cols={{ base: 1, xl: 2 }} spacing="xl">
+        <fieldset disabled={system} style={{ border: 0, padding: 0, margin: 0, minWidth: 0 }}>
+          <Stack>
+            <SimpleGrid cols={2}>
+              <TextInput label="Name" required value={draft.name} error={errors.name} onChange={(e) => set("name", e.currentTarget.value)} />
+              <Select label="Method" data={[...METHODS]} value={draft.method ?? "GET"} allowDeselect={false} error={errors.method} onChange={(v) => set("method", (v ?? "GET") as Draft["method"])} />
+              <TextInput label="URL path" value={draft.url_path ?? ""} error={errors.url_path} onChange={(e) => set("url_path", e.currentTarget.value)} />
+              <TextInput label="Endpoint path" value={draft.endpoint_path ?? ""} error={errors.endpoint_path} onChange={(e) => set("endpoint_path", e.currentTarget.value)} />
+            </SimpleGrid>
+            <div>
+              <Text size="sm" fw={500}>
+                Full URL (as saved)
+              </Text>
+              <Code aria-label="Full URL">{read.url}</Code>
+            </div>
+            <Textarea label="Description" autosize minRows={1} value={draft.description ?? ""} error={errors.description} onChange={(e) => set("description", e.currentTarget.value)} />
+            <Rows disabled={system} label="Query parameters" rows={draft.query ?? []} onChange={(rows) => set("query", rows)} errors={under(errors, "query")} blank={{ name: "", value: "", enabled: true }} />
+            <Rows disabled={system} label="Headers" rows={draft.headers ?? []} onChange={(rows) => set("headers", rows)} errors={under(errors, "headers")} secrets blank={{ name: "", value: "", enabled: true, secret: false }} />
+            <Select label="Content type" data={CONTENT_TYPES} value={content} allowDeselect={false} error={errors.content_type} onChange={(v) => set("content_type", (v ?? "none") as Draft["content_type"])} />
+            {(content === "json" || content === "xml" || content === "text") && (
+              <div>
+                <Text size="sm" fw={500}>
+                  Body
+                </Text>
+                <Suspense fallback={<Textarea value={draft.body ?? ""} readOnly />}>
+                  <TemplateEditor label="Body" value={draft.body ?? ""} language={content} parameters={parameterNames} onChange={(v) => set("body", v)} />
+                </Suspense>
+                {errors.body && (
+                  <Text c="red" size="sm">
+                    {errors.body}
+                  </Text>
+                )}
+              </div>
+            )}
+            {(content === "form" || content === "multipart") && (
+              <Rows disabled={system} label="Form fields" rows={draft.form ?? []} onChange={(rows) => set("form", rows)} errors={under(errors, "form")} blank={{ name: "", value: "", enabled: true }} />
+            )}
+            <Grid disabled={system} label="Request parameters" rows={draft.parameters ?? []} columns={PARAMETER_COLUMNS} onChange={(rows) => set("parameters", rows)} errors={under(errors, "parameters")} blank={{ name: "", type: "string", required: false, secret: false, description: "" }} />
+            <Grid disabled={system} label="Response parameters" rows={draft.outputs ?? []} columns={OUTPUT_COLUMNS} onChange={(rows) => set("outputs", rows)} errors={under(errors, "outputs")} blank={{ name: "", source: "body", path: "", type: "string", array: false, target: "field", field: "", message: "", description: "" }} />
+            <SimpleGrid cols={2}>
+              <NumberInput label="Timeout (seconds)" placeholder="10" min={0.1} value={draft.timeout ?? ""} error={errors.timeout} onChange={(v) => set("timeout", v === "" ? null : Number(v))} />
+              <TextInput
+                label="Success statuses"
+                placeholder="any 2xx"
+                value={(draft.success_statuses ?? []).join(", ")}
+                error={errors.success_statuses ?? Object.entries(under(errors, "success_statuses")).map(([, m]) => m)[0]}
+                onChange={(e) =>
+                  set(
+                    "success_statuses",
+                    e.currentTarget.value
+                      .split(/[\s,]+/)
+                      .filter(Boolean)
+                      .map(Number),
+                  )
+                }
+              />
+            </SimpleGrid>
+          </Stack>
+        </fieldset>
+        <SendPanel client={client} apiId={apiId} request={read} unsaved={editor.dirty} />
+      </SimpleGrid>
+    </Stack>
+  );
+}

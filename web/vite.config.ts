@@ -1,0 +1,24 @@
+import react from "@vitejs/plugin-react";
+import { defineConfig } from "vitest/config";
+
+// The app is served by `callout serve` at `/`, beside the REST API under /api/v1.
+// `npm run dev` proxies the API to a running `callout serve` on the default port.
+export default defineConfig({
+  plugins: [react()],
+  server: { proxy: { "/api": "http://127.0.0.1:8000" } },
+  build: {
+    outDir: "dist",
+    // The code editor is the heaviest part and only a request tab needs it: its own chunk.
+    rollupOptions: {
+      output: {
+        manualChunks: (id) => (id.includes("@codemirror") || id.includes("@uiw") ? "editor" : undefined),
+      },
+    },
+  },
+  test: {
+    environment: "jsdom",
+    setupFiles: ["./src/test/setup.ts"],
+    css: false,
+    globals: true,
+  },
+});
