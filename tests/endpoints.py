@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 
-from callout.apis.schemas import ApiWrite, CopyApi, RequestWrite
+from callout.apis.schemas import ApiWrite, Blank, CopyApi, RequestWrite
 from callout.clients.schemas import (
     ApiKeyCreate,
     ClientCreate,
@@ -43,6 +43,7 @@ SAMPLE_BODIES: dict[type[BaseModel], Callable[[], dict[str, Any]]] = {
     ApiWrite: lambda: api_body(name="Intruder API"),
     RequestWrite: lambda: request_body(name="Intruder request"),
     CopyApi: lambda: {"name": "Intruder copy"},
+    Blank: lambda: {},
     DesignerWrite: lambda: designer_body(name="Intruder designer"),
     # A dry run: even a call that wrongly got through would send nothing anywhere.
     InvokeBody: lambda: {"parameters": {"customerId": "1"}, "mode": "dry_run"},

@@ -142,6 +142,20 @@ async def test_hundreds_of_concurrent_writes_complete_and_reads_stay_responsive(
         )
 
 
+async def test_add_api_clicked_by_eight_editors_at_once_gives_eight_names(
+    served: Served,
+) -> None:
+    """On PostgreSQL the eight writers admitted at once all find "New API" free; each that
+    loses the unique index picks the next free name, so none gets a 409 over a name it did
+    not choose, nor a 500."""
+    async with _client(served) as session:
+        answers = await _all_at_once(8, lambda _: _send(session, "POST", f"{served.apis}/new"))
+    assert [a.status for a in answers] == [201] * 8, [a.body for a in answers]
+    assert sorted(a.body["name"] for a in answers) == sorted(
+        ["New API", *(f"New API {n}" for n in range(2, 9))]
+    )
+
+
 async def test_a_thousand_concurrent_invokes_of_an_oauth2_api_all_complete(
     served: Served,
 ) -> None:

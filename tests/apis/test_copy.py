@@ -407,6 +407,7 @@ async def test_system_apis_are_read_only_and_say_to_copy_them(
         ("PUT", url, api_body(name="Mine now"), editor),
         ("DELETE", url, None, editor),
         ("POST", f"{url}/requests", request_body(name="Extra"), a.admin),
+        ("POST", f"{url}/requests/new", None, a.admin),
         ("PUT", request_url, request_body(name="Changed"), request_editor),
         ("DELETE", request_url, None, request_editor),
     ]

@@ -55,6 +55,9 @@ async def test_each_route_declares_what_it_can_answer(http: httpx.AsyncClient) -
     assert {"401", "403", "404", "409", "412", "413", "428", "503"} <= declared[("PUT", api)]
     assert {"401", "404"} <= declared[("GET", api)]
     assert {"412", "428"}.isdisjoint(declared[("GET", api)])
+    for add in ("/api/v1/clients/{client}/apis/new", f"{api}/requests/new"):  # Add API, Request
+        assert {"401", "403", "404", "409", "503"} <= declared[("POST", add)]
+        assert {"412", "428"}.isdisjoint(declared[("POST", add)])
     invoke = f"{api}/requests/{{request_id}}/invoke"
     assert {"422", "429", "502", "503", "504"} <= declared[("POST", invoke)]
     assert "409" not in declared[("POST", invoke)]  # a call changes nothing stored

@@ -170,6 +170,16 @@ class RequestRepository:
         stmt = self.readable().where(Request.api_id == api.id, Request.name_key == key)
         return self.session.scalar(stmt)
 
+    def name_keys_like(self, api: Api, prefix_key: str) -> set[str]:
+        """Names of the API's requests that start like this one."""
+        stmt = (
+            self.readable()
+            .where(Request.api_id == api.id)
+            .where(Request.name_key.like(escape_like(prefix_key) + "%", escape="\\"))
+            .with_only_columns(Request.name_key)
+        )
+        return set(self.session.scalars(stmt))
+
     def with_secrets(self, api: Api) -> list[str]:
         """Names of the API's requests that hold a secret."""
         stmt = (

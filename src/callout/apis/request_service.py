@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from callout.apis import mappers
+from callout.apis import mappers, names
 from callout.apis import secret_fields as sf
 from callout.apis.repository import RequestRepository
 from callout.apis.schemas import RequestRead, RequestWrite
@@ -21,6 +21,13 @@ from callout.db.secrets import request_owner, stored_fields
 from callout.designers import references
 from callout.errors import Conflict, Invalid, NotFound
 from callout.schemas import IfMatch, Page, name_key
+
+NEW_REQUEST = "New Request"
+# A new request of a Slack or Teams API starts as a message its webhook takes.
+STARTER_MESSAGES: dict[str, dict[str, str]] = {
+    "slack": {"text": "New message"},
+    "teams": {"@type": "MessageCard", "text": "New message"},
+}
 
 
 def list_requests(
@@ -65,6 +72,29 @@ def create_request(
     seal(session, keyring, client, api, request, split)
     _audit(session, principal, client, "create", api, request, data.model_fields_set | split.fields)
     return mappers.request(RequestRead, api, request)
+
+
+def new_request(
+    session: Session, keyring: Keyring, principal: Principal, client: Client, api_id: int
+) -> RequestRead:
+    """Add Request: a request made at once under the API, named "New Request" or the first
+    free "New Request N" in it: a GET with every setting at its default, or under a Slack or
+    Teams API the POST of a message its webhook takes."""
+    principal.require("editor")
+    api = writable(find_api(session, client, api_id))
+    requests = RequestRepository(session, client)
+    message = STARTER_MESSAGES.get(api.type)
+    settings = {"method": "GET"}
+    if message is not None:
+        settings = {"method": "POST", "content_type": "json", "body": json.dumps(message)}
+
+    def create() -> RequestRead:
+        taken = requests.name_keys_like(api, name_key(NEW_REQUEST))
+        name = names.unique_name(NEW_REQUEST, taken, names.NEW_NUMBERING)
+        data = RequestWrite.model_validate({"name": name, **settings})
+        return create_request(session, keyring, principal, client, api.id, data)
+
+    return names.on_a_free_name(session, create)
 
 
 def update_request(

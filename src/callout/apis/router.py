@@ -15,6 +15,7 @@ from callout.apis.schemas import (
     ApiSummary,
     ApiType,
     ApiWrite,
+    Blank,
     CopyApi,
     CopyName,
     RequestRead,
@@ -72,7 +73,23 @@ def create_api(
     return api
 
 
-@router.get("/{api_id}")
+@router.post("/new", status_code=status.HTTP_201_CREATED)
+def new_api(
+    session: SessionDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+    client: ClientDep,
+    response: Response,
+    blank: Annotated[Blank | None, Body()] = None,
+) -> ApiRead:
+    """Add API: an API made at once, named "New API" or the first free "New API N", of type
+    api without authorization, pointing at a placeholder base URL until edited."""
+    api = service.new_api(session, keyring, principal, client)
+    located(response, api.version, f"/api/v1/clients/{client.code}/apis/{api.id}")
+    return api
+
+
+@router.get("/{api_id:id}")
 def get_api(session: SessionDep, client: ClientDep, api_id: IdPath, response: Response) -> ApiRead:
     """The API with its requests; secrets read as a mask plus `has_<field>`."""
     api = service.get_api(session, client, api_id)
@@ -80,7 +97,7 @@ def get_api(session: SessionDep, client: ClientDep, api_id: IdPath, response: Re
     return api
 
 
-@router.put("/{api_id}")
+@router.put("/{api_id:id}")
 def update_api(
     session: SessionDep,
     keyring: KeyringDep,
@@ -97,7 +114,7 @@ def update_api(
     return api
 
 
-@router.delete("/{api_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{api_id:id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_api(
     session: SessionDep,
     principal: PrincipalDep,
@@ -109,7 +126,7 @@ def delete_api(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/{api_id}/usages")
+@router.get("/{api_id:id}/usages")
 def list_usages(
     session: SessionDep,
     client: ClientDep,
@@ -122,13 +139,13 @@ def list_usages(
     return designers.list_usages(session, client, api_id, limit, offset)
 
 
-@router.get("/{api_id}/copy-name")
+@router.get("/{api_id:id}/copy-name")
 def offered_copy_name(session: SessionDep, client: ClientDep, api_id: IdPath) -> CopyName:
     """The name the copy prompt offers: "Copy of NAME", made unique."""
     return CopyName(name=service.offered_copy_name(session, client, api_id))
 
 
-@router.post("/{api_id}/copy", status_code=status.HTTP_201_CREATED)
+@router.post("/{api_id:id}/copy", status_code=status.HTTP_201_CREATED)
 def copy_api(
     session: SessionDep,
     keyring: KeyringDep,
@@ -145,7 +162,7 @@ def copy_api(
     return api
 
 
-@router.get("/{api_id}/requests", tags=["requests"])
+@router.get("/{api_id:id}/requests", tags=["requests"])
 def list_requests(
     session: SessionDep,
     client: ClientDep,
@@ -157,7 +174,7 @@ def list_requests(
     return request_service.list_requests(session, client, api_id, limit, offset)
 
 
-@router.post("/{api_id}/requests", status_code=status.HTTP_201_CREATED, tags=["requests"])
+@router.post("/{api_id:id}/requests", status_code=status.HTTP_201_CREATED, tags=["requests"])
 def create_request(
     session: SessionDep,
     keyring: KeyringDep,
@@ -173,7 +190,25 @@ def create_request(
     return request
 
 
-@router.get("/{api_id}/requests/{request_id}", tags=["requests"])
+@router.post("/{api_id:id}/requests/new", status_code=status.HTTP_201_CREATED, tags=["requests"])
+def new_request(
+    session: SessionDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+    client: ClientDep,
+    api_id: IdPath,
+    response: Response,
+    blank: Annotated[Blank | None, Body()] = None,
+) -> RequestRead:
+    """Add Request: a GET made at once under the API, named "New Request" or the first free
+    "New Request N" in it (under a Slack or Teams API, the POST of a message)."""
+    request = request_service.new_request(session, keyring, principal, client, api_id)
+    location = f"/api/v1/clients/{client.code}/apis/{api_id}/requests/{request.id}"
+    located(response, request.version, location)
+    return request
+
+
+@router.get("/{api_id:id}/requests/{request_id:id}", tags=["requests"])
 def get_request(
     session: SessionDep, client: ClientDep, api_id: IdPath, request_id: IdPath, response: Response
 ) -> RequestRead:
@@ -182,7 +217,7 @@ def get_request(
     return request
 
 
-@router.put("/{api_id}/requests/{request_id}", tags=["requests"])
+@router.put("/{api_id:id}/requests/{request_id:id}", tags=["requests"])
 def update_request(
     session: SessionDep,
     keyring: KeyringDep,
@@ -202,7 +237,7 @@ def update_request(
 
 
 @router.delete(
-    "/{api_id}/requests/{request_id}",
+    "/{api_id:id}/requests/{request_id:id}",
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["requests"],
 )

@@ -322,5 +322,10 @@ class CopyApi(Model):
         return None if isinstance(value, str) and not value.strip() else value
 
 
+class Blank(Model):
+    """The body of Add API and Add Request: empty, or none at all. Callout picks every
+    value; a field sent is refused rather than silently ignored."""
+
+
 class CopyName(Model):
     name: str

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
-from callout.apis import mappers
+from callout.apis import mappers, names
 from callout.apis import secret_fields as sf
 from callout.apis.repository import ApiFilter, ApiRepository, RequestRepository
 from callout.apis.schemas import ApiRead, ApiSummary, ApiWrite, RequestRead
@@ -35,6 +35,9 @@ from callout.errors import (
 from callout.schemas import MAX_NAME, IfMatch, Page, name_key
 
 COPY_PREFIX = "Copy of "
+NEW_API = "New API"
+# Where a new API points until it is edited: a reserved domain (RFC 2606), so nothing real.
+PLACEHOLDER_BASE_URL = "https://api.example.com"
 REFRESH_TOKEN = "authorization.refresh_token"  # noqa: S105 - a field name, not a secret
 
 
@@ -198,26 +201,24 @@ def delete_api(
 def offered_copy_name(session: Session, client: Client, api_id: int) -> str:
     """The name the copy prompt offers: "Copy of NAME", made unique in the client's library."""
     api = find_api(session, client, api_id)
-    base = _cut(COPY_PREFIX + api.name, MAX_NAME)
+    base = names.cut(COPY_PREFIX + api.name, MAX_NAME)
     taken = ApiRepository(session, client).name_keys_like(name_key(base))
-    if name_key(base) not in taken:
-        return base
-    number = 2
-    while True:
-        suffix = f" ({number})"
-        candidate = _cut(base, MAX_NAME - len(suffix)) + suffix
-        if name_key(candidate) not in taken:
-            return candidate
-        number += 1
+    return names.unique_name(base, taken, names.COPY_NUMBERING)
 
 
-def _cut(name: str, room: int) -> str:
-    """`name` cut to `room` characters, and shorter while its key is longer (a ligature such
-    as "ﬁ" is one character in a name and two in its key)."""
-    name = name[:room].rstrip()
-    while len(name_key(name)) > room:
-        name = name[:-1].rstrip()
-    return name
+def new_api(session: Session, keyring: Keyring, principal: Principal, client: Client) -> ApiRead:
+    """Add API: an API made at once, named "New API" or the first free "New API N", with
+    every setting at its default and a placeholder base URL, ready to edit."""
+    principal.require("editor")
+    library = ApiRepository(session, client)
+
+    def create() -> ApiRead:
+        taken = library.name_keys_like(name_key(NEW_API))
+        name = names.unique_name(NEW_API, taken, names.NEW_NUMBERING)
+        data = ApiWrite(name=name, base_url=PLACEHOLDER_BASE_URL)
+        return create_api(session, keyring, principal, client, data)
+
+    return names.on_a_free_name(session, create)
 
 
 def copy_api(

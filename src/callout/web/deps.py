@@ -9,6 +9,7 @@ from fastapi import Depends, Header, Path, Query, Request, Response
 from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session
+from starlette.convertors import Convertor, register_url_convertor
 
 from callout.clients import service as clients
 from callout.clients.access import Principal
@@ -193,6 +194,25 @@ LimitQuery = Annotated[int, Query(ge=1, le=200)]
 OffsetQuery = Annotated[
     int, Query(ge=0, le=MAX_OFFSET, description="How many matching objects to skip.")
 ]
+
+
+class _IdSegment(Convertor[str]):
+    """An id's path segment (`/apis/{api_id:id}`): any segment but `new`, the word of Add
+    API's and Add Request's own routes (`/apis/new`, `.../requests/new`). It is handed on as
+    text for `IdPath` to read and, when it is no id, to name in a 422; `GET /apis/new` thus
+    finds only Add API's route and answers 405 with `Allow: POST`, not a 422 saying that
+    "new" is no `api_id`. Registered as this module is imported, before a router uses it."""
+
+    regex = "(?!new(?:/|$))[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("id", _IdSegment())
 
 
 def etag(version: int) -> str:
