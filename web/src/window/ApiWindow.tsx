@@ -41,7 +41,15 @@ export function ApiWindow({ client }: { client: string }) {
 
   const refreshLists = () => queries.invalidateQueries({ queryKey: [client] });
 
+  /** Add and Copy open what they make: with six tabs open they make nothing. */
+  function roomForATab(): boolean {
+    if (tabs.open.length < MAX_TABS) return true;
+    notifications.show({ color: "red", title: "Too many tabs", message: `At most ${MAX_TABS} tabs can be open: close one first.` });
+    return false;
+  }
+
   async function addApi() {
+    if (!roomForATab()) return;
     try {
       const created = unwrap(await api.POST("/api/v1/clients/{client}/apis/new", { params: { path: { client } } }));
       notifications.show({ color: "teal", message: `API “${created.name}” added` });
@@ -53,7 +61,7 @@ export function ApiWindow({ client }: { client: string }) {
   }
 
   async function addRequest() {
-    if (!selected) return;
+    if (!selected || !roomForATab()) return;
     try {
       const created = unwrap(
         await api.POST("/api/v1/clients/{client}/apis/{api_id}/requests/new", { params: { path: { client, api_id: selected.id } } }),
@@ -67,6 +75,7 @@ export function ApiWindow({ client }: { client: string }) {
   }
 
   async function startCopy(source: Selected) {
+    if (!roomForATab()) return;
     try {
       const offer = unwrap(await api.GET("/api/v1/clients/{client}/apis/{api_id}/copy-name", { params: { path: { client, api_id: source.id } } }));
       setCopying({ api: source, name: offer.name });

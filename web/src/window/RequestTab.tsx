@@ -150,7 +150,7 @@ export function RequestTab({ client, apiId, requestId, onDirty, onTitle, registe
           {editor.failure}
         </Alert>
       )}
-      <SimpleGrid cols={{ base: 1, xl: 2 }} spacing="xl">
+      <Stack gap="xl">
         <fieldset disabled={system} style={{ border: 0, padding: 0, margin: 0, minWidth: 0 }}>
           <Stack>
             <SimpleGrid cols={2}>
@@ -210,7 +210,7 @@ export function RequestTab({ client, apiId, requestId, onDirty, onTitle, registe
           </Stack>
         </fieldset>
         <SendPanel client={client} apiId={apiId} request={read} unsaved={editor.dirty} />
-      </SimpleGrid>
+      </Stack>
     </Stack>
   );
 }

@@ -1,5 +1,5 @@
 import { Alert, Badge, Button, Code, CopyButton, Group, Paper, SegmentedControl, Select, Stack, Table, Tabs, Text, TextInput, Title } from "@mantine/core";
-import { lazy, Suspense, useState } from "react";
+import { lazy, Suspense, useEffect, useRef, useState } from "react";
 import { type RequestRead, type TracedResult, api, describe, unwrap } from "../api/client";
 import { CONTEXT_ROOTS } from "../editor/placeholders";
 import { curlOf, typed, type ValueType } from "./values";
@@ -21,6 +21,12 @@ export function SendPanel({ client, apiId, request, unsaved }: { client: string;
   const [sending, setSending] = useState(false);
   const [curl, setCurl] = useState<string | null>(null);
   const parameters = request.parameters ?? [];
+  const shown = useRef<HTMLDivElement>(null);
+
+  // The answer is what the user waits for: bring it into view when it comes.
+  useEffect(() => {
+    if (result || failure) shown.current?.scrollIntoView?.({ behavior: "smooth", block: "nearest" });
+  }, [result, failure]);
 
   async function test(asMode: Mode): Promise<TracedResult | null> {
     let parsedContext: Record<string, unknown>;
@@ -143,12 +149,14 @@ export function SendPanel({ client, apiId, request, unsaved }: { client: string;
             <CopyButton value={curl}>{({ copied, copy }) => <Button size="compact-xs" variant="light" onClick={copy}>{copied ? "Copied" : "Copy"}</Button>}</CopyButton>
           </Stack>
         )}
-        {failure && (
-          <Alert color="red" title="Not sent">
-            {failure}
-          </Alert>
-        )}
-        {result && <ResultView result={result} />}
+        <div ref={shown}>
+          {failure && (
+            <Alert color="red" title="Not sent">
+              {failure}
+            </Alert>
+          )}
+          {result && <ResultView result={result} />}
+        </div>
       </Stack>
     </Paper>
   );
@@ -208,7 +216,7 @@ function ResultView({ result }: { result: TracedResult }) {
           <Tabs.Tab value="sent">Request sent</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="outputs" pt="xs">
-          <Table fz="sm" aria-label="Outputs">
+          <Table fz="sm" aria-label="Mapped outputs">
             <Table.Tbody>
               {Object.entries(result.outputs ?? {}).map(([name, value]) => (
                 <Table.Tr key={name}>
