@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,3 +168,14 @@ async def wait_up(root: str, server: subprocess.Popen[bytes]) -> None:
                 pass
             await asyncio.sleep(0.1)
     pytest.fail("callout serve did not answer within 15 s")
+
+
+@contextmanager
+def serving(data_dir: Path, log: Path, *args: str, **extra: str) -> Iterator[str]:
+    """`callout_serve` once it answers, for a fixture or test that is not async: the
+    server's root URL."""
+    with callout_serve(data_dir, log, *args, **extra) as (server, root):
+        # In a thread of its own: the caller's may be running a loop (Playwright's sync API).
+        with ThreadPoolExecutor(1) as waiter:
+            waiter.submit(asyncio.run, wait_up(root, server)).result()
+        yield root

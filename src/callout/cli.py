@@ -6,6 +6,9 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
+import time
+import urllib.request
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -30,8 +33,9 @@ from callout.errors import CalloutError
 from callout.invocations import authorize as authorize_flow
 from callout.invocations import service as invocations
 from callout.invocations.schemas import AuthorizeDone, InvokeBody
-from callout.settings import get_settings
+from callout.settings import Settings, get_settings
 from callout.show import show_fire, show_outcome
+from callout.web import ui
 from callout.web.problems import validation_problems
 
 # Locals stay out of tracebacks: a frame may hold a secret on its way to being sealed.
@@ -122,7 +126,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Default: CALLOUT_PORT.")] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Processes serving at once.")] = 1,
 ) -> None:
-    """Serve the REST API (and its docs at /docs)."""
+    """Serve the REST API (its docs at /docs) and the built web UI at /."""
     import uvicorn
 
     settings = get_settings()
@@ -132,6 +136,8 @@ def serve(
         catalog.sync(session)
     database.dispose()
     callout_logging.configure()
+    host, port = host or settings.host, port or settings.port
+    _announce_when_up(settings, host, port)
     shared = None
     if workers > 1:
         # Workers are fresh interpreters that inherit the environment: prometheus-client reads
@@ -143,8 +149,8 @@ def serve(
         uvicorn.run(
             "callout.web.app:create_app",
             factory=True,
-            host=host or settings.host,
-            port=port or settings.port,
+            host=host,
+            port=port,
             workers=workers,
             log_config=callout_logging.config(),  # applied again in each worker
             # The supervisor replaces a worker that does not answer its ping in time; a
@@ -155,6 +161,64 @@ def serve(
     finally:
         if shared is not None:
             shutil.rmtree(shared, ignore_errors=True)
+
+
+def _announce_when_up(settings: Settings, host: str, port: int) -> None:
+    """Print the address to open once the server answers (with several workers, once the
+    first one does): a thread asks the server for its OpenAPI document until it comes."""
+    local = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104 - mapped away
+    root = f"http://[{local}]:{port}" if ":" in local else f"http://{local}:{port}"
+    shown = (settings.public_url or root).rstrip("/")
+    if ui.built(settings.ui_dir):
+        text = f"Callout: open {shown}/ (web UI), REST API at /api/v1, docs at /docs"
+    else:
+        text = (
+            f"Callout: REST API at {shown}/api/v1, docs at {shown}/docs; the web UI is not "
+            f"built (no index.html in {settings.ui_dir}): `make serve` builds it"
+        )
+
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
+
+    def wait_then_print() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                with direct.open(f"{root}/openapi.json", timeout=5):
+                    out.print(text, markup=False, highlight=False, soft_wrap=True)
+                    return
+            except OSError:
+                time.sleep(0.2)
+
+    threading.Thread(target=wait_then_print, name="announce", daemon=True).start()
+
+
+@app.command()
+def openapi(
+    output: Annotated[
+        Path | None, typer.Option(help="Write the document to this file instead.")
+    ] = None,
+) -> None:
+    """Print the REST API's OpenAPI document as JSON: what GET /openapi.json answers.
+
+    Needs no server and no set-up: the web UI's types are generated from it at build time.
+    """
+    from callout.web.app import create_app
+
+    # The document is read off the routes: the app is built, never started, and opens no
+    # database and no key file.
+    database = Database("sqlite://")
+    try:
+        document = create_app(get_settings(), database=database).openapi()
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    finally:
+        database.dispose()
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        _fail(f"cannot write {output}: {error.strerror}")
 
 
 @db_app.command("upgrade")

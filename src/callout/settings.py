@@ -13,6 +13,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from callout.db.crypto import KeyMaterialError, KeySource, parse_keys
 from callout.runtime import guard
 
+# The source tree's web/dist, beside src/: where `make web` builds the UI.
+BUILT_UI = Path(__file__).resolve().parents[2] / "web" / "dist"
+
 
 class Settings(BaseSettings):
     """Callout's settings; see the README's Configuration section for each one."""
@@ -91,6 +94,11 @@ class Settings(BaseSettings):
         gt=0,
         le=60,
         description="Seconds between writes of the invocations a process has buffered.",
+    )
+    ui_dir: Path = Field(
+        default=BUILT_UI,
+        description="The built web UI served at /; without an index.html there, / redirects "
+        "to /docs.",
     )
     metrics_dir: Path | None = Field(
         default=None,

@@ -1,4 +1,5 @@
-"""The FastAPI application: routers under /api/v1, problem+json errors, OpenAPI and docs."""
+"""The FastAPI application: routers under /api/v1, problem+json errors, OpenAPI and docs,
+and the built web UI at /."""
 
 import gc
 import os
@@ -25,7 +26,7 @@ from callout.invocations.router import callback_router
 from callout.invocations.router import router as invocations_router
 from callout.invocations.service import Runtime
 from callout.settings import Settings, get_settings
-from callout.web import metrics, openapi, problems
+from callout.web import metrics, openapi, problems, ui
 from callout.web.body_limit import BodyLimit
 from callout.web.fast_invoke import FastInvoke
 
@@ -114,8 +115,12 @@ def create_app(
     app.include_router(metrics.router)
     openapi.install(app)
 
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    if ui.built(settings.ui_dir):
+        ui.install(app, settings.ui_dir)  # last: it takes any GET no route above took
+    else:
+
+        @app.get("/", include_in_schema=False)
+        def root() -> RedirectResponse:
+            return RedirectResponse("/docs")
 
     return app
