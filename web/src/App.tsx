@@ -1,11 +1,13 @@
 import { AppShell, Button, Group, Loader, SegmentedControl, Select, Title } from "@mantine/core";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import { api, signedIn, unwrap } from "./api/client";
 import { SignIn } from "./SignIn";
-import { DesignerEditor } from "./designers/DesignerEditor";
-import { AgentPreview } from "./preview/AgentPreview";
-import { ApiWindow } from "./window/ApiWindow";
+
+// The signed-in views load after the sign-in screen has painted, each in a chunk of its own.
+const ApiWindow = lazy(() => import("./window/ApiWindow").then((m) => ({ default: m.ApiWindow })));
+const DesignerEditor = lazy(() => import("./designers/DesignerEditor").then((m) => ({ default: m.DesignerEditor })));
+const AgentPreview = lazy(() => import("./preview/AgentPreview").then((m) => ({ default: m.AgentPreview })));
 
 type View = "apis" | "designers" | "preview";
 
@@ -75,6 +77,7 @@ function SignedIn({ onSignOut }: { onSignOut: () => void }) {
           </Group>
         </Group>
       </AppShell.Header>
+      <Suspense fallback={<Loader m="xl" />}>
       {!client && <Loader m="xl" />}
       {/* The API window stays mounted, so its open tabs and edits outlive a look elsewhere. */}
       {client && (
@@ -92,6 +95,7 @@ function SignedIn({ onSignOut }: { onSignOut: () => void }) {
           <AgentPreview key={client} client={client} />
         </AppShell.Main>
       )}
+      </Suspense>
     </AppShell>
   );
 }

@@ -122,7 +122,11 @@ export function ApiWindow({ client }: { client: string }) {
     client,
     apiId: tab.apiId,
     onDirty: (dirty: boolean) => setTabs((t) => updateTab(t, tab.key, { dirty })),
-    onTitle: (title: string) => setTabs((t) => updateTab(t, tab.key, { title })),
+    onTitle: (title: string) => {
+      setTabs((t) => updateTab(t, tab.key, { title }));
+      // A renamed API is named by its new name wherever the window shows the selection.
+      if (tab.kind === "api") setSelected((s) => (s?.id === tab.apiId && s.name !== title ? { ...s, name: title } : s));
+    },
     registerSave: (save: (() => Promise<unknown>) | null) => {
       if (save) saves.current.set(tab.key, save);
       else saves.current.delete(tab.key);

@@ -237,7 +237,7 @@ function ResultView({ result }: { result: TracedResult }) {
           {result.response ? headers(result.response.headers) : <Text size="sm">No response</Text>}
         </Tabs.Panel>
         <Tabs.Panel value="trace" pt="xs">
-          <Table fz="xs" aria-label="Trace">
+          <Table fz="xs" aria-label="Trace steps">
             <Table.Tbody>
               {(result.steps ?? []).map((step, i) => (
                 <Table.Tr key={i}>
