@@ -103,3 +103,13 @@ async def test_another_clients_code_is_not_found(http: httpx.AsyncClient, tenant
 async def test_no_key_is_refused(http: httpx.AsyncClient, tenants: Tenants) -> None:
     answer = await http.post(check_url(tenants.a), json={"expression": ""})
     assert answer.status_code == 401
+
+
+async def test_the_document_declares_a_check_that_changes_nothing(
+    http: httpx.AsyncClient,
+) -> None:
+    document = (await http.get("/openapi.json")).json()
+    check = document["paths"]["/api/v1/clients/{client}/designers/conditions/check"]["post"]
+    declared = set(check["responses"])
+    assert {"200", "401", "404", "422"} <= declared
+    assert {"403", "409", "412", "428"}.isdisjoint(declared)
