@@ -27,7 +27,7 @@ from callout.clients.schemas import (
     ServiceWrite,
 )
 from callout.designers.effects import FireBody
-from callout.designers.schemas import DesignerWrite
+from callout.designers.schemas import ConditionCheck, DesignerWrite
 from callout.invocations.schemas import AuthorizeBody, InvokeBody
 from callout.web.app import API_PREFIX
 from tests.factories import api_body, designer_body, request_body
@@ -48,6 +48,7 @@ SAMPLE_BODIES: dict[type[BaseModel], Callable[[], dict[str, Any]]] = {
     # A dry run: even a call that wrongly got through would send nothing anywhere.
     InvokeBody: lambda: {"parameters": {"customerId": "1"}, "mode": "dry_run"},
     FireBody: lambda: {"mode": "mock"},
+    ConditionCheck: lambda: {"expression": "${call.ani} starts with '+44'"},
     AuthorizeBody: lambda: {"redirect_uri": "https://intruder.example/callback"},
 }
 # Routes that take no API key: what they check is not whose key it is (the OAuth 2.0

@@ -14,7 +14,14 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from callout.designers.conditions import COMPARISONS, MAX_LENGTH, Condition, ConditionError, parse
+from callout.designers.conditions import (
+    COMPARISONS,
+    MAX_LENGTH,
+    Condition,
+    ConditionError,
+    parse,
+    paths_at,
+)
 from callout.runtime.templates import MAX_PATH_DEPTH, Placeholder
 from callout.schemas import MAX_DEPTH
 
@@ -525,6 +532,19 @@ def test_evaluation_never_raises_on_any_context(data: Any, text: str) -> None:
         value = data.draw(json_values)
         context[path.root] = value if len(path.path) == 1 else {path.path[1]: value}
     assert condition.holds(context) in (True, False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=any_condition)
+def test_paths_at_finds_the_paths_the_parse_reads_where_they_stand(text: str) -> None:
+    condition = outcome(text)
+    if isinstance(condition, ConditionError):
+        return
+    found = list(paths_at(text))
+    assert tuple(dict.fromkeys(path for path, _, _ in found)) == condition.paths
+    lines = text.split("\n")
+    for _, line, column in found:
+        assert lines[line - 1][column - 1 : column + 1] == "${"
 
 
 def test_an_index_python_cannot_read_is_a_missing_path() -> None:

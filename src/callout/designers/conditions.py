@@ -354,6 +354,14 @@ def parse(text: str) -> Condition:
     return Condition(term, tuple(dict.fromkeys(paths)))
 
 
+def paths_at(text: str) -> Iterator[tuple[templates.Placeholder, int, int]]:
+    """Each `${...}` of a condition that parses, with its line and column, in order: the
+    lexer alone finds them (a `${...}` inside a string literal is text, not a path)."""
+    for token in PARSER.lex(text):
+        if token.type == "PATH":
+            yield (_placeholder(token), *_at(token))
+
+
 def _deeper(depth: int, token: Token) -> int:
     if depth == MAX_DEPTH:
         raise ConditionError(

@@ -11,7 +11,13 @@ from pydantic import AfterValidator
 from callout.designers import engine, service
 from callout.designers.effects import FireBody, FireResult
 from callout.designers.repository import DesignerFilter
-from callout.designers.schemas import DesignerRead, DesignerSummary, DesignerWrite
+from callout.designers.schemas import (
+    ConditionCheck,
+    ConditionVerdict,
+    DesignerRead,
+    DesignerSummary,
+    DesignerWrite,
+)
 from callout.schemas import Page, no_control
 from callout.web.deps import (
     CallerDep,
@@ -62,6 +68,14 @@ def create_designer(
     location = f"/api/v1/clients/{client.code}/designers/{designer.id}"
     located(response, designer.version, location)
     return designer
+
+
+# Before the `/{designer_id}` routes, so that no id pattern ever captures it.
+@router.post("/conditions/check", response_model_exclude_none=True)
+def check_condition(client: ClientDep, body: ConditionCheck) -> ConditionVerdict:
+    """Whether a save would take this condition, and if not why and where: answered 200
+    either way, so an editor can ask as the user types. Any key of the client may ask."""
+    return service.check_condition(body.expression)
 
 
 @router.get("/{designer_id}")

@@ -107,6 +107,15 @@ def _in_context(paths: Iterable[templates.Placeholder]) -> bool:
     return all(path.root in CONTEXT_ROOTS for path in paths)
 
 
+def outside_context(expression: str) -> tuple[int, int] | None:
+    """The line and column of a parsed condition's first `${path}` that reads outside the
+    context (`${cal.ani}`), if one does."""
+    for placeholder, line, column in conditions.paths_at(expression):
+        if placeholder.root not in CONTEXT_ROOTS:
+            return line, column
+    return None
+
+
 ContextPath = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
@@ -209,10 +218,13 @@ ACTION_KINDS = frozenset(
 )
 
 
+Expression = Annotated[str, StringConstraints(max_length=conditions.MAX_LENGTH)]
+
+
 class EventCondition(Model):
     """A guard over the context and the actions it runs when it holds; `stop` disables it."""
 
-    expression: Annotated[str, StringConstraints(max_length=conditions.MAX_LENGTH)] = Field(
+    expression: Expression = Field(
         default="", description="Empty always holds. See the condition grammar."
     )
     stop: bool = False
@@ -312,7 +324,7 @@ class DesignerWrite(DesignerFields, Writable):
         problems: list[tuple[Loc, str]] = []
         for e, event in enumerate(self.events):
             for c, condition in enumerate(event.conditions):
-                if not _in_context(conditions.parse(condition.expression).paths):
+                if outside_context(condition.expression) is not None:
                     problems.append((("events", e, "conditions", c, "expression"), IN_CONTEXT))
             for loc, action in event.actions():
                 if isinstance(action, PopUrl):
@@ -322,6 +334,19 @@ class DesignerWrite(DesignerFields, Writable):
         if problems:
             raise field_errors(problems)
         return self
+
+
+class ConditionCheck(Model):
+    expression: Expression
+
+
+class ConditionVerdict(Model):
+    """What a save would say of a condition: valid, or why not and where (1-based)."""
+
+    valid: bool
+    message: str | None = None
+    line: int | None = None
+    column: int | None = None
 
 
 class DesignerRead(DesignerFields):

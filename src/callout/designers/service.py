@@ -1,4 +1,5 @@
-"""Use cases for designers: list, read, create, update, delete; and which designers use an API.
+"""Use cases for designers: list, read, create, update, delete; which designers use an API;
+and a condition checked as it is typed.
 
 A designer is written whole. The rules that need no database live in its schemas; those that
 do (names unique per client, a service of the same client, If-Match versions, FUNCTION CALLs
@@ -14,9 +15,17 @@ from callout.clients.access import Principal
 from callout.clients.repository import ServiceRepository
 from callout.db.engine import flush
 from callout.db.models import Client, Designer, utcnow
-from callout.designers import mappers, references
+from callout.designers import conditions, mappers, references
 from callout.designers.repository import CallRepository, DesignerFilter, DesignerRepository
-from callout.designers.schemas import DesignerRead, DesignerSummary, DesignerWrite, Usage
+from callout.designers.schemas import (
+    IN_CONTEXT,
+    ConditionVerdict,
+    DesignerRead,
+    DesignerSummary,
+    DesignerWrite,
+    Usage,
+    outside_context,
+)
 from callout.errors import Conflict, Invalid, NotFound
 from callout.schemas import IfMatch, Page, id_named, name_key
 
@@ -116,6 +125,21 @@ def delete_designer(
     audit.record(session, client.id, principal, "delete", _about(designer))
     session.delete(designer)  # its calls go with it (ON DELETE CASCADE)
     flush(session, stale=f"designer {designer.name!r}")
+
+
+def check_condition(expression: str) -> ConditionVerdict:
+    """A condition's text judged as a save judges it (the same parser, the same context
+    rule), so an editor can check it as it is typed: a refusal is a verdict, not an error."""
+    try:
+        conditions.parse(expression)
+    except conditions.ConditionError as error:
+        return ConditionVerdict(
+            valid=False, message=error.message, line=error.line, column=error.column
+        )
+    outside = outside_context(expression)
+    if outside is not None:
+        return ConditionVerdict(valid=False, message=IN_CONTEXT, line=outside[0], column=outside[1])
+    return ConditionVerdict(valid=True)
 
 
 def list_usages(

@@ -95,8 +95,10 @@ def statuses(route: RouteContext) -> set[int]:
         found |= {412, 428}
     if _dependency(deps.AdmissionDep) in calls:
         found.add(503)  # the database had more queued than it could start in time
-    # Routes that run calls take the runtime and change nothing the library stores.
-    if methods - {"GET", "HEAD"} and _dependency(deps.RuntimeDep) not in calls:
+    # A write to the library needs a unit of work; routes that run calls take the runtime
+    # and change nothing the library stores, and a check (a condition's) opens none.
+    writes = _dependency(deps.SessionDep) in calls and _dependency(deps.RuntimeDep) not in calls
+    if methods - {"GET", "HEAD"} and writes:
         found.add(409)
     return found
 

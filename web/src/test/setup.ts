@@ -19,3 +19,10 @@ window.ResizeObserver ??= class {
   unobserve() {}
   disconnect() {}
 };
+// An autosized Textarea resizes when fonts load.
+Object.defineProperty(document, "fonts", {
+  configurable: true,
+  value: { addEventListener: () => {}, removeEventListener: () => {}, ready: Promise.resolve() },
+});
+// A Select's dropdown scrolls its selected option into view.
+Element.prototype.scrollIntoView ??= () => {};
