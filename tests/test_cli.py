@@ -338,3 +338,32 @@ def test_serve_answers_with_the_key_init_printed(served: str, installation: Inst
 
     refused = httpx.get(f"{served}/api/v1/clients", timeout=5)
     assert refused.status_code == 401
+
+
+def test_an_oauth2_provider_is_sent_back_to_the_port_serve_was_given(
+    served: str, installation: Installation
+) -> None:
+    """`callout serve --port N` without CALLOUT_PUBLIC_URL: the callback is on port N."""
+    admin = {"Authorization": f"Bearer {installation.admin_key}"}
+    apis_url = f"{served}/api/v1/clients/demo/apis"
+    code_grant = {
+        "type": "oauth2",
+        "grant": "authorization_code",
+        "token_url": "https://id.example.com/token",
+        "authorization_url": "https://id.example.com/authorize",
+        "client_id": "callout",
+    }
+    made = httpx.post(
+        apis_url,
+        json={
+            "name": "Provider",
+            "base_url": "https://api.example.com",
+            "authorization": code_grant,
+        },
+        headers=admin,
+        timeout=5,
+    )
+    assert made.status_code == 201, made.text
+    started = httpx.post(f"{apis_url}/{made.json()['id']}/authorize", headers=admin, timeout=5)
+    assert started.status_code == 200, started.text
+    assert started.json()["redirect_uri"] == f"{served}/api/v1/oauth/callback"

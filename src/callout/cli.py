@@ -137,6 +137,10 @@ def serve(
     database.dispose()
     callout_logging.configure()
     host, port = host or settings.host, port or settings.port
+    # The app, in this process or in each worker, reads its own address from its settings
+    # (an OAuth 2.0 provider sends the browser back to it): the one given here, not the default.
+    os.environ["CALLOUT_HOST"], os.environ["CALLOUT_PORT"] = host, str(port)
+    get_settings.cache_clear()
     _announce_when_up(settings, host, port)
     shared = None
     if workers > 1:

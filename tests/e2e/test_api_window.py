@@ -10,6 +10,8 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.e2e.browser import screenshot, sign_in
 from tests.e2e.conftest import Callout
+from tests.loopback import in_thread
+from tests.oauth2_server import CLIENT_ID, CLIENT_SECRET, OAuth2Server
 from tests.upstream import Upstream
 
 TOKEN = "e2e-bearer-" + uuid4().hex
@@ -237,3 +239,36 @@ def test_closing_a_tab_with_unsaved_edits_asks_first(page: Page, callout: Callou
     page.get_by_role("button", name="Close tab").click()
     page.get_by_role("dialog").get_by_role("button", name="Close and drop edits").click()
     expect(crm).to_have_count(0)
+
+
+def test_connect_runs_the_authorization_code_flow_in_a_popup_and_says_it_connected(
+    page: Page, callout: Callout
+) -> None:
+    name = unique("Provider")
+    with in_thread(OAuth2Server()) as provider, rest(callout) as api:
+        authorization = {
+            "type": "oauth2",
+            "grant": "authorization_code",
+            "token_url": provider.token_url,
+            "authorization_url": provider.authorize_url,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+        }
+        made = api.post(
+            "/apis",
+            json={"name": name, "base_url": provider.api_url, "authorization": authorization},
+        )
+        assert made.status_code == 201, made.text
+        sign_in(page, callout.admin_key)
+        open_from_list(page, name)
+        expect(tab(page).get_by_label("Refresh token")).to_have_attribute("placeholder", "not set")
+        with page.expect_popup() as opened:
+            tab(page).get_by_role("button", name="Connect").click()
+        popup = opened.value
+        # The provider approves at once and sends the browser back to Callout's callback.
+        popup.wait_for_url(re.compile(r"/api/v1/oauth/callback"))
+        expect(popup.locator("body")).to_contain_text("refresh_token_stored")
+        popup.close()
+        expect(page.get_by_text("Connected", exact=True)).to_be_visible()
+        expect(tab(page).get_by_label("Refresh token is set")).to_be_visible()
+        assert provider.grants["authorization_code"] == 1

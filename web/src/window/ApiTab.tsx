@@ -1,7 +1,7 @@
 import { Alert, Badge, Button, Checkbox, Group, Select, SimpleGrid, Stack, Table, Text, TextInput, Textarea, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
-import { useQuery } from "@tanstack/react-query";
-import { useCallback, useEffect } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useCallback, useEffect, useState } from "react";
 import { type ApiRead, type ApiWrite, api, describe, unwrap, withETag } from "../api/client";
 import { Rows, under } from "../common/Rows";
 import { SecretInput } from "../common/SecretInput";
@@ -220,8 +220,12 @@ function AuthorizationFields({ auth, errors, disabled, onChange }: { auth: Autho
   );
 }
 
-/** OAuth 2.0 authorization_code: runs the provider's consent in a popup. */
+/** OAuth 2.0 authorization_code: runs the provider's consent in a popup, then reads the API
+ * again to say whether the flow left a refresh token stored. */
 function Connect({ client, apiId, dirty }: { client: string; apiId: number; dirty: boolean }) {
+  const queries = useQueryClient();
+  const [waiting, setWaiting] = useState(false);
+
   async function connect() {
     try {
       const start = unwrap(await api.POST("/api/v1/clients/{client}/apis/{api_id}/authorize", { params: { path: { client, api_id: apiId } }, body: {} }));
@@ -230,11 +234,18 @@ function Connect({ client, apiId, dirty }: { client: string; apiId: number; dirt
         notifications.show({ color: "yellow", message: "The browser blocked the popup: allow popups for Callout and connect again." });
         return;
       }
-      const waiting = setInterval(() => {
-        if (popup.closed) {
-          clearInterval(waiting);
-          notifications.show({ message: "The authorization window closed; the API's runtime state shows whether a token is held." });
-        }
+      setWaiting(true);
+      const watch = setInterval(async () => {
+        if (!popup.closed) return;
+        clearInterval(watch);
+        setWaiting(false);
+        const fresh = await queries.fetchQuery({ queryKey: [client, "api", apiId], queryFn: () => loadApi(client, apiId), staleTime: 0 });
+        const connected = (fresh.body.authorization as { has_refresh_token?: boolean }).has_refresh_token === true;
+        notifications.show(
+          connected
+            ? { color: "teal", title: "Connected", message: "The provider's refresh token is stored; calls get their tokens from it." }
+            : { color: "yellow", title: "Not connected", message: "No refresh token was stored: the authorization was refused or not finished." },
+        );
       }, 500);
     } catch (error) {
       notifications.show({ color: "red", title: "Could not start the authorization", message: describe(error) });
@@ -242,7 +253,7 @@ function Connect({ client, apiId, dirty }: { client: string; apiId: number; dirt
   }
   return (
     <Group>
-      <Button variant="outline" onClick={connect} disabled={dirty}>
+      <Button variant="outline" onClick={connect} disabled={dirty} loading={waiting}>
         Connect
       </Button>
       {dirty && <Text size="sm" c="dimmed">Save first: the flow uses the stored settings.</Text>}
