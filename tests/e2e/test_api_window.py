@@ -15,7 +15,7 @@ from tests.oauth2_server import CLIENT_ID, CLIENT_SECRET, OAuth2Server
 from tests.upstream import Upstream
 
 TOKEN = "e2e-bearer-" + uuid4().hex
-NAME = re.compile(r"^Name")  # the Name field, marked required ("Name *"), not "Headers 1 name"
+NAME = re.compile(r"^Name")  # the Name field, marked required ("Name *"), not "header 1 name"
 
 
 def unique(name: str) -> str:
@@ -52,8 +52,8 @@ def test_an_api_with_bearer_and_a_header_and_its_request_are_made_and_sent_from_
     api.get_by_role("textbox", name=NAME).fill(name)
     api.get_by_label("Base URL").fill(upstream.url)
     api.get_by_role("button", name="Add header").click()
-    api.get_by_label("Headers 1 name").fill("X-Tenant")
-    api.get_by_label("Headers 1 value").fill("acme")
+    api.get_by_label("header 1 name").fill("X-Tenant")
+    api.get_by_label("header 1 value").fill("acme")
     api.get_by_label("Authorization").click()
     page.get_by_role("option", name="Bearer token").click()
     api.get_by_label("Token").fill(TOKEN)

@@ -1,11 +1,17 @@
-import { ActionIcon, Button, Checkbox, Group, Select, Table, Text, TextInput } from "@mantine/core";
+import { Checkbox, Select, Table, Text, TextInput } from "@mantine/core";
+import type { ReactNode } from "react";
+import { ListHeader } from "./ListHeader";
+import { RemoveButton } from "./RemoveButton";
+import { ErrorText } from "./ErrorText";
 
 export interface Column<R> {
   key: keyof R & string;
   label: string;
-  kind: "text" | "select" | "bool";
+  kind: "text" | "select" | "bool" | "custom";
   options?: readonly string[];
   width?: number;
+  /** A "custom" cell: `name` labels its control, `set` changes the row's field. */
+  render?: (cell: { row: R; name: string; error?: string; disabled?: boolean; set: (value: unknown) => void }) => ReactNode;
 }
 
 interface Props<R> {
@@ -19,22 +25,14 @@ interface Props<R> {
   disabled?: boolean;
 }
 
-/** An editable table of objects (request parameters, response parameters), a column a field. */
+/** An editable table of objects (headers, request and response parameters), a column a field;
+ * each control is labelled by row and column ("header 2 value") for a screen reader. */
 export function Grid<R extends object>({ label, rows, columns, onChange, errors, blank, disabled }: Props<R>) {
   const change = (index: number, key: keyof R, value: unknown) => onChange(rows.map((r, i) => (i === index ? { ...r, [key]: value } : r)));
   const singular = label.toLowerCase().replace(/s$/, "");
   return (
     <div>
-      <Group justify="space-between" mb={4}>
-        <Text fw={600} size="sm">
-          {label}
-        </Text>
-        {!disabled && (
-          <Button size="compact-xs" variant="light" onClick={() => onChange([...rows, { ...blank }])}>
-            Add {singular}
-          </Button>
-        )}
-      </Group>
+      <ListHeader label={label} onAdd={() => onChange([...rows, { ...blank }])} disabled={disabled} />
       {rows.length === 0 ? (
         <Text c="dimmed" size="sm">
           None
@@ -60,7 +58,9 @@ export function Grid<R extends object>({ label, rows, columns, onChange, errors,
                   const error = errors[`[${index}].${c.key}`];
                   return (
                     <Table.Td key={c.key}>
-                      {c.kind === "bool" ? (
+                      {c.kind === "custom" ? (
+                        c.render?.({ row, name, error, disabled, set: (v) => change(index, c.key, v) })
+                      ) : c.kind === "bool" ? (
                         <Checkbox aria-label={name} checked={Boolean(value)} disabled={disabled} onChange={(e) => change(index, c.key, e.currentTarget.checked)} error={error} />
                       ) : c.kind === "select" ? (
                         <Select aria-label={name} data={[...(c.options ?? [])]} value={String(value ?? c.options?.[0] ?? "")} allowDeselect={false} disabled={disabled} error={error} onChange={(v) => change(index, c.key, v)} />
@@ -72,9 +72,7 @@ export function Grid<R extends object>({ label, rows, columns, onChange, errors,
                 })}
                 <Table.Td>
                   {!disabled && (
-                    <ActionIcon variant="subtle" color="red" aria-label={`Remove ${singular} ${index + 1}`} onClick={() => onChange(rows.filter((_, i) => i !== index))}>
-                      ×
-                    </ActionIcon>
+                    <RemoveButton label={`Remove ${singular} ${index + 1}`} onClick={() => onChange(rows.filter((_, i) => i !== index))} />
                   )}
                 </Table.Td>
               </Table.Tr>
@@ -82,11 +80,7 @@ export function Grid<R extends object>({ label, rows, columns, onChange, errors,
           </Table.Tbody>
         </Table>
       )}
-      {errors[""] && (
-        <Text c="red" size="sm">
-          {errors[""]}
-        </Text>
-      )}
+      <ErrorText message={errors[""]} />
     </div>
   );
 }

@@ -15,8 +15,8 @@ describe("Rows", () => {
     const seen: Row[][] = [];
     renderUi(<Held initial={[{ name: "Accept", value: "application/json", enabled: true }]} seen={(r) => seen.push(r)} />);
     await userEvent.click(screen.getByRole("button", { name: "Add header" }));
-    await userEvent.type(screen.getByLabelText("Headers 2 name"), "X-Tenant");
-    await userEvent.click(screen.getByLabelText("Remove Headers 1"));
+    await userEvent.type(screen.getByLabelText("header 2 name"), "X-Tenant");
+    await userEvent.click(screen.getByLabelText("Remove header 1"));
     expect(seen.at(-1)).toEqual([{ name: "X-Tenant", value: "", enabled: true, secret: false }]);
   });
 

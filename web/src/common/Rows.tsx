@@ -1,5 +1,6 @@
-import { ActionIcon, Button, Checkbox, Group, Table, Text, TextInput } from "@mantine/core";
+import { Button, Group, Text, TextInput } from "@mantine/core";
 import { MASK } from "../api/client";
+import { type Column, Grid } from "./Grid";
 
 /** Headers, query and form fields are ordered lists of rows (Bruno's shape), never dicts. */
 export interface Row {
@@ -21,107 +22,38 @@ interface Props<R extends Row> {
   blank: R;
 }
 
-export function Rows<R extends Row>({ label, rows, onChange, errors, secrets, disabled, blank }: Props<R>) {
-  const change = (index: number, patch: Partial<R>) => onChange(rows.map((r, i) => (i === index ? { ...r, ...patch } : r)));
-  return (
-    <div>
-      <Group justify="space-between" mb={4}>
-        <Text fw={600} size="sm">
-          {label}
-        </Text>
-        {!disabled && (
-          <Button size="compact-xs" variant="light" onClick={() => onChange([...rows, { ...blank }])}>
-            Add {label.toLowerCase().replace(/s$/, "")}
-          </Button>
-        )}
-      </Group>
-      {rows.length === 0 ? (
-        <Text c="dimmed" size="sm">
-          None
-        </Text>
+/** A stored secret's value shows as set, never itself; Replace asks for a new one. */
+function value<R extends Row>(): Column<R> {
+  return {
+    key: "value",
+    label: "Value",
+    kind: "custom",
+    render: ({ row, name, error, disabled, set }) =>
+      row.secret && row.value === MASK ? (
+        <Group gap="xs">
+          <Text size="sm" c="teal" aria-label={`${name} is set`}>
+            set
+          </Text>
+          {!disabled && (
+            <Button size="compact-xs" variant="light" onClick={() => set("")}>
+              Replace
+            </Button>
+          )}
+        </Group>
       ) : (
-        <Table withTableBorder verticalSpacing={4} aria-label={label}>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th w={70}>On</Table.Th>
-              <Table.Th>Name</Table.Th>
-              <Table.Th>Value</Table.Th>
-              {secrets && <Table.Th w={70}>Secret</Table.Th>}
-              <Table.Th w={40} />
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {rows.map((row, index) => (
-              <Table.Tr key={index}>
-                <Table.Td>
-                  <Checkbox
-                    aria-label={`${label} ${index + 1} enabled`}
-                    checked={row.enabled ?? true}
-                    disabled={disabled}
-                    onChange={(e) => change(index, { enabled: e.currentTarget.checked } as Partial<R>)}
-                  />
-                </Table.Td>
-                <Table.Td>
-                  <TextInput
-                    aria-label={`${label} ${index + 1} name`}
-                    value={row.name}
-                    disabled={disabled}
-                    error={errors[`[${index}].name`]}
-                    onChange={(e) => change(index, { name: e.currentTarget.value } as Partial<R>)}
-                  />
-                </Table.Td>
-                <Table.Td>
-                  {row.secret && row.value === MASK ? (
-                    <Group gap="xs">
-                      <Text size="sm" c="teal">
-                        set
-                      </Text>
-                      {!disabled && (
-                        <Button size="compact-xs" variant="light" onClick={() => change(index, { value: "" } as Partial<R>)}>
-                          Replace
-                        </Button>
-                      )}
-                    </Group>
-                  ) : (
-                    <TextInput
-                      aria-label={`${label} ${index + 1} value`}
-                      type={row.secret ? "password" : "text"}
-                      value={row.value ?? ""}
-                      disabled={disabled}
-                      error={errors[`[${index}].value`]}
-                      onChange={(e) => change(index, { value: e.currentTarget.value } as Partial<R>)}
-                    />
-                  )}
-                </Table.Td>
-                {secrets && (
-                  <Table.Td>
-                    <Checkbox
-                      aria-label={`${label} ${index + 1} secret`}
-                      checked={row.secret ?? false}
-                      disabled={disabled}
-                      onChange={(e) => change(index, { secret: e.currentTarget.checked } as Partial<R>)}
-                    />
-                  </Table.Td>
-                )}
-                <Table.Td>
-                  {!disabled && (
-                    <ActionIcon variant="subtle" color="red" aria-label={`Remove ${label} ${index + 1}`} onClick={() => onChange(rows.filter((_, i) => i !== index))}>
-                      ×
-                    </ActionIcon>
-                  )}
-                </Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      )}
-      {errors[""] && (
-        <Text c="red" size="sm">
-          {errors[""]}
-        </Text>
-      )}
-    </div>
-  );
+        <TextInput aria-label={name} type={row.secret ? "password" : "text"} value={row.value ?? ""} disabled={disabled} error={error} onChange={(e) => set(e.currentTarget.value)} />
+      ),
+  };
+}
+
+export function Rows<R extends Row>({ secrets, ...props }: Props<R>) {
+  const columns: Column<R>[] = [
+    { key: "enabled", label: "On", kind: "bool", width: 50 },
+    { key: "name", label: "Name", kind: "text" },
+    value<R>(),
+    ...(secrets ? [{ key: "secret", label: "Secret", kind: "bool", width: 70 } as Column<R>] : []),
+  ];
+  return <Grid columns={columns} {...props} />;
 }
 
 /** The errors under `prefix` with the prefix taken off: `headers[0].name` -> `[0].name`,

@@ -1,8 +1,9 @@
-import { Button, Group, Paper, Select, SimpleGrid, Stack, Text, TextInput } from "@mantine/core";
+import { Button, Group, Paper, Select, SimpleGrid, Stack, TextInput } from "@mantine/core";
 import { ACTION_LABELS, type Action, type ActionKind, type DesignerPage, blankAction } from "./draft";
 import { FunctionCallEditor } from "./FunctionCallEditor";
 import { choices, itemErrors, moved, removed, replaced } from "./lists";
 import { OrderButtons } from "./OrderButtons";
+import { ErrorText } from "../common/ErrorText";
 
 interface Props {
   client: string;
@@ -55,11 +56,7 @@ export function ActionsEditor({ client, actions, onChange, errors, pages, paths,
                 <OrderButtons label={label} index={index} count={actions.length} onMove={(by) => onChange(moved(actions, index, by))} onRemove={() => onChange(removed(actions, index))} />
               </Group>
               <ActionFields client={client} action={action} onChange={set} errors={found} pages={pages} paths={paths} label={label} />
-              {found[""] && (
-                <Text size="sm" c="red">
-                  {found[""]}
-                </Text>
-              )}
+              <ErrorText message={found[""]} />
             </Stack>
           </Paper>
         );

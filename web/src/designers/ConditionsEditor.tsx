@@ -5,6 +5,7 @@ import { ConditionInput } from "./ConditionInput";
 import { type Condition, type DesignerPage, blankCondition } from "./draft";
 import { itemErrors, moved, removed, replaced } from "./lists";
 import { OrderButtons } from "./OrderButtons";
+import { ErrorText } from "../common/ErrorText";
 
 interface Props {
   client: string;
@@ -47,11 +48,7 @@ export function ConditionsEditor({ client, conditions, onChange, errors, pages, 
               </Group>
               <ConditionInput client={client} label={`${label} expression`} value={condition.expression} error={found.expression} onChange={(expression) => set({ expression })} />
               <ActionsEditor client={client} actions={condition.actions} onChange={(actions) => set({ actions })} errors={under(found, "actions")} pages={pages} paths={paths} within={label} />
-              {found[""] && (
-                <Text size="sm" c="red">
-                  {found[""]}
-                </Text>
-              )}
+              <ErrorText message={found[""]} />
             </Stack>
           </Paper>
         );

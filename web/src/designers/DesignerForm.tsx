@@ -1,9 +1,11 @@
-import { Alert, Badge, Button, Divider, Group, Select, SimpleGrid, Stack, Text, TextInput, Textarea, Title } from "@mantine/core";
+import { Alert, Badge, Button, Divider, Group, SimpleGrid, Stack, Text, TextInput, Textarea, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useMemo } from "react";
-import { api, describe, unwrap, withETag } from "../api/client";
+import { api, describe, withETag } from "../api/client";
 import { under } from "../common/Rows";
+import { SaveProblems } from "../common/SaveProblems";
+import { ServiceSelect } from "../common/ServiceSelect";
 import { useEditor } from "../window/useEditor";
 import { type DesignerRead, type Draft, toDraft } from "./draft";
 import { EventsEditor } from "./EventsEditor";
@@ -29,10 +31,6 @@ export function DesignerForm({ client, designerId, onDirty }: Props) {
     onDirty,
   });
   const { stored, draft, setDraft, errors } = editor;
-  const services = useQuery({
-    queryKey: [client, "services"],
-    queryFn: async () => unwrap(await api.GET("/api/v1/clients/{client}/services", { params: { path: { client }, query: { limit: 200 } } })),
-  });
   // Completions for a mapped path: the data fields the designer's components show.
   const paths = useMemo(() => choices((draft?.pages ?? []).flatMap((p) => p.components.flatMap((c) => c.fields.map((f) => `fields.${f}`)))), [draft?.pages]);
 
@@ -72,32 +70,10 @@ export function DesignerForm({ client, designerId, onDirty }: Props) {
           Save
         </Button>
       </Group>
-      {editor.stale && (
-        <Alert color="yellow" title="Someone else saved this designer first">
-          <Group>
-            <Text size="sm">Your edits were not saved, and nothing was overwritten.</Text>
-            <Button size="xs" onClick={reload}>
-              Reload
-            </Button>
-          </Group>
-        </Alert>
-      )}
-      {editor.failure && !editor.stale && (
-        <Alert color="red" title="Not saved" withCloseButton onClose={() => editor.setFailure(null)}>
-          {editor.failure}
-        </Alert>
-      )}
+      <SaveProblems what="designer" stale={editor.stale} failure={editor.failure} onReload={reload} onDismiss={() => editor.setFailure(null)} />
       <SimpleGrid cols={2}>
         <TextInput label="Name" required value={draft.name} error={errors.name} onChange={(e) => set("name", e.currentTarget.value)} />
-        <Select
-          label="Service"
-          clearable
-          placeholder="None"
-          data={(services.data?.items ?? []).map((s) => ({ value: String(s.id), label: s.name }))}
-          value={draft.service_id ? String(draft.service_id) : null}
-          error={errors.service_id}
-          onChange={(v) => set("service_id", v ? Number(v) : null)}
-        />
+        <ServiceSelect client={client} label="Service" value={draft.service_id} error={errors.service_id} onChange={(v) => set("service_id", v)} />
       </SimpleGrid>
       <Textarea label="Description" autosize minRows={1} value={draft.description} error={errors.description} onChange={(e) => set("description", e.currentTarget.value)} />
       <Divider />

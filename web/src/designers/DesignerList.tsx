@@ -1,9 +1,10 @@
-import { ActionIcon, Alert, Button, Group, Loader, NavLink, Stack, Text, TextInput } from "@mantine/core";
+import { Alert, Button, Group, Loader, NavLink, Stack, Text, TextInput } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { ProblemError, api, describe, unwrap } from "../api/client";
 import { Confirm } from "../window/Confirm";
+import { RemoveButton } from "../common/RemoveButton";
 
 interface Props {
   client: string;
@@ -82,9 +83,7 @@ export function DesignerList({ client, selected, onOpen, onDeleted }: Props) {
             <NavLink style={{ flex: 1 }} label={d.name} description={d.events.join(", ") || "no events"} active={selected === d.id} onClick={() => onOpen(d.id)} />
             <Confirm title={`Delete the designer “${d.name}”?`} body="Its pages, events, conditions and actions go with it." confirm="Delete" onConfirm={() => remove(d.id, d.version, d.name)}>
               {(open) => (
-                <ActionIcon variant="subtle" color="red" aria-label={`Delete designer ${d.name}`} onClick={open}>
-                  ×
-                </ActionIcon>
+                <RemoveButton label={`Delete designer ${d.name}`} onClick={open} />
               )}
             </Confirm>
           </Group>

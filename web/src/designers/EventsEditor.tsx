@@ -1,8 +1,10 @@
-import { Accordion, ActionIcon, Badge, Button, Group, SegmentedControl, Select, SimpleGrid, Stack, Text, TextInput } from "@mantine/core";
+import { Accordion, Badge, Button, Group, SegmentedControl, Select, SimpleGrid, Stack, Text, TextInput } from "@mantine/core";
 import { under } from "../common/Rows";
 import { ConditionsEditor } from "./ConditionsEditor";
 import { type DesignerEvent, type Draft, SYSTEM_EVENTS, blankEvent } from "./draft";
 import { choices, itemErrors, removed, replaced } from "./lists";
+import { RemoveButton } from "../common/RemoveButton";
+import { ErrorText } from "../common/ErrorText";
 
 interface Props {
   client: string;
@@ -71,9 +73,7 @@ export function EventsEditor({ client, draft, onChange, errors, paths }: Props) 
                           : set({ type: "user", component: components[0] ?? "" })
                       }
                     />
-                    <ActionIcon variant="subtle" color="red" aria-label={`Remove event ${label}`} onClick={() => onChange(removed(events, index))}>
-                      ×
-                    </ActionIcon>
+                    <RemoveButton label={`Remove event ${label}`} onClick={() => onChange(removed(events, index))} />
                   </Group>
                   <SimpleGrid cols={3}>
                     {event.type === "system" ? (
@@ -95,22 +95,14 @@ export function EventsEditor({ client, draft, onChange, errors, paths }: Props) 
                     )}
                   </SimpleGrid>
                   <ConditionsEditor client={client} conditions={event.conditions} onChange={(conditions) => set({ conditions })} errors={under(found, "conditions")} pages={draft.pages} paths={paths} event={label} />
-                  {found[""] && (
-                    <Text size="sm" c="red">
-                      {found[""]}
-                    </Text>
-                  )}
+                  <ErrorText message={found[""]} />
                 </Stack>
               </Accordion.Panel>
             </Accordion.Item>
           );
         })}
       </Accordion>
-      {errors[""] && (
-        <Text size="sm" c="red">
-          {errors[""]}
-        </Text>
-      )}
+      <ErrorText message={errors[""]} />
     </Stack>
   );
 }

@@ -1,4 +1,5 @@
 import { ActionIcon, Group } from "@mantine/core";
+import { RemoveButton } from "../common/RemoveButton";
 
 interface Props {
   /** What the item is called to a screen reader: "condition 2", "action 1". */
@@ -19,9 +20,7 @@ export function OrderButtons({ label, index, count, onMove, onRemove }: Props) {
       <ActionIcon variant="subtle" aria-label={`Move ${label} down`} disabled={index === count - 1} onClick={() => onMove(1)}>
         ↓
       </ActionIcon>
-      <ActionIcon variant="subtle" color="red" aria-label={`Remove ${label}`} onClick={onRemove}>
-        ×
-      </ActionIcon>
+      <RemoveButton label={`Remove ${label}`} onClick={onRemove} />
     </Group>
   );
 }

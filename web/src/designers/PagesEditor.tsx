@@ -1,7 +1,9 @@
-import { ActionIcon, Button, Group, Paper, Select, Stack, Table, TagsInput, Text, TextInput } from "@mantine/core";
+import { Button, Group, Paper, Select, Stack, Table, TagsInput, Text, TextInput } from "@mantine/core";
 import { under } from "../common/Rows";
 import { COMPONENT_KINDS, type Component, type DesignerPage, blankComponent, blankPage } from "./draft";
 import { itemErrors, removed, replaced } from "./lists";
+import { RemoveButton } from "../common/RemoveButton";
+import { ErrorText } from "../common/ErrorText";
 
 interface Props {
   pages: DesignerPage[];
@@ -33,25 +35,15 @@ export function PagesEditor({ pages, onChange, errors }: Props) {
             <Stack gap="xs">
               <Group align="flex-end">
                 <TextInput label={label} aria-label={`${label} name`} required value={page.name} error={found.name} onChange={(e) => onChange(replaced(pages, index, { ...page, name: e.currentTarget.value }))} />
-                <ActionIcon variant="subtle" color="red" mb={4} aria-label={`Remove ${label}`} onClick={() => onChange(removed(pages, index))}>
-                  ×
-                </ActionIcon>
+                <RemoveButton label={`Remove ${label}`} onClick={() => onChange(removed(pages, index))} mb={4} />
               </Group>
               <Components page={label} components={page.components} errors={under(found, "components")} onChange={(components) => onChange(replaced(pages, index, { ...page, components }))} />
-              {found[""] && (
-                <Text size="sm" c="red">
-                  {found[""]}
-                </Text>
-              )}
+              <ErrorText message={found[""]} />
             </Stack>
           </Paper>
         );
       })}
-      {errors[""] && (
-        <Text size="sm" c="red">
-          {errors[""]}
-        </Text>
-      )}
+      <ErrorText message={errors[""]} />
     </Stack>
   );
 }
@@ -87,9 +79,7 @@ function Components({ page, components, errors, onChange }: { page: string; comp
                     <TagsInput aria-label={`${name} fields`} placeholder="Type a field, Enter" value={component.fields} error={fieldErrors.join("; ") || undefined} onChange={(fields) => set(index, { fields })} />
                   </Table.Td>
                   <Table.Td>
-                    <ActionIcon variant="subtle" color="red" aria-label={`Remove ${name}`} onClick={() => onChange(removed(components, index))}>
-                      ×
-                    </ActionIcon>
+                    <RemoveButton label={`Remove ${name}`} onClick={() => onChange(removed(components, index))} />
                   </Table.Td>
                 </Table.Tr>
               );
@@ -100,11 +90,7 @@ function Components({ page, components, errors, onChange }: { page: string; comp
       <Button size="compact-xs" variant="subtle" onClick={() => onChange([...components, blankComponent()])}>
         Add component
       </Button>
-      {errors[""] && (
-        <Text size="sm" c="red">
-          {errors[""]}
-        </Text>
-      )}
+      <ErrorText message={errors[""]} />
     </div>
   );
 }

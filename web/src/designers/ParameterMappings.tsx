@@ -1,9 +1,11 @@
-import { ActionIcon, Autocomplete, Badge, SegmentedControl, Table, Text, TextInput } from "@mantine/core";
+import { Autocomplete, Badge, SegmentedControl, Table, Text, TextInput } from "@mantine/core";
 import { useEffect, useState } from "react";
 import { CONTEXT_ROOTS } from "../editor/placeholders";
 import type { Mapping } from "./draft";
 import { itemErrors } from "./lists";
 import { type Parameter, type Source, literalOf, sourceOf, textOf, withMapping, withSource } from "./mappings";
+import { RemoveButton } from "../common/RemoveButton";
+import { ErrorText } from "../common/ErrorText";
 
 interface Props {
   /** The request's declared parameters; undefined while it loads. */
@@ -111,9 +113,7 @@ export function ParameterMappings({ parameters, mappings, onChange, errors, path
                     </Badge>
                   </Table.Td>
                   <Table.Td colSpan={2}>
-                    <ActionIcon variant="subtle" color="red" aria-label={`Remove mapping ${m.name}`} onClick={() => onChange(mappings.filter((x) => x !== m))}>
-                      ×
-                    </ActionIcon>
+                    <RemoveButton label={`Remove mapping ${m.name}`} onClick={() => onChange(mappings.filter((x) => x !== m))} />
                     {Object.values(found).map((message) => (
                       <Text key={message} size="xs" c="red">
                         {message}
@@ -126,11 +126,7 @@ export function ParameterMappings({ parameters, mappings, onChange, errors, path
           </Table.Tbody>
         </Table>
       )}
-      {errors[""] && (
-        <Text c="red" size="sm">
-          {errors[""]}
-        </Text>
-      )}
+      <ErrorText message={errors[""]} />
     </div>
   );
 }

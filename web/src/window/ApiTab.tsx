@@ -1,13 +1,16 @@
 import { Alert, Badge, Button, Checkbox, Group, Select, SimpleGrid, Stack, Table, Text, TextInput, Textarea, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useCallback, useEffect, useState } from "react";
+import { useState } from "react";
 import { type ApiRead, type ApiWrite, api, describe, unwrap, withETag } from "../api/client";
 import { Rows, under } from "../common/Rows";
+import { SaveProblems } from "../common/SaveProblems";
 import { SecretInput } from "../common/SecretInput";
+import { ServiceSelect } from "../common/ServiceSelect";
 import { AUTH_FIELDS, AUTH_LABELS, type AuthType, type Authorization, type FieldSpec, authorizationInput, offeredTypes } from "./authorization";
-import { Confirm } from "./Confirm";
+import { TabActions } from "./TabActions";
 import { useEditor } from "./useEditor";
+import { useTab } from "./useTab";
 
 type Draft = Omit<ApiWrite, "authorization"> & { authorization: Authorization };
 
@@ -56,34 +59,12 @@ export function ApiTab({ client, apiId, onDirty, onTitle, registerSave, onDelete
   const { stored, draft, setDraft, errors } = editor;
   const read = stored.data?.body;
   const system = read?.system ?? false;
-  const services = useQuery({
-    queryKey: [client, "services"],
-    queryFn: async () => unwrap(await api.GET("/api/v1/clients/{client}/services", { params: { path: { client }, query: { limit: 200 } } })),
+
+  const { save, deleteIt } = useTab(editor, { onDirty, onTitle, registerSave, onDeleted }, {
+    what: "API",
+    readOnly: system,
+    remove: async () => unwrap(await api.DELETE("/api/v1/clients/{client}/apis/{api_id}", { params: { path, header: { "if-match": editor.etag.current } } })),
   });
-
-  useEffect(() => {
-    if (read) onTitle(read.name);
-  }, [read, onTitle]);
-
-  const save = useCallback(async () => {
-    const saved = await editor.submit();
-    if (saved) notifications.show({ color: "teal", message: `API “${saved.name}” saved` });
-  }, [editor]);
-
-  useEffect(() => {
-    registerSave(system ? null : save);
-    return () => registerSave(null);
-  }, [registerSave, save, system]);
-
-  async function remove() {
-    try {
-      unwrap(await api.DELETE("/api/v1/clients/{client}/apis/{api_id}", { params: { path, header: { "if-match": editor.etag.current } } }));
-      notifications.show({ color: "teal", message: `API “${read?.name}” deleted` });
-      onDeleted();
-    } catch (error) {
-      editor.setFailure(describe(error));
-    }
-  }
 
   if (stored.error) return <Alert color="red">{describe(stored.error)}</Alert>;
   if (!draft || !read) return <Text c="dimmed">Loading…</Text>;
@@ -103,41 +84,18 @@ export function ApiTab({ client, apiId, onDirty, onTitle, registerSave, onDelete
             Copy
           </Button>
           {!system && (
-            <>
-              <Confirm
-                title={`Delete the API “${read.name}”?`}
-                body="Its requests go with it. A designer that calls it keeps the API from being deleted."
-                confirm="Delete"
-                onConfirm={remove}
-              >
-                {(open) => (
-                  <Button color="red" variant="light" onClick={open}>
-                    Delete
-                  </Button>
-                )}
-              </Confirm>
-              <Button onClick={save} loading={editor.saving} disabled={!editor.dirty}>
-                Save
-              </Button>
-            </>
+            <TabActions
+              what={`the API “${read.name}”`}
+              consequence="Its requests go with it. A designer that calls it keeps the API from being deleted."
+              onDelete={deleteIt}
+              onSave={save}
+              saving={editor.saving}
+              dirty={editor.dirty}
+            />
           )}
         </Group>
       </Group>
-      {editor.stale && (
-        <Alert color="yellow" title="Someone else saved this API first">
-          <Group>
-            <Text size="sm">Your edits were not saved, and nothing was overwritten.</Text>
-            <Button size="xs" onClick={editor.reload}>
-              Reload
-            </Button>
-          </Group>
-        </Alert>
-      )}
-      {editor.failure && !editor.stale && (
-        <Alert color="red" title="Not saved" withCloseButton onClose={() => editor.setFailure(null)}>
-          {editor.failure}
-        </Alert>
-      )}
+      <SaveProblems what="API" stale={editor.stale} failure={editor.failure} onReload={editor.reload} onDismiss={() => editor.setFailure(null)} />
       <fieldset disabled={system} style={{ border: 0, padding: 0, margin: 0 }}>
         <Stack>
           <SimpleGrid cols={2}>
@@ -155,15 +113,7 @@ export function ApiTab({ client, apiId, onDirty, onTitle, registerSave, onDelete
               error={errors.type}
               onChange={(v) => set("type", (v ?? "api") as Draft["type"])}
             />
-            <Select
-              label="Service"
-              clearable
-              placeholder="None"
-              data={(services.data?.items ?? []).map((s) => ({ value: String(s.id), label: s.name }))}
-              value={draft.service_id ? String(draft.service_id) : null}
-              error={errors.service_id}
-              onChange={(v) => set("service_id", v ? Number(v) : null)}
-            />
+            <ServiceSelect client={client} label="Service" value={draft.service_id} error={errors.service_id} onChange={(v) => set("service_id", v)} />
           </SimpleGrid>
           <Textarea label="Description" autosize minRows={1} value={draft.description ?? ""} error={errors.description} onChange={(e) => set("description", e.currentTarget.value)} />
           <Rows

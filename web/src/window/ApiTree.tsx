@@ -1,8 +1,9 @@
-import { Badge, Group, Loader, NavLink, ScrollArea, Select, Stack, Text, TextInput } from "@mantine/core";
+import { Badge, Group, Loader, NavLink, ScrollArea, Stack, Text, TextInput } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { type ApiSummary, api, describe, unwrap } from "../api/client";
+import { ServiceSelect } from "../common/ServiceSelect";
 
 interface Props {
   client: string;
@@ -14,25 +15,13 @@ interface Props {
 /** Client APIs and System APIs, each expandable to its requests, with search and a service filter. */
 export function ApiTree({ client, selected, onSelect, onOpenRequest }: Props) {
   const [search, setSearch] = useState("");
-  const [serviceId, setServiceId] = useState<string | null>(null);
+  const [serviceId, setServiceId] = useState<number | null>(null);
   const [debounced] = useDebouncedValue(search, 200);
-  const services = useQuery({
-    queryKey: [client, "services"],
-    queryFn: async () =>
-      unwrap(await api.GET("/api/v1/clients/{client}/services", { params: { path: { client }, query: { limit: 200 } } })),
-  });
 
   return (
     <Stack gap="xs" h="100%">
       <TextInput placeholder="Search APIs" aria-label="Search APIs" value={search} onChange={(e) => setSearch(e.currentTarget.value)} />
-      <Select
-        aria-label="Service"
-        placeholder="All services"
-        clearable
-        data={(services.data?.items ?? []).map((s) => ({ value: String(s.id), label: s.name }))}
-        value={serviceId}
-        onChange={setServiceId}
-      />
+      <ServiceSelect client={client} placeholder="All services" value={serviceId} onChange={setServiceId} />
       <ScrollArea style={{ flex: 1 }}>
         {(["client", "system"] as const).map((kind) => (
           <ApiList
@@ -40,7 +29,7 @@ export function ApiTree({ client, selected, onSelect, onOpenRequest }: Props) {
             client={client}
             kind={kind}
             search={debounced}
-            serviceId={serviceId ? Number(serviceId) : null}
+            serviceId={serviceId}
             selected={selected}
             onSelect={onSelect}
             onOpenRequest={onOpenRequest}

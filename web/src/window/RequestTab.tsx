@@ -1,15 +1,17 @@
-import { Alert, Badge, Button, Code, Group, NumberInput, Select, SimpleGrid, Stack, Text, TextInput, Textarea, Title } from "@mantine/core";
-import { notifications } from "@mantine/notifications";
+import { Alert, Badge, Code, Group, NumberInput, Select, SimpleGrid, Stack, Text, TextInput, Textarea, Title } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
-import { lazy, Suspense, useCallback, useEffect } from "react";
+import { lazy, Suspense } from "react";
 import { type RequestRead, type RequestWrite, type Schemas, api, describe, unwrap, withETag } from "../api/client";
 import { type Column, Grid } from "../common/Grid";
 import { Rows, under } from "../common/Rows";
+import { SaveProblems } from "../common/SaveProblems";
 import { type TabProps, loadApi } from "./ApiTab";
-import { Confirm } from "./Confirm";
+import { TabActions } from "./TabActions";
 import { SendPanel } from "./SendPanel";
 import { useEditor } from "./useEditor";
+import { useTab } from "./useTab";
 import { type ValueType, typed } from "./values";
+import { ErrorText } from "../common/ErrorText";
 
 const TemplateEditor = lazy(() => import("../editor/TemplateEditor"));
 
@@ -84,29 +86,12 @@ export function RequestTab({ client, apiId, requestId, onDirty, onTitle, registe
   const owner = useQuery({ queryKey: [client, "api", apiId], queryFn: () => loadApi(client, apiId) });
   const system = owner.data?.body.system ?? true;
 
-  useEffect(() => {
-    if (read) onTitle(read.name);
-  }, [read, onTitle]);
-
-  const save = useCallback(async () => {
-    const saved = await editor.submit();
-    if (saved) notifications.show({ color: "teal", message: `Request “${saved.name}” saved` });
-  }, [editor]);
-
-  useEffect(() => {
-    registerSave(system ? null : save);
-    return () => registerSave(null);
-  }, [registerSave, save, system]);
-
-  async function remove() {
-    try {
-      unwrap(await api.DELETE("/api/v1/clients/{client}/apis/{api_id}/requests/{request_id}", { params: { path, header: { "if-match": editor.etag.current } } }));
-      notifications.show({ color: "teal", message: `Request “${read?.name}” deleted` });
-      onDeleted();
-    } catch (error) {
-      editor.setFailure(describe(error));
-    }
-  }
+  const { save, deleteIt } = useTab(editor, { onDirty, onTitle, registerSave, onDeleted }, {
+    what: "Request",
+    readOnly: system,
+    remove: async () =>
+      unwrap(await api.DELETE("/api/v1/clients/{client}/apis/{api_id}/requests/{request_id}", { params: { path, header: { "if-match": editor.etag.current } } })),
+  });
 
   if (stored.error) return <Alert color="red">{describe(stored.error)}</Alert>;
   if (!draft || !read) return <Text c="dimmed">Loading…</Text>;
@@ -122,34 +107,18 @@ export function RequestTab({ client, apiId, requestId, onDirty, onTitle, registe
           {system && <Badge color="gray">System API: read-only</Badge>}
           {editor.dirty && <Badge color="orange">unsaved</Badge>}
         </Group>
-        <Group display={system ? "none" : undefined}>
-          <Confirm title={`Delete the request “${read.name}”?`} body="A designer that calls it keeps it from being deleted." confirm="Delete" onConfirm={remove}>
-            {(open) => (
-              <Button color="red" variant="light" onClick={open}>
-                Delete
-              </Button>
-            )}
-          </Confirm>
-          <Button onClick={save} loading={editor.saving} disabled={!editor.dirty}>
-            Save
-          </Button>
-        </Group>
+        {!system && (
+          <TabActions
+            what={`the request “${read.name}”`}
+            consequence="A designer that calls it keeps it from being deleted."
+            onDelete={deleteIt}
+            onSave={save}
+            saving={editor.saving}
+            dirty={editor.dirty}
+          />
+        )}
       </Group>
-      {editor.stale && (
-        <Alert color="yellow" title="Someone else saved this request first">
-          <Group>
-            <Text size="sm">Your edits were not saved, and nothing was overwritten.</Text>
-            <Button size="xs" onClick={editor.reload}>
-              Reload
-            </Button>
-          </Group>
-        </Alert>
-      )}
-      {editor.failure && !editor.stale && (
-        <Alert color="red" title="Not saved" withCloseButton onClose={() => editor.setFailure(null)}>
-          {editor.failure}
-        </Alert>
-      )}
+      <SaveProblems what="request" stale={editor.stale} failure={editor.failure} onReload={editor.reload} onDismiss={() => editor.setFailure(null)} />
       <Stack gap="xl">
         <fieldset disabled={system} style={{ border: 0, padding: 0, margin: 0, minWidth: 0 }}>
           <Stack>
@@ -177,11 +146,7 @@ export function RequestTab({ client, apiId, requestId, onDirty, onTitle, registe
                 <Suspense fallback={<Textarea value={draft.body ?? ""} readOnly />}>
                   <TemplateEditor label="Body" value={draft.body ?? ""} language={content} parameters={parameterNames} onChange={(v) => set("body", v)} />
                 </Suspense>
-                {errors.body && (
-                  <Text c="red" size="sm">
-                    {errors.body}
-                  </Text>
-                )}
+                <ErrorText message={errors.body} />
               </div>
             )}
             {(content === "form" || content === "multipart") && (
