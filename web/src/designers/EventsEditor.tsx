@@ -1,8 +1,9 @@
 import { Accordion, ActionIcon, Badge, Button, Group, SegmentedControl, Select, SimpleGrid, Stack, Text, TextInput } from "@mantine/core";
+import { useState } from "react";
 import { under } from "../common/Rows";
 import { ConditionsEditor } from "./ConditionsEditor";
 import { type DesignerEvent, type Draft, SYSTEM_EVENTS, blankEvent } from "./draft";
-import { choices, itemErrors, removed, replaced } from "./lists";
+import { choices, itemErrors, openAfterRemoval, removed, replaced } from "./lists";
 
 interface Props {
   client: string;
@@ -18,11 +19,20 @@ interface Props {
 export function EventsEditor({ client, draft, onChange, errors, paths }: Props) {
   const events = draft.events;
   const pageNames = choices(draft.pages.map((p) => p.name));
+  // The events shown open, by position: an event just added opens, as its next step is in it.
+  const [open, setOpen] = useState<string[]>([]);
   return (
     <Stack gap="sm">
       <Group justify="space-between">
         <Text fw={600}>Events</Text>
-        <Button size="compact-xs" variant="light" onClick={() => onChange([...events, blankEvent(draft)])}>
+        <Button
+          size="compact-xs"
+          variant="light"
+          onClick={() => {
+            onChange([...events, blankEvent(draft)]);
+            setOpen((o) => [...o, String(events.length)]);
+          }}
+        >
           Add event
         </Button>
       </Group>
@@ -31,7 +41,7 @@ export function EventsEditor({ client, draft, onChange, errors, paths }: Props) 
           No events yet.
         </Text>
       )}
-      <Accordion multiple variant="separated">
+      <Accordion multiple variant="separated" value={open} onChange={setOpen}>
         {events.map((event, index) => {
           const found = itemErrors(errors, index);
           const label = event.name || `Event ${index + 1}`;
@@ -71,7 +81,15 @@ export function EventsEditor({ client, draft, onChange, errors, paths }: Props) 
                           : set({ type: "user", component: components[0] ?? "" })
                       }
                     />
-                    <ActionIcon variant="subtle" color="red" aria-label={`Remove event ${label}`} onClick={() => onChange(removed(events, index))}>
+                    <ActionIcon
+                      variant="subtle"
+                      color="red"
+                      aria-label={`Remove event ${label}`}
+                      onClick={() => {
+                        onChange(removed(events, index));
+                        setOpen((o) => openAfterRemoval(o, index));
+                      }}
+                    >
                       ×
                     </ActionIcon>
                   </Group>
