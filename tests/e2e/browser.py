@@ -6,8 +6,9 @@ headless Chromium off the network it would otherwise reach for (updates, sync, Q
 """
 
 from pathlib import Path
+from uuid import uuid4
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
@@ -23,6 +24,11 @@ FLAGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
+def unique(name: str) -> str:
+    """A name no other test uses: the browser tests share one installation."""
+    return f"{name} {uuid4().hex[:6]}"
+
+
 def sign_in(page: Page, key: str) -> None:
     """Sign in through the sign-in screen with an API key, and wait until it is gone."""
     page.goto("/")
@@ -30,6 +36,16 @@ def sign_in(page: Page, key: str) -> None:
     field.fill(key)
     page.get_by_role("button", name="Sign in").click()
     expect(field).to_be_hidden()
+
+
+def error_of(field: Locator) -> Locator:
+    """The message shown under a form field marked invalid, found as a screen reader finds
+    it: through the field's aria-describedby."""
+    expect(field).to_have_attribute("aria-invalid", "true")
+    described = (field.get_attribute("aria-describedby") or "").split()
+    errors = [i for i in described if "error" in i]
+    assert errors, f"no error message is linked to the field ({described})"
+    return field.page.locator(f"[id='{errors[-1]}']")
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
@@ -30,6 +31,14 @@ class Callout:
     root: str
     admin_key: str
 
+    def rest(self) -> httpx.Client:
+        """The demo client's REST API with the admin key, for set-up and for checking what
+        the UI stored when the UI is not what is under test."""
+        return httpx.Client(
+            base_url=f"{self.root}/api/v1/clients/demo",
+            headers={"Authorization": f"Bearer {self.admin_key}"},
+        )
+
 
 @pytest.fixture(scope="package")
 def built_ui() -> Path:
@@ -41,10 +50,11 @@ def built_ui() -> Path:
     return BUILT_UI
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture
 def upstream() -> Iterator[Upstream]:
     """An HTTP server on loopback for the APIs made in the browser to call (tests/upstream.py);
-    it serves from its own thread, as the browser's API runs no event loop."""
+    it serves from its own thread, as the browser's API runs no event loop. Each test has its
+    own, so the answers one queues and the requests it receives never reach another."""
     with in_thread(Upstream()) as server:
         yield server
 

@@ -28,7 +28,7 @@ export function ActionsEditor({ client, actions, onChange, errors, pages, paths,
         const found = itemErrors(errors, index);
         const set = (next: Action) => onChange(replaced(actions, index, next));
         return (
-          <Paper key={index} withBorder p="xs" aria-label={label}>
+          <Paper key={index} withBorder p="xs" role="group" aria-label={label}>
             <Stack gap="xs">
               <Group justify="space-between" align="flex-end">
                 <Group align="flex-end">

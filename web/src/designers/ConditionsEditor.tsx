@@ -28,7 +28,7 @@ export function ConditionsEditor({ client, conditions, onChange, errors, pages, 
         const found = itemErrors(errors, index);
         const set = (patch: Partial<Condition>) => onChange(replaced(conditions, index, { ...condition, ...patch }));
         return (
-          <Paper key={index} withBorder p="sm" bg="gray.0" aria-label={label}>
+          <Paper key={index} withBorder p="sm" bg="gray.0" role="group" aria-label={label}>
             <Stack gap="xs">
               <Group justify="space-between">
                 <Text fw={600} size="sm">

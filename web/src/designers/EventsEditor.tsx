@@ -1,10 +1,11 @@
 import { Accordion, Badge, Button, Group, SegmentedControl, Select, SimpleGrid, Stack, Text, TextInput } from "@mantine/core";
+import { useState } from "react";
+import { ErrorText } from "../common/ErrorText";
+import { RemoveButton } from "../common/RemoveButton";
 import { under } from "../common/Rows";
 import { ConditionsEditor } from "./ConditionsEditor";
 import { type DesignerEvent, type Draft, SYSTEM_EVENTS, blankEvent } from "./draft";
-import { choices, itemErrors, removed, replaced } from "./lists";
-import { RemoveButton } from "../common/RemoveButton";
-import { ErrorText } from "../common/ErrorText";
+import { choices, itemErrors, openAfterRemoval, removed, replaced } from "./lists";
 
 interface Props {
   client: string;
@@ -20,11 +21,20 @@ interface Props {
 export function EventsEditor({ client, draft, onChange, errors, paths }: Props) {
   const events = draft.events;
   const pageNames = choices(draft.pages.map((p) => p.name));
+  // The events shown open, by position: an event just added opens, as its next step is in it.
+  const [open, setOpen] = useState<string[]>([]);
   return (
     <Stack gap="sm">
       <Group justify="space-between">
         <Text fw={600}>Events</Text>
-        <Button size="compact-xs" variant="light" onClick={() => onChange([...events, blankEvent(draft)])}>
+        <Button
+          size="compact-xs"
+          variant="light"
+          onClick={() => {
+            onChange([...events, blankEvent(draft)]);
+            setOpen((o) => [...o, String(events.length)]);
+          }}
+        >
           Add event
         </Button>
       </Group>
@@ -33,7 +43,7 @@ export function EventsEditor({ client, draft, onChange, errors, paths }: Props) 
           No events yet.
         </Text>
       )}
-      <Accordion multiple variant="separated">
+      <Accordion multiple variant="separated" value={open} onChange={setOpen}>
         {events.map((event, index) => {
           const found = itemErrors(errors, index);
           const label = event.name || `Event ${index + 1}`;
@@ -73,7 +83,13 @@ export function EventsEditor({ client, draft, onChange, errors, paths }: Props) 
                           : set({ type: "user", component: components[0] ?? "" })
                       }
                     />
-                    <RemoveButton label={`Remove event ${label}`} onClick={() => onChange(removed(events, index))} />
+                    <RemoveButton
+                      label={`Remove event ${label}`}
+                      onClick={() => {
+                        onChange(removed(events, index));
+                        setOpen((o) => openAfterRemoval(o, index));
+                      }}
+                    />
                   </Group>
                   <SimpleGrid cols={3}>
                     {event.type === "system" ? (

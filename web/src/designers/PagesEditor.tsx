@@ -31,7 +31,7 @@ export function PagesEditor({ pages, onChange, errors }: Props) {
         const found = itemErrors(errors, index);
         const label = `Page ${index + 1}`;
         return (
-          <Paper key={index} withBorder p="sm" aria-label={label}>
+          <Paper key={index} withBorder p="sm" role="group" aria-label={label}>
             <Stack gap="xs">
               <Group align="flex-end">
                 <TextInput label={label} aria-label={`${label} name`} required value={page.name} error={found.name} onChange={(e) => onChange(replaced(pages, index, { ...page, name: e.currentTarget.value }))} />

@@ -1,4 +1,4 @@
-import { choices, itemErrors, moved, removed, replaced } from "./lists";
+import { choices, itemErrors, moved, openAfterRemoval, removed, replaced } from "./lists";
 
 describe("ordered lists", () => {
   it("moves an item one place up or down, and leaves the ends as they are", () => {
@@ -13,6 +13,12 @@ describe("ordered lists", () => {
   it("replaces and removes by position", () => {
     expect(replaced(["a", "b"], 1, "x")).toEqual(["a", "x"]);
     expect(removed(["a", "b", "c"], 0)).toEqual(["b", "c"]);
+  });
+
+  it("keeps the same items open when one before them is removed", () => {
+    expect(openAfterRemoval(["0", "2", "3"], 2)).toEqual(["0", "2"]);
+    expect(openAfterRemoval(["1"], 0)).toEqual(["0"]);
+    expect(openAfterRemoval(["0"], 1)).toEqual(["0"]);
   });
 
   it("finds an item's errors under its position, not under a longer one", () => {

@@ -19,6 +19,12 @@ export function removed<T>(items: readonly T[], index: number): T[] {
   return items.filter((_, i) => i !== index);
 }
 
+/** Which items stay open (an accordion's values: positions as text) once the item at
+ * `index` is removed: those after it move up one place. */
+export function openAfterRemoval(open: readonly string[], index: number): string[] {
+  return open.filter((v) => Number(v) !== index).map((v) => (Number(v) > index ? String(Number(v) - 1) : v));
+}
+
 /** The errors of the list's item at `index`, by path under it: `[2].name` -> `name`. */
 export const itemErrors = (errors: Record<string, string>, index: number) => under(errors, `[${index}]`);
 

@@ -98,7 +98,7 @@ export function AgentPreview({ client }: { client: string }) {
         </Title>
         <ContactForm contact={contact} onChange={setContact} />
       </Paper>
-      <Group gap="xs" aria-label="Events">
+      <Group gap="xs" role="group" aria-label="Events">
         <Text fw={600} size="sm">
           Fire:
         </Text>

@@ -23,7 +23,7 @@ export function DesktopView({ desktop, pages }: { desktop: Desktop; pages: reado
           </Anchor>
         </Alert>
       ))}
-      <Paper withBorder p="sm" aria-label="Page shown">
+      <Paper withBorder p="sm" role="region" aria-label="Page shown">
         <Group justify="space-between">
           <Title order={5}>{desktop.page ?? "No page shown yet"}</Title>
           {loaded && (
