@@ -195,14 +195,14 @@ def test_the_servers_refusals_are_shown_at_their_fields_and_as_they_come(
     message = error_of(api.get_by_label("Base URL"))
     expect(message).to_be_visible()
     assert message.inner_text()  # the server's words for the rule the URL broke
-    expect(api.get_by_text("Not saved")).to_be_visible()
+    expect(api.get_by_text("Refused", exact=True)).to_be_visible()
 
     # A designer calls Customer CRM: its delete is refused, and the refusal shown as it came.
     open_from_list(page, "Customer CRM")
     crm = tab(page)
     crm.get_by_role("button", name="Delete").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()
-    expect(crm.get_by_text("Not saved")).to_be_visible()
+    expect(crm.get_by_text("Refused", exact=True)).to_be_visible()
     expect(crm).to_contain_text("Agent desktop")
     with callout.rest() as rest_api:
         listed = rest_api.get("/apis", params={"search": "Customer CRM"}).json()["items"]

@@ -260,7 +260,7 @@ def test_a_save_refused_shows_the_error_at_its_field_and_stores_nothing(
     map_path(action, "phone", "cal.phone")  # no context root is called "cal"
     page.get_by_role("button", name="Save").click()
 
-    expect(page.get_by_text("Not saved")).to_be_visible()
+    expect(page.get_by_text("Refused", exact=True)).to_be_visible()
     path = action.get_by_label("phone path", exact=True)
     expect(error_of(path)).to_contain_text("must start with one of")
     expect(page.get_by_label("Event Login", exact=True)).to_contain_text("errors")
@@ -316,7 +316,7 @@ def test_the_demo_designer_fires_login_in_mock_mode_without_calling_out(
     sign_in(page, callout.admin_key)
     page.get_by_label("View", exact=True).get_by_text("Agent preview", exact=True).click()
     pick(page, page.get_by_role("combobox", name="Designer"), "Agent desktop")
-    expect(page.get_by_label("Mode", exact=True).get_by_role("radio", name="Mock")).to_be_checked()
+    page.get_by_label("Mode", exact=True).get_by_text("Mock", exact=True).click()
     page.get_by_role("group", name="Events").get_by_role("button", name="Login").click()
 
     trace = page.get_by_role("table", name="Actions trace")

@@ -79,21 +79,24 @@ function SignedIn({ onSignOut }: { onSignOut: () => void }) {
       </AppShell.Header>
       <Suspense fallback={<Loader m="xl" />}>
       {!client && <Loader m="xl" />}
-      {/* The API window stays mounted, so its open tabs and edits outlive a look elsewhere. */}
+      {/* Every view stays mounted, so open tabs, a designer's edits and the contact outlive a
+          look elsewhere. */}
       {client && (
-        <div hidden={view !== "apis"}>
-          <ApiWindow key={client} client={client} />
-        </div>
-      )}
-      {client && view === "designers" && (
-        <AppShell.Main>
-          <DesignerEditor key={client} client={client} />
-        </AppShell.Main>
-      )}
-      {client && view === "preview" && (
-        <AppShell.Main>
-          <AgentPreview key={client} client={client} />
-        </AppShell.Main>
+        <>
+          <div hidden={view !== "apis"}>
+            <ApiWindow key={client} client={client} shown={view === "apis"} />
+          </div>
+          <div hidden={view !== "designers"}>
+            <AppShell.Main>
+              <DesignerEditor key={client} client={client} />
+            </AppShell.Main>
+          </div>
+          <div hidden={view !== "preview"}>
+            <AppShell.Main>
+              <AgentPreview key={client} client={client} />
+            </AppShell.Main>
+          </div>
+        </>
       )}
       </Suspense>
     </AppShell>

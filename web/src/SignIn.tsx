@@ -31,7 +31,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
           <Stack>
             <Title order={2}>Callout</Title>
             <Text c="dimmed" size="sm">
-              Sign in with an API key: `callout init` printed the demo client's admin key.
+              Sign in with an API key: the first make serve (callout init) printed the demo client's admin key.
             </Text>
             <PasswordInput label="API key" value={key} onChange={(e) => setKey(e.currentTarget.value)} required autoFocus />
             {error && (

@@ -25,7 +25,7 @@ export function SaveProblems({ what, stale, failure, onReload, onDismiss }: Prop
   }
   if (!failure) return null;
   return (
-    <Alert color="red" title="Not saved" withCloseButton onClose={onDismiss}>
+    <Alert color="red" title="Refused" withCloseButton onClose={onDismiss}>
       {failure}
     </Alert>
   );

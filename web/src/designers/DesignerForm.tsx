@@ -6,6 +6,7 @@ import { api, describe, withETag } from "../api/client";
 import { under } from "../common/Rows";
 import { SaveProblems } from "../common/SaveProblems";
 import { ServiceSelect } from "../common/ServiceSelect";
+import { useLeaveGuard } from "../common/useLeaveGuard";
 import { useEditor } from "../window/useEditor";
 import { type DesignerRead, type Draft, toDraft } from "./draft";
 import { EventsEditor } from "./EventsEditor";
@@ -30,6 +31,7 @@ export function DesignerForm({ client, designerId, onDirty }: Props) {
     save: async (draft, etag) => withETag(await api.PUT("/api/v1/clients/{client}/designers/{designer_id}", { params: { path, header: { "if-match": etag } }, body: draft })),
     onDirty,
   });
+  useLeaveGuard(editor.dirty);
   const { stored, draft, setDraft, errors } = editor;
   // Completions for a mapped path: the data fields the designer's components show.
   const paths = useMemo(() => choices((draft?.pages ?? []).flatMap((p) => p.components.flatMap((c) => c.fields.map((f) => `fields.${f}`)))), [draft?.pages]);

@@ -1,8 +1,8 @@
 import { autocompletion } from "@codemirror/autocomplete";
 import { json } from "@codemirror/lang-json";
 import { xml } from "@codemirror/lang-xml";
-import { RangeSetBuilder } from "@codemirror/state";
-import { Decoration, type DecorationSet, EditorView, ViewPlugin, type ViewUpdate } from "@codemirror/view";
+import { Prec, RangeSetBuilder } from "@codemirror/state";
+import { Decoration, type DecorationSet, EditorView, keymap, ViewPlugin, type ViewUpdate } from "@codemirror/view";
 import CodeMirror from "@uiw/react-codemirror";
 import { useMemo } from "react";
 import { placeholderCompletions, placeholderSpans } from "./placeholders";
@@ -30,9 +30,14 @@ const highlightPlaceholders = ViewPlugin.fromClass(
   { decorations: (plugin) => plugin.decorations },
 );
 
+// Inside a JSON string the string's own colour is on an inner span: the mark's wins over it.
 const theme = EditorView.baseTheme({
-  ".cm-placeholder": { color: "#7048e8", backgroundColor: "#f3f0ff", borderRadius: "3px" },
+  ".cm-placeholder, .cm-placeholder *": { color: "#5f3dc4 !important", fontWeight: "600" },
+  ".cm-placeholder": { backgroundColor: "#e5dbff", borderRadius: "3px" },
 });
+
+// Ctrl+Enter sends (the Send panel listens for it); it must not also insert a line.
+const sendKey = Prec.highest(keymap.of([{ key: "Mod-Enter", run: () => true }]));
 
 interface Props {
   value: string;
@@ -51,6 +56,7 @@ export default function TemplateEditor({ value, onChange, language, parameters =
       ...(language === "json" ? [json()] : language === "xml" ? [xml()] : []),
       highlightPlaceholders,
       theme,
+      sendKey,
       autocompletion({ override: [placeholderCompletions(parameters)] }),
       EditorView.contentAttributes.of({ "aria-label": label }),
     ],

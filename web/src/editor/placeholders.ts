@@ -4,7 +4,8 @@ import type { CompletionContext, CompletionResult } from "@codemirror/autocomple
 /** The context roots a template may read, as the runtime names them. */
 export const CONTEXT_ROOTS = ["loginData", "call", "account", "fields", "responses"] as const;
 
-const PLACEHOLDER = /\$\{[^}\n]*\}?/g;
+// `$${` writes a literal `${` (the runtime's escape), so a `${` after a `$` opens nothing.
+const PLACEHOLDER = /(?<!\$)\$\{[^}\n]*\}?/g;
 
 /** Each placeholder's span in `text`, an unclosed one included (it is being typed). */
 export function placeholderSpans(text: string): { from: number; to: number }[] {
@@ -15,11 +16,13 @@ export function placeholderSpans(text: string): { from: number; to: number }[] {
 export function placeholderCompletions(parameters: readonly string[]) {
   return (context: CompletionContext): CompletionResult | null => {
     const before = context.matchBefore(/\$\{[\w.]*/);
-    if (!before) return null;
+    if (!before || context.state.sliceDoc(before.from - 1, before.from) === "$") return null;
+    // A parameter closes its placeholder; a context root is followed by the path inside it.
+    const closed = context.state.sliceDoc(context.pos, context.pos + 1) === "}";
     return {
       from: before.from + 2,
       options: [
-        ...parameters.map((name) => ({ label: name, type: "variable", detail: "parameter" })),
+        ...parameters.map((name) => ({ label: name, apply: closed ? name : `${name}}`, type: "variable", detail: "parameter" })),
         ...CONTEXT_ROOTS.map((root) => ({ label: `${root}.`, type: "namespace", detail: "context" })),
       ],
       validFor: /^[\w.]*$/,

@@ -15,7 +15,7 @@ type Mode = "live" | "mock";
 export function AgentPreview({ client }: { client: string }) {
   const [designerId, setDesignerId] = useState<number | null>(null);
   const [contact, setContact] = useState<Contact>(NEW_CONTACT);
-  const [mode, setMode] = useState<Mode>("mock");
+  const [mode, setMode] = useState<Mode>("live");
   const [desktop, setDesktop] = useState<Desktop>(NEW_DESKTOP);
   const [result, setResult] = useState<FireResult | null>(null);
   const [failure, setFailure] = useState<string | null>(null);

@@ -59,10 +59,12 @@ export function ApiTab({ client, apiId, onDirty, onTitle, registerSave, onDelete
   const { stored, draft, setDraft, errors } = editor;
   const read = stored.data?.body;
   const system = read?.system ?? false;
+  const queries = useQueryClient();
 
   const { save, deleteIt } = useTab(editor, { onDirty, onTitle, registerSave, onDeleted }, {
     what: "API",
     readOnly: system,
+    saved: () => void queries.invalidateQueries({ queryKey: [client, "apis"] }),
     remove: async () => unwrap(await api.DELETE("/api/v1/clients/{client}/apis/{api_id}", { params: { path, header: { "if-match": editor.etag.current } } })),
   });
 
@@ -130,14 +132,14 @@ export function ApiTab({ client, apiId, onDirty, onTitle, registerSave, onDelete
             data={offeredTypes(draft.base_url, auth.type).map((t) => ({ value: t, label: AUTH_LABELS[t] }))}
             value={auth.type}
             allowDeselect={false}
-            error={errors.authorization}
+            error={errors.authorization ?? errors["authorization.type"]}
             onChange={(v) => set("authorization", { type: (v ?? "none") as AuthType })}
           />
           <AuthorizationFields auth={auth} errors={under(errors, "authorization")} disabled={system} onChange={(a) => set("authorization", a)} />
           {auth.type === "oauth2" && auth.grant === "authorization_code" && !system && <Connect client={client} apiId={apiId} dirty={editor.dirty} />}
         </Stack>
       </fieldset>
-      <Usages client={client} apiId={apiId} />
+      <Usages client={client} api={read} />
       <Activity client={client} apiId={apiId} />
     </Stack>
   );
@@ -211,29 +213,39 @@ function Connect({ client, apiId, dirty }: { client: string; apiId: number; dirt
   );
 }
 
-/** The designers whose FUNCTION CALLs use this API. */
-function Usages({ client, apiId }: { client: string; apiId: number }) {
+/** The designers whose FUNCTION CALLs use this API: which event calls which request. */
+function Usages({ client, api: read }: { client: string; api: ApiRead }) {
   const usages = useQuery({
-    queryKey: [client, "api", apiId, "usages"],
-    queryFn: async () => unwrap(await api.GET("/api/v1/clients/{client}/apis/{api_id}/usages", { params: { path: { client, api_id: apiId }, query: { limit: 200 } } })),
+    queryKey: [client, "api", read.id, "usages"],
+    queryFn: async () => unwrap(await api.GET("/api/v1/clients/{client}/apis/{api_id}/usages", { params: { path: { client, api_id: read.id }, query: { limit: 200 } } })),
   });
-  const items = usages.data?.items ?? [];
+  const requestName = new Map(read.requests.map((r) => [r.id, r.name]));
+  // One row per designer, event and request, however many calls of it the event makes.
+  const rows = [...new Map((usages.data?.items ?? []).map((u) => [`${u.designer_id}/${u.event}/${u.request_id}`, u])).values()];
   return (
     <div>
       <Text fw={600} size="sm">
         Used by designers
       </Text>
-      {items.length === 0 ? (
+      {rows.length === 0 ? (
         <Text c="dimmed" size="sm">
           No designer calls this API.
         </Text>
       ) : (
-        <Table aria-label="Used by designers">
+        <Table aria-label="Used by designers" fz="sm">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>Designer</Table.Th>
+              <Table.Th>Event</Table.Th>
+              <Table.Th>Request</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
           <Table.Tbody>
-            {items.map((u, i) => (
-              <Table.Tr key={i}>
+            {rows.map((u) => (
+              <Table.Tr key={`${u.designer_id}/${u.event}/${u.request_id}`}>
                 <Table.Td>{u.designer_name}</Table.Td>
                 <Table.Td>{u.event}</Table.Td>
+                <Table.Td>{requestName.get(u.request_id) ?? `#${u.request_id}`}</Table.Td>
               </Table.Tr>
             ))}
           </Table.Tbody>
@@ -258,14 +270,18 @@ function Activity({ client, apiId }: { client: string; apiId: number }) {
   return (
     <div>
       <Text fw={600} size="sm">
-        Last 24 hours
+        Invokes in the last 24 hours
       </Text>
       {total && (
         <Text size="sm" aria-label="Metrics">
-          {total.calls} calls: {Object.entries(total.outcomes ?? {}).map(([o, n]) => `${n} ${o}`).join(", ") || "none"}; p50 {ms(total.p50_ms)}, p95 {ms(total.p95_ms)}, p99 {ms(total.p99_ms)}
+          {total.calls} invokes: {Object.entries(total.outcomes ?? {}).map(([o, n]) => `${n} ${o}`).join(", ") || "none"}; p50 {ms(total.p50_ms)}, p95 {ms(total.p95_ms)}, p99 {ms(total.p99_ms)}
         </Text>
       )}
       {(calls.data?.items.length ?? 0) > 0 && (
+        <>
+        <Text size="xs" c="dimmed" mt={4}>
+          Latest calls, tests from a request tab included (they are not counted above):
+        </Text>
         <Table aria-label="Recent calls" fz="xs">
           <Table.Thead>
             <Table.Tr>
@@ -288,6 +304,7 @@ function Activity({ client, apiId }: { client: string; apiId: number }) {
             ))}
           </Table.Tbody>
         </Table>
+        </>
       )}
     </div>
   );

@@ -5,13 +5,14 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { type ApiRead, type ApiSummary, api, describe, unwrap } from "../api/client";
 import { ApiTab } from "./ApiTab";
 import { ApiTree } from "./ApiTree";
+import { useLeaveGuard } from "../common/useLeaveGuard";
 import { RequestTab } from "./RequestTab";
 import { MAX_TABS, type Tab, type Tabs, apiTabKey, closeApi, closeTab, noTabs, openTab, requestTabKey, updateTab } from "./tabs";
 
 type Selected = Pick<ApiSummary, "id" | "name" | "system">;
 
 /** The API window: the client's and the system's APIs on the left, up to six tabs on the right. */
-export function ApiWindow({ client }: { client: string }) {
+export function ApiWindow({ client, shown }: { client: string; shown: boolean }) {
   const queries = useQueryClient();
   const [tabs, setTabs] = useState<Tabs>(noTabs);
   const [selected, setSelected] = useState<Selected | null>(null);
@@ -20,23 +21,29 @@ export function ApiWindow({ client }: { client: string }) {
   const saves = useRef(new Map<string, () => Promise<unknown>>());
 
   const open = useCallback((tab: Tab) => {
-    setTabs((current) => {
-      const opened = openTab(current, tab);
-      if (opened.refused) {
-        notifications.show({ color: "red", title: "Too many tabs", message: `At most ${MAX_TABS} tabs can be open: close one first.` });
-      }
-      return opened.tabs;
-    });
-  }, []);
+    const opened = openTab(tabs, tab);
+    if (opened.refused) {
+      notifications.show({ color: "red", title: "Too many tabs", message: `At most ${MAX_TABS} tabs can be open: close one first.` });
+      return false;
+    }
+    setTabs(opened.tabs);
+    return true;
+  }, [tabs]);
+
+  /** The toolbar acts on the API of the tab in front, as it does on the one picked in the lists. */
+  const follow = useCallback((key: string | null) => {
+    const tab = tabs.open.find((t) => t.key === key);
+    if (!tab) return;
+    const stored = queries.getQueryData<{ body: ApiRead }>([client, "api", tab.apiId])?.body;
+    setSelected(stored ? { id: stored.id, name: stored.name, system: stored.system } : { id: tab.apiId, name: tab.title, system: false });
+  }, [tabs, queries, client]);
 
   const openApi = useCallback((api: Selected) => {
-    setSelected(api);
-    open({ kind: "api", key: apiTabKey(api.id), apiId: api.id, title: api.name, dirty: false });
+    if (open({ kind: "api", key: apiTabKey(api.id), apiId: api.id, title: api.name, dirty: false })) setSelected(api);
   }, [open]);
 
   const openRequest = useCallback((api: Selected, requestId: number, name: string) => {
-    setSelected(api);
-    open({ kind: "request", key: requestTabKey(api.id, requestId), apiId: api.id, requestId, title: name, dirty: false });
+    if (open({ kind: "request", key: requestTabKey(api.id, requestId), apiId: api.id, requestId, title: name, dirty: false })) setSelected(api);
   }, [open]);
 
   const refreshLists = () => queries.invalidateQueries({ queryKey: [client] });
@@ -105,8 +112,10 @@ export function ApiWindow({ client }: { client: string }) {
   const active = tabs.open.find((t) => t.key === tabs.active) ?? null;
   const requestClose = (tab: Tab) => (tab.dirty ? setClosing(tab) : setTabs((t) => closeTab(t, tab.key)));
 
-  // Ctrl+S saves the active tab; the browser's own save dialog is kept out of the way.
+  // Ctrl+S saves the active tab while the window is shown; the browser's own save dialog is
+  // kept out of the way.
   useEffect(() => {
+    if (!shown) return;
     const onKey = (event: KeyboardEvent) => {
       if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
         event.preventDefault();
@@ -116,7 +125,8 @@ export function ApiWindow({ client }: { client: string }) {
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [tabs.active]);
+  }, [tabs.active, shown]);
+  useLeaveGuard(tabs.open.some((t) => t.dirty));
 
   const tabProps = (tab: Tab) => ({
     client,
@@ -166,7 +176,14 @@ export function ApiWindow({ client }: { client: string }) {
             Open an API or a request from the lists, or add one.
           </Text>
         ) : (
-          <TabStrip value={tabs.active} onChange={(key) => setTabs((t) => ({ ...t, active: key }))} keepMounted>
+          <TabStrip
+            value={tabs.active}
+            onChange={(key) => {
+              setTabs((t) => ({ ...t, active: key }));
+              follow(key);
+            }}
+            keepMounted
+          >
             <TabStrip.List>
               {tabs.open.map((tab) => (
                 <TabStrip.Tab

@@ -1,21 +1,20 @@
 import { Alert, Badge, Code, Group, NumberInput, Select, SimpleGrid, Stack, Text, TextInput, Textarea, Title } from "@mantine/core";
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { lazy, Suspense } from "react";
-import { type RequestRead, type RequestWrite, type Schemas, api, describe, unwrap, withETag } from "../api/client";
+import { type RequestRead, type Schemas, api, describe, unwrap, withETag } from "../api/client";
 import { type Column, Grid } from "../common/Grid";
 import { Rows, under } from "../common/Rows";
 import { SaveProblems } from "../common/SaveProblems";
 import { type TabProps, loadApi } from "./ApiTab";
 import { TabActions } from "./TabActions";
 import { SendPanel } from "./SendPanel";
+import { BODY_TYPES, FORM_TYPES, type Draft, toDraft, toWrite } from "./requestDraft";
 import { useEditor } from "./useEditor";
 import { useTab } from "./useTab";
-import { type ValueType, typed } from "./values";
 import { ErrorText } from "../common/ErrorText";
 
 const TemplateEditor = lazy(() => import("../editor/TemplateEditor"));
 
-type Draft = RequestWrite;
 type Parameter = Schemas["RequestParameter"];
 type Output = Schemas["ResponseParameter"];
 
@@ -50,19 +49,15 @@ const OUTPUT_COLUMNS: Column<Output>[] = [
   { key: "message", label: "Alert text", kind: "text" },
 ];
 
-function toDraft(read: RequestRead): Draft {
-  const { id: _id, api_id: _api, url: _url, version: _v, created_at: _c, updated_at: _u, ...write } = read;
-  return { ...write, headers: (read.headers ?? []).map(({ name, value, enabled, secret }) => ({ name, value: value ?? "", enabled, secret })) };
-}
+type Sample = Schemas["SampleResponse"];
 
-/** What a save sends: defaults typed as their parameter or output says. */
-function toWrite(draft: Draft): RequestWrite {
-  return {
-    ...draft,
-    parameters: (draft.parameters ?? []).map((p) => ({ ...p, default: typed(p.type as ValueType, p.default) })),
-    outputs: (draft.outputs ?? []).map((o) => ({ ...o, default: typed(o.type as ValueType, o.default) })),
-  };
-}
+/** What Mock answers from: a status and a body, by name. */
+const SAMPLE_COLUMNS: Column<Sample>[] = [
+  { key: "name", label: "Name", kind: "text", width: 180 },
+  { key: "status", label: "Status", kind: "text", width: 90 },
+  { key: "body", label: "Body", kind: "text" },
+];
+
 
 /** A request's tab: method, paths, query, headers, body, parameters and outputs; Send beside them. */
 export function RequestTab({ client, apiId, requestId, onDirty, onTitle, registerSave, onDeleted }: TabProps & { requestId: number }) {
@@ -81,6 +76,7 @@ export function RequestTab({ client, apiId, requestId, onDirty, onTitle, registe
     onDirty,
   });
   const { stored, draft, setDraft, errors } = editor;
+  const queries = useQueryClient();
   const read = stored.data?.body;
   // A system API's requests are read-only, as the API is.
   const owner = useQuery({ queryKey: [client, "api", apiId], queryFn: () => loadApi(client, apiId) });
@@ -89,6 +85,7 @@ export function RequestTab({ client, apiId, requestId, onDirty, onTitle, registe
   const { save, deleteIt } = useTab(editor, { onDirty, onTitle, registerSave, onDeleted }, {
     what: "Request",
     readOnly: system,
+    saved: () => void queries.invalidateQueries({ queryKey: [client, "api", apiId, "requests"] }),
     remove: async () =>
       unwrap(await api.DELETE("/api/v1/clients/{client}/apis/{api_id}/requests/{request_id}", { params: { path, header: { "if-match": editor.etag.current } } })),
   });
@@ -138,22 +135,31 @@ export function RequestTab({ client, apiId, requestId, onDirty, onTitle, registe
             <Rows disabled={system} label="Query parameters" rows={draft.query ?? []} onChange={(rows) => set("query", rows)} errors={under(errors, "query")} blank={{ name: "", value: "", enabled: true }} />
             <Rows disabled={system} label="Headers" rows={draft.headers ?? []} onChange={(rows) => set("headers", rows)} errors={under(errors, "headers")} secrets blank={{ name: "", value: "", enabled: true, secret: false }} />
             <Select label="Content type" data={CONTENT_TYPES} value={content} allowDeselect={false} error={errors.content_type} onChange={(v) => set("content_type", (v ?? "none") as Draft["content_type"])} />
-            {(content === "json" || content === "xml" || content === "text") && (
+            {BODY_TYPES.includes(content) && (
               <div>
                 <Text size="sm" fw={500}>
                   Body
                 </Text>
                 <Suspense fallback={<Textarea value={draft.body ?? ""} readOnly />}>
-                  <TemplateEditor label="Body" value={draft.body ?? ""} language={content} parameters={parameterNames} onChange={(v) => set("body", v)} />
+                  <TemplateEditor label="Body" value={draft.body ?? ""} language={content as "json" | "xml" | "text"} parameters={parameterNames} onChange={(v) => set("body", v)} />
                 </Suspense>
                 <ErrorText message={errors.body} />
               </div>
             )}
-            {(content === "form" || content === "multipart") && (
+            {FORM_TYPES.includes(content) && (
               <Rows disabled={system} label="Form fields" rows={draft.form ?? []} onChange={(rows) => set("form", rows)} errors={under(errors, "form")} blank={{ name: "", value: "", enabled: true }} />
             )}
             <Grid disabled={system} label="Request parameters" rows={draft.parameters ?? []} columns={PARAMETER_COLUMNS} onChange={(rows) => set("parameters", rows)} errors={under(errors, "parameters")} blank={{ name: "", type: "string", required: false, secret: false, description: "" }} />
             <Grid disabled={system} label="Response parameters" rows={draft.outputs ?? []} columns={OUTPUT_COLUMNS} onChange={(rows) => set("outputs", rows)} errors={under(errors, "outputs")} blank={{ name: "", source: "body", path: "", type: "string", array: false, target: "field", field: "", message: "", description: "" }} />
+            <Grid
+              disabled={system}
+              label="Sample responses"
+              rows={draft.samples ?? []}
+              columns={SAMPLE_COLUMNS}
+              onChange={(rows) => set("samples", rows)}
+              errors={under(errors, "samples")}
+              blank={{ name: "", status: 200, headers: [], body: "" }}
+            />
             <SimpleGrid cols={2}>
               <NumberInput label="Timeout (seconds)" placeholder="10" min={0.1} value={draft.timeout ?? ""} error={errors.timeout} onChange={(v) => set("timeout", v === "" ? null : Number(v))} />
               <TextInput

@@ -72,7 +72,11 @@ export function SendPanel({ client, apiId, request, unsaved }: { client: string;
   async function copyAsCurl() {
     try {
       const rendered = await test("dry_run");
-      if (rendered?.request) setCurl(curlOf(rendered.request));
+      if (!rendered?.request) return;
+      const line = curlOf(rendered.request);
+      setCurl(line);
+      // Copied at once; where the browser refuses the clipboard, the line is there to select.
+      await navigator.clipboard?.writeText(line).catch(() => undefined);
     } catch (error) {
       setFailure(describe(error));
     }

@@ -5,6 +5,7 @@ import type { TabProps } from "./ApiTab";
 
 interface Editor<T> {
   stored: { data?: { body: T } };
+  dirty: boolean;
   submit: () => Promise<T | null>;
   setFailure: (failure: string | null) => void;
 }
@@ -15,11 +16,13 @@ interface Options {
   readOnly: boolean;
   /** The delete, sent with the ETag the tab read. */
   remove: () => Promise<unknown>;
+  /** After a save: what lists the object must read again (its name may have changed). */
+  saved: () => void;
 }
 
 /** What an API tab and a Request tab share: the title follows the name, Save (and Ctrl+S,
  * through `registerSave`) reports what it saved, Delete reports what it deleted or why not. */
-export function useTab<T extends { name: string }>(editor: Editor<T>, tab: Omit<TabProps, "client" | "apiId">, { what, readOnly, remove }: Options) {
+export function useTab<T extends { name: string }>(editor: Editor<T>, tab: Omit<TabProps, "client" | "apiId">, { what, readOnly, remove, saved: refresh }: Options) {
   const read = editor.stored.data?.body;
   const { onTitle, registerSave, onDeleted } = tab;
 
@@ -28,9 +31,12 @@ export function useTab<T extends { name: string }>(editor: Editor<T>, tab: Omit<
   }, [read, onTitle]);
 
   const save = useCallback(async () => {
+    if (!editor.dirty) return;
     const saved = await editor.submit();
-    if (saved) notifications.show({ color: "teal", message: `${what} “${saved.name}” saved` });
-  }, [editor, what]);
+    if (!saved) return;
+    notifications.show({ color: "teal", message: `${what} “${saved.name}” saved` });
+    refresh();
+  }, [editor, what, refresh]);
 
   useEffect(() => {
     registerSave(readOnly ? null : save);
