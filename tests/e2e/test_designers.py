@@ -191,7 +191,13 @@ def test_a_designer_made_in_the_editor_fires_its_chained_calls_from_the_agent_pr
     map_path(action(1), "phone", "call.phone")
     add_action.click()
     pick_request(page, action(2), api, "Get balance")
-    map_path(action(2), "customerId", "responses.Find customer.customerId")
+    # The first call's outputs are offered to the second's parameters: pick one, type nothing.
+    action(2).get_by_label("customerId from", exact=True).get_by_text("Context path").click()
+    action(2).get_by_label("customerId path", exact=True).click()
+    page.get_by_role("option", name="responses.Find customer.customerId", exact=True).click()
+    expect(action(2).get_by_label("customerId path", exact=True)).to_have_value(
+        "responses.Find customer.customerId"
+    )
     add_action.click()
     pick(page, page.get_by_role("combobox", name="In Call condition 1 action 3 kind"), "POP URL")
     page.get_by_label("In Call condition 1 action 3 URL", exact=True).fill(POP_URL)

@@ -3,6 +3,7 @@ import { ACTION_LABELS, type Action, type ActionKind, type DesignerPage, blankAc
 import { FunctionCallEditor } from "./FunctionCallEditor";
 import { choices, itemErrors, moved, removed, replaced } from "./lists";
 import { OrderButtons } from "./OrderButtons";
+import { useResponsePaths } from "./useResponsePaths";
 import { ErrorText } from "../common/ErrorText";
 
 interface Props {
@@ -55,7 +56,7 @@ export function ActionsEditor({ client, actions, onChange, errors, pages, paths,
                 </Group>
                 <OrderButtons label={label} index={index} count={actions.length} onMove={(by) => onChange(moved(actions, index, by))} onRemove={() => onChange(removed(actions, index))} />
               </Group>
-              <ActionFields client={client} action={action} onChange={set} errors={found} pages={pages} paths={paths} label={label} />
+              <ActionFields client={client} action={action} onChange={set} errors={found} pages={pages} paths={paths} label={label} earlier={actions.slice(0, index)} />
               <ErrorText message={found[""]} />
             </Stack>
           </Paper>
@@ -70,11 +71,12 @@ export function ActionsEditor({ client, actions, onChange, errors, pages, paths,
   );
 }
 
-function ActionFields({ client, action, onChange, errors, pages, paths, label }: { client: string; action: Action; onChange: (action: Action) => void; errors: Record<string, string>; pages: readonly DesignerPage[]; paths: readonly string[]; label: string }) {
+function ActionFields({ client, action, onChange, errors, pages, paths, label, earlier }: { client: string; action: Action; onChange: (action: Action) => void; errors: Record<string, string>; pages: readonly DesignerPage[]; paths: readonly string[]; label: string; earlier: readonly Action[] }) {
+  const responses = useResponsePaths(client, earlier);
   const pageNames = choices(pages.map((p) => p.name));
   switch (action.kind) {
     case "function_call":
-      return <FunctionCallEditor client={client} call={action} onChange={onChange} errors={errors} paths={paths} />;
+      return <FunctionCallEditor client={client} call={action} onChange={onChange} errors={errors} paths={[...responses, ...paths]} />;
     case "pop_url":
       return (
         <TextInput
