@@ -1,0 +1,81 @@
+"""What every `callout` command shares: the command groups, the consoles, failing with one
+clear line, and opening the installation's database."""
+
+import json
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from sqlalchemy import make_url
+
+from callout.db import migrations
+from callout.db.engine import Database
+from callout.settings import get_settings
+
+# Locals stay out of tracebacks: a frame may hold a secret on its way to being sealed.
+app = typer.Typer(
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    help="Callout: the function library for agent scripts.",
+)
+db_app = typer.Typer(no_args_is_help=True, help="The database.")
+keys_app = typer.Typer(no_args_is_help=True, help="The keys that encrypt stored secrets.")
+apikey_app = typer.Typer(no_args_is_help=True, help="API keys for the REST API.")
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.add_typer(apikey_app, name="apikey")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def report(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+
+
+def fail(message: str) -> NoReturn:
+    report(message)
+    raise typer.Exit(1)
+
+
+def open_database() -> Database:
+    return Database.from_settings(get_settings())
+
+
+def installed() -> Database:
+    """The database of a set-up installation. Without one, says what to run and exits,
+    creating nothing: opening a SQLite file that is not there would create it, empty."""
+    url = make_url(get_settings().resolved_database_url)
+    path = url.database if url.get_backend_name() == "sqlite" else None
+    if path and path != ":memory:" and not Path(path).is_file():
+        fail(
+            f"no database at {path}: run `callout init` to set up here "
+            "(or `callout db upgrade` to create an empty one)"
+        )
+    database = open_database()
+    if not migrations.is_current(database.engine):
+        database.dispose()
+        fail("the database is not at the newest revision; run `callout db upgrade` first")
+    return database
+
+
+def json_file(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        fail(f"cannot read {path}: {error.strerror}")
+    except ValueError as error:
+        fail(f"{path} is not JSON: {error}")
+
+
+def parse_parameter(text: str) -> tuple[str, Any]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        fail(f"--parameter {text!r} is not name=value")
+    if value[:1] in ("{", "["):
+        try:
+            return name, json.loads(value)
+        except ValueError:
+            fail(f"--parameter {name}: the value starts like JSON but is not JSON")
+    return name, value
