@@ -142,7 +142,7 @@ def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON value")
 
 
-def _unique_names(items: list[Any], what: str) -> list[Any]:
+def unique_names(items: list[Any], what: str) -> list[Any]:
     seen: set[str] = set()
     for item in items:
         key = name_key(item.name)
@@ -186,17 +186,17 @@ class RequestFields(Model):
     @field_validator("parameters")
     @classmethod
     def _unique_parameters(cls, value: list[RequestParameter]) -> list[RequestParameter]:
-        return _unique_names(value, "parameter")
+        return unique_names(value, "parameter")
 
     @field_validator("outputs")
     @classmethod
     def _unique_outputs(cls, value: list[ResponseParameter]) -> list[ResponseParameter]:
-        return _unique_names(value, "output")
+        return unique_names(value, "output")
 
     @field_validator("samples")
     @classmethod
     def _unique_samples(cls, value: list[SampleResponse]) -> list[SampleResponse]:
-        return _unique_names(value, "sample")
+        return unique_names(value, "sample")
 
     @model_validator(mode="after")
     def _body_fits_content_type(self) -> "RequestFields":
@@ -264,25 +264,31 @@ class RequestRead(RequestFields):
     updated_at: datetime
 
 
-class ApiFields(Model):
-    """An API's settings and their rules."""
+class ApiSettings(Model):
+    """An API's settings and their rules, apart from its service: stored, an API names its
+    service by id; in a file (interchange), by name."""
 
     name: Name
     description: Description = ""
     base_url: BaseUrl
     type: ApiType = "api"
-    service_id: Id | None = None
     headers: Headers = []
     authorization: Authorization = Field(default_factory=NoAuth)
 
     @model_validator(mode="after")
-    def _livevox_needs_livevox_url(self) -> "ApiFields":
+    def _livevox_needs_livevox_url(self) -> "ApiSettings":
         if self.authorization.type == "livevox" and "livevox" not in self.base_url.lower():
             raise field_error(
                 ("authorization", "type"),
                 'LiveVox is offered only when the base URL contains "livevox"',
             )
         return self
+
+
+class ApiFields(ApiSettings):
+    """An API's settings as stored."""
+
+    service_id: Id | None = None
 
 
 class ApiWrite(ApiFields, Writable):

@@ -1,0 +1,107 @@
+"""Reading a file someone else wrote into plain JSON values, with limits on what it may cost.
+
+Every importer starts here. A file is refused, with a clear error, when it is larger than
+MAX_BYTES, is not UTF-8, is neither JSON nor YAML, nests deeper than MAX_DEPTH or expands to
+more than MAX_VALUES values. The last catches YAML's "billion laughs": ten aliases of ten
+aliases of ... cost nothing to load (an alias is the same object again) and a billion
+values to walk, so the walk counts each alias as often as it is used.
+"""
+
+import json
+from typing import Any
+
+import yaml
+
+from callout.errors import FieldProblem, Invalid
+
+MAX_BYTES = 32 * 1024 * 1024
+MAX_DEPTH = 100
+MAX_VALUES = 5_000_000
+
+
+def unreadable(source: str, message: str, where: str = "") -> Invalid:
+    """The error for a file that cannot be imported: names the file, the place and the rule."""
+    field = f"{source}: {where}" if where else source
+    return Invalid(f"{field}: {message}", [FieldProblem(field, message)])
+
+
+def text_of(data: bytes, source: str) -> str:
+    """The file's text: at most MAX_BYTES of UTF-8 (a byte-order mark is dropped)."""
+    if len(data) > MAX_BYTES:
+        raise unreadable(
+            source, f"is {len(data):,} bytes; an import takes at most {MAX_BYTES:,} bytes"
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise unreadable(source, f"is not UTF-8 text (byte {error.start})") from None
+
+
+def parse(data: bytes, source: str) -> Any:
+    """A JSON or YAML file's values; JSON is tried first, as it is the faster to read."""
+    text = text_of(data, source)
+    stripped = text.lstrip()
+    try:
+        if stripped[:1] in ("{", "["):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError:
+                value = _yaml(text, source)  # YAML's flow style starts the same way
+        else:
+            value = _yaml(text, source)
+    except RecursionError:
+        raise unreadable(source, f"nests deeper than {MAX_DEPTH} levels") from None
+    check_shape(value, source)
+    return value
+
+
+def _yaml(text: str, source: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader, see below
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise unreadable(source, f"is neither JSON nor YAML: {error.problem}", where) from None
+    except yaml.YAMLError as error:
+        raise unreadable(source, f"is neither JSON nor YAML: {error}") from None
+
+
+class _Loader(yaml.CSafeLoader):
+    """YAML's safe subset, read by libyaml, giving what JSON would: dates and times stay
+    text (an OpenAPI example `2024-01-01` is a string, not a `datetime`), and every key is
+    text as written (OpenAPI's `200:` is "200", not the number)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[str, Any]:
+        self.flatten_mapping(node)  # merge keys (<<) first
+        mapping: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a key is a list or a mapping", key_node.start_mark
+                )
+            mapping[key_node.value] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_str)
+
+
+def check_shape(value: Any, source: str) -> None:
+    """Refuse a tree deeper than MAX_DEPTH or of more than MAX_VALUES values (counting each
+    use of a shared, aliased value)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    seen = 0
+    while stack:
+        node, depth = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise unreadable(source, f"expands to more than {MAX_VALUES:,} values (YAML aliases?)")
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth >= MAX_DEPTH:
+            raise unreadable(source, f"nests deeper than {MAX_DEPTH} levels")
+        stack.extend((child, depth + 1) for child in children)
