@@ -8,6 +8,7 @@ values to walk, so the walk counts each alias as often as it is used.
 """
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import yaml
@@ -71,7 +72,9 @@ class _Loader(yaml.CSafeLoader):
     text (an OpenAPI example `2024-01-01` is a string, not a `datetime`), and every key is
     text as written (OpenAPI's `200:` is "200", not the number)."""
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[str, Any]:
+    def construct_mapping(  # type: ignore[override] # keys are text here
+        self, node: yaml.MappingNode, deep: bool = False
+    ) -> dict[str, Any]:
         self.flatten_mapping(node)  # merge keys (<<) first
         mapping: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -83,7 +86,10 @@ class _Loader(yaml.CSafeLoader):
         return mapping
 
 
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_str)
+_Loader.add_constructor(
+    "tag:yaml.org,2002:timestamp",
+    _Loader.construct_yaml_str,  # type: ignore[type-var]
+)
 
 
 def check_shape(value: Any, source: str) -> None:
@@ -97,7 +103,7 @@ def check_shape(value: Any, source: str) -> None:
         if seen > MAX_VALUES:
             raise unreadable(source, f"expands to more than {MAX_VALUES:,} values (YAML aliases?)")
         if isinstance(node, dict):
-            children = node.values()
+            children: Iterable[Any] = node.values()
         elif isinstance(node, list):
             children = node
         else:
