@@ -42,7 +42,7 @@ from pathlib import Path
 import httpx
 
 from callout import logging as callout_logging
-from callout.cli import UVICORN_OPTIONS
+from callout.cli.installation import UVICORN_OPTIONS
 from runtime import TOKEN, Upstream, machine, upstream
 from serving import (
     callout_env,

@@ -67,6 +67,12 @@ class Settings(BaseSettings):
         le=256 * 1024 * 1024,
         description="Bytes a request body may hold; a larger one is refused with 413.",
     )
+    max_import_body: int = Field(
+        default=32 * 1024 * 1024,
+        ge=1024,
+        le=256 * 1024 * 1024,
+        description="Bytes the body of an import (a whole file) may hold.",
+    )
     outbound_connect_timeout: float = Field(default=3.0, gt=0, le=60)
     outbound_max_body: int = Field(default=5 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
     outbound_ca_file: Path | None = Field(

@@ -81,6 +81,17 @@ class ApiRepository:
         )
         return set(self.session.scalars(stmt))
 
+    def own_name_keys(self) -> set[str]:
+        """The name keys of the client's own APIs."""
+        stmt = self.readable().where(Api.client_id == self.client.id)
+        return set(self.session.scalars(stmt.with_only_columns(Api.name_key)))
+
+    def own_with_requests(self) -> Sequence[Api]:
+        """The client's own APIs with their requests, by name."""
+        stmt = self.readable().where(Api.client_id == self.client.id)
+        stmt = stmt.options(selectinload(Api.requests)).order_by(Api.name_key)
+        return self.session.scalars(stmt).all()
+
     def page(self, where: ApiFilter, limit: int, offset: int) -> tuple[Sequence[Api], int]:
         """One page: the client's APIs first, then the system APIs, by name within each.
 

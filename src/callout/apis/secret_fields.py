@@ -27,12 +27,15 @@ class SecretSplit:
 
     `headers_resent` and `authorization_resent` say why the mask may not keep a stored
     secret this time (the API now sends it somewhere else); each masked secret of that
-    kind is then refused by name.
+    kind is then refused by name. `incomplete` takes an input that leaves secrets out (an
+    import without them): a required one missing, or a secret header without a value, is
+    stored as not set, for the admin to enter before calling.
     """
 
     stored: set[str]
     headers_resent: str | None = None
     authorization_resent: str | None = None
+    incomplete: bool = False
     new: dict[str, str] = field(default_factory=dict)
     kept: set[str] = field(default_factory=set)
     problems: list[FieldProblem] = field(default_factory=list)
@@ -71,7 +74,7 @@ class SecretSplit:
                 loc = f"authorization.{name}"
                 self._take(loc, loc, value.get_secret_value(), self.authorization_resent)
         reported = {p.field for p in self.problems}
-        for name in auth.required_secrets():
+        for name in () if self.incomplete else auth.required_secrets():
             loc = f"authorization.{name}"
             if loc not in self.fields and loc not in reported:
                 self.problems.append(
@@ -88,6 +91,8 @@ class SecretSplit:
             raise Invalid(detail, self.problems)
 
     def _take(self, name: str, loc: str, value: str, resend: str | None) -> None:
+        if self.incomplete and not value:
+            return
         if value != MASK:
             self.new[name] = value
         elif name not in self.stored:

@@ -114,12 +114,19 @@ def _read(session: Session, client: Client, api: Api, requests: Sequence[Request
 
 
 def create_api(
-    session: Session, keyring: Keyring, principal: Principal, client: Client, data: ApiWrite
+    session: Session,
+    keyring: Keyring,
+    principal: Principal,
+    client: Client,
+    data: ApiWrite,
+    *,
+    incomplete: bool = False,
 ) -> ApiRead:
+    """Create an API; `incomplete` (an import) lets secrets be left out (`SecretSplit`)."""
     principal.require("editor")
     _check_name(session, client, data.name, None)
     _check_service(session, client, data.service_id)
-    split = sf.SecretSplit(stored=set())
+    split = sf.SecretSplit(stored=set(), incomplete=incomplete)
     headers, authorization = split.headers(data.headers), split.authorization(data.authorization)
     split.check()
     api = Api(

@@ -20,6 +20,7 @@ from callout.db.crypto import KeySource
 from callout.db.engine import Database
 from callout.designers.cache import DesignerCache
 from callout.designers.router import router as designers_router
+from callout.interchange.router import router as interchange_router
 from callout.invocations import prometheus
 from callout.invocations.refresh_tokens import DatabaseCredentials
 from callout.invocations.router import callback_router
@@ -99,7 +100,9 @@ def create_app(
     app.state.access = access
     app.state.designers = designers
     problems.install(app)
-    app.add_middleware(BodyLimit, limit=settings.max_request_body)
+    app.add_middleware(
+        BodyLimit, limit=settings.max_request_body, import_limit=settings.max_import_body
+    )
     # Routes are matched in order: invoke, the route agent scripts call, is tried first.
     app.router.routes.append(FastInvoke(API_PREFIX))
     routers = (
@@ -107,6 +110,7 @@ def create_app(
         clients_router,
         apis_router,
         designers_router,
+        interchange_router,
         callback_router,
         audit_router,
     )

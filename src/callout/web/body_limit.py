@@ -14,17 +14,20 @@ class BodyLimit:
     """ASGI middleware: reads each HTTP request's body (at most `limit` bytes) before the
     app runs, and hands it on whole."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, import_limit: int) -> None:
         self.app = app
         self.limit = limit
+        self.import_limit = import_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # An import's body is a whole file (an OpenAPI description runs to megabytes).
+        limit = self.import_limit if scope["path"].endswith("/import") else self.limit
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and self._passes(declared):
-            await self._refuse(scope, receive, send)
+        if declared is not None and declared.isdigit() and _passes(declared, limit):
+            await self._refuse(scope, receive, send, limit)
             return
         chunks: list[bytes] = []
         size = 0
@@ -34,8 +37,8 @@ class BodyLimit:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.limit:
-                await self._refuse(scope, receive, send)
+            if size > limit:
+                await self._refuse(scope, receive, send, limit)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -51,17 +54,18 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    def _passes(self, declared: bytes) -> bool:
-        # Measured by its digits first: int() refuses a number of thousands of digits.
-        digits = declared.lstrip(b"0")
-        return len(digits) > len(str(self.limit)) or int(digits or b"0") > self.limit
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         response = problem(
             413,
             "too-large",
             "Request body too large",
-            f"the request body passes the cap of {self.limit} bytes",
+            f"the request body passes the cap of {limit} bytes",
             headers={"Connection": "close"},
         )
         await response(scope, receive, send)
+
+
+def _passes(declared: bytes, limit: int) -> bool:
+    # Measured by its digits first: int() refuses a number of thousands of digits.
+    digits = declared.lstrip(b"0")
+    return len(digits) > len(str(limit)) or int(digits or b"0") > limit

@@ -1,0 +1,207 @@
+"""Import and export from the terminal: the same services as REST's, with files and folders."""
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import Progress
+from rich.table import Table
+
+from callout.apis import definitions
+from callout.cli.common import app, err, fail, installed, out
+from callout.clients import service as clients
+from callout.clients.access import OPERATOR
+from callout.interchange import archive, native, service
+from callout.interchange.schemas import Clash, Format, ImportReport
+from callout.interchange.sealing import Sealer
+from callout.settings import get_settings
+
+
+def _passphrase(path: Path | None, *, confirm: bool) -> str:
+    """The passphrase from a file (its first line), or asked for at the terminal."""
+    if path is not None:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+            return lines[0] if lines else ""
+        except OSError as error:
+            fail(f"cannot read {path}: {error.strerror}")
+    if not sys.stdin.isatty():
+        fail("give --passphrase-file: there is no terminal to ask for the passphrase")
+    text: str = typer.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm)
+    return text
+
+
+PassphraseFile = Annotated[
+    Path | None,
+    typer.Option(help="A file whose first line is the passphrase (else it is asked for)."),
+]
+
+
+@app.command("export")
+def export(
+    client: Annotated[str, typer.Argument(help="The client's code.")],
+    api: Annotated[
+        str | None, typer.Argument(help="The API's id or name; none: the whole library.")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="A file for one API (else stdout); a folder for a library."
+        ),
+    ] = None,
+    with_secrets: Annotated[
+        bool, typer.Option(help="Seal the secrets into the files under a passphrase.")
+    ] = False,
+    passphrase_file: PassphraseFile = None,
+) -> None:
+    """Export an API, or a client's whole library, as Callout YAML files.
+
+    Secrets are left out and each file names the ones it lacks (`missing_secrets`); with
+    --with-secrets they are sealed under a passphrase (scrypt, AES-256-GCM).
+
+    Examples:
+      callout export demo "CRM lookup" > crm.yaml
+      callout export demo -o library/
+      callout export demo -o library/ --with-secrets
+    """
+    if api is None and output is None:
+        fail("give --output DIR to export a whole library (one file per API)")
+    sealer = Sealer(_passphrase(passphrase_file, confirm=True)) if with_secrets else None
+    settings = get_settings()
+    keyring = settings.key_source().keyring()
+    with installed().transaction() as session:
+        owner = clients.visible_client(session, OPERATOR, client)
+        if api is None:
+            documents = service.export_library(session, keyring, owner, sealer)
+        else:
+            api_id = definitions.resolve_api(session, owner, api)
+            documents = [service.export_api(session, keyring, owner, api_id, sealer)]
+    if api is not None:
+        text = native.dump(documents[0])
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            _write(output, text)
+        return
+    assert output is not None
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        fail(f"cannot make the folder {output}: {error.strerror}")
+    for name, text in archive.named(documents):
+        _write(output / name, text)
+    err.print(f"Exported {len(documents)} API(s) to {escape(str(output))}", highlight=False)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        fail(f"cannot write {path}: {error.strerror}")
+
+
+@app.command("import")
+def import_(
+    client: Annotated[str, typer.Argument(help="The client's code.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Files, folders of Callout files, or zips; - for stdin."),
+    ],
+    format: Annotated[
+        str | None,
+        typer.Option(help="callout, postman, openapi or curl; empty: recognised from the file."),
+    ] = None,
+    clash: Annotated[
+        str, typer.Option(help="An API whose name is taken: fail, skip or rename.")
+    ] = "fail",
+    dry_run: Annotated[bool, typer.Option(help="Check and report; write nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="The report as JSON.")] = False,
+    passphrase_file: PassphraseFile = None,
+) -> None:
+    """Import APIs from Callout files, Postman collections, OpenAPI descriptions or cURL
+    command lines. Every file is checked first; all is written in one transaction, so a bad
+    file changes nothing.
+
+    Examples:
+      callout import demo petstore.yaml
+      callout import demo library/ --clash rename
+      callout import demo collection.json --dry-run --json
+    """
+    if format not in (None, "callout", "postman", "openapi", "curl"):
+        fail("--format must be callout, postman, openapi or curl")
+    if clash not in ("fail", "skip", "rename"):
+        fail("--clash must be fail, skip or rename")
+    files = [file for path in paths for file in _files(path)]
+
+    def passphrase() -> str:  # asked for only if a file holds sealed secrets
+        return _passphrase(passphrase_file, confirm=False)
+
+    settings = get_settings()
+    keyring = settings.key_source().keyring()
+    database = installed()
+    with Progress(console=err, transient=True, disable=as_json) as bar:
+        task = bar.add_task("Importing", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        with database.transaction() as session:
+            owner = clients.visible_client(session, OPERATOR, client)
+            chosen_format: Format | None = format  # type: ignore[assignment]
+            chosen_clash: Clash = clash  # type: ignore[assignment]
+            report = service.import_files(
+                session,
+                keyring,
+                OPERATOR,
+                owner,
+                files,
+                format=chosen_format,
+                clash=chosen_clash,
+                dry_run=dry_run,
+                passphrase=passphrase,
+                progress=advance,
+            )
+    if as_json:
+        out.print_json(report.model_dump_json())
+    else:
+        _show(report)
+
+
+def _files(path: Path) -> list[service.File]:
+    if str(path) == "-":
+        return [service.File("stdin", sys.stdin.buffer.read())]
+    if path.is_dir():
+        return archive.read_folder(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        fail(f"cannot read {path}: {error.strerror}")
+    if path.suffix.lower() == ".zip":
+        return archive.unzip(data, str(path))
+    return [service.File(str(path), data)]
+
+
+def _show(report: ImportReport) -> None:
+    verb = "Would import" if report.dry_run else "Imported"
+    written = [a for a in report.apis if a.action != "skipped"]
+    requests = sum(a.requests for a in written)
+    out.print(
+        f"{verb} {len(written)} API(s) with {requests} request(s) ({report.format}).",
+        highlight=False,
+    )
+    table = Table("action", "API", "requests", "secrets to enter", box=None)
+    for api in report.apis:
+        table.add_row(
+            api.action, escape(api.name), str(api.requests), escape(", ".join(api.missing_secrets))
+        )
+    out.print(table)
+    for name in report.services_created:
+        out.print(f"service created: {escape(name)}", highlight=False)
+    for note in report.notes:
+        out.print(
+            f"[yellow]not carried:[/] {escape(note.source)}: {escape(note.where)}: "
+            f"{escape(note.message)}",
+            highlight=False,
+        )

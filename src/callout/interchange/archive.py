@@ -1,0 +1,86 @@
+"""A library as many files: one Callout file per API, in a folder or a zip.
+
+Files are named after their API (`crm-lookup.yaml`), numbered when two names make the same
+file name. A zip is read entry by entry with the same cap as one file on the bytes it may
+expand to, whatever sizes its directory claims, so a zip bomb stops at the cap.
+"""
+
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from callout.interchange import loading, native
+from callout.interchange.schemas import ApiDocument
+from callout.interchange.service import File
+
+MAX_FILES = 1000
+SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def file_stem(name: str) -> str:
+    """A file name for an API: its name in lower case, runs of other characters as `-`."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "api"
+
+
+def named(documents: Iterable[ApiDocument]) -> Iterator[tuple[str, str]]:
+    """Each document's file name (unique) and text."""
+    used: set[str] = set()
+    for document in documents:
+        stem = file_stem(document.name)
+        name, number = f"{stem}.yaml", 2
+        while name in used:
+            name, number = f"{stem}-{number}.yaml", number + 1
+        used.add(name)
+        yield name, native.dump(document)
+
+
+def zipped(documents: Iterable[ApiDocument]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in named(documents):
+            # A fixed time: the same library gives the same bytes.
+            entry = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            archive.writestr(entry, text, compress_type=zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def unzip(data: bytes, source: str) -> list[File]:
+    """The Callout, JSON and YAML files in a zip, by name (other entries are passed over)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise loading.unreadable(source, "is not a zip file") from None
+    files: list[File] = []
+    left = loading.MAX_BYTES
+    with archive:
+        for info in sorted(archive.infolist(), key=lambda i: i.filename):
+            if info.is_dir() or not info.filename.lower().endswith(SUFFIXES):
+                continue
+            if len(files) == MAX_FILES:
+                raise loading.unreadable(source, f"holds more than {MAX_FILES} files")
+            with archive.open(info) as entry:
+                content = entry.read(left + 1)
+            left -= len(content)
+            if left < 0:
+                raise loading.unreadable(
+                    source, f"expands to more than {loading.MAX_BYTES:,} bytes"
+                )
+            files.append(File(f"{source}/{info.filename}", content))
+    if not files:
+        raise loading.unreadable(source, "holds no .yaml, .yml or .json file")
+    return files
+
+
+def read_folder(folder: Path) -> list[File]:
+    """The Callout, JSON and YAML files of a folder (not its subfolders), by name."""
+    paths = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+    if len(paths) > MAX_FILES:
+        raise loading.unreadable(str(folder), f"holds more than {MAX_FILES} files")
+    files = []
+    for path in paths:
+        if path.stat().st_size > loading.MAX_BYTES:
+            raise loading.unreadable(str(path), f"is larger than {loading.MAX_BYTES:,} bytes")
+        files.append(File(str(path), path.read_bytes()))
+    return files

@@ -1,0 +1,95 @@
+"""Callout's own files: an API document read from, and written as, YAML.
+
+A file is written with its keys in one order (the document's, with `callout` first and the
+requests last) and without values that are at their defaults, so that a library kept in
+git shows only what was changed. Long texts with line breaks (a JSON body, a description)
+are written as literal blocks, as a person would write them.
+"""
+
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from callout.errors import FieldProblem, Invalid
+from callout.interchange.schemas import ApiDocument, Converted
+from callout.web.problems import validation_problems
+
+# The order of a document's keys in a file: settings first, requests last.
+ORDER = (
+    "callout",
+    "name",
+    "description",
+    "base_url",
+    "type",
+    "service",
+    "headers",
+    "authorization",
+    "missing_secrets",
+    "secrets",
+    "requests",
+)
+STORED = {"stored": True}  # a header stored before a rule tightened still exports
+
+
+def read(data: Any, source: str) -> Converted:
+    return Converted(format="callout", documents=[parse(data, source)])
+
+
+def parse(data: Any, source: str) -> ApiDocument:
+    """A document, or an error naming the file and each broken rule's place in it."""
+    try:
+        return ApiDocument.model_validate(data, context=STORED)
+    except ValidationError as error:
+        problems = [
+            FieldProblem(f"{source}: {p.field}", p.message)
+            for p in validation_problems(error.errors())
+        ]
+        detail = "; ".join(f"{p.field}: {p.message}" for p in problems)
+        raise Invalid(detail, problems) from None
+
+
+def plain(document: ApiDocument) -> dict[str, Any]:
+    """The document as the values a file holds: defaults and read-only flags left out."""
+    values = document.model_dump(mode="json", exclude_defaults=True)
+    authorization = document.authorization
+    # A scheme's `type` is its own default: it is put back, first, as the discriminator.
+    values["authorization"] = {"type": authorization.type} | {
+        key: value
+        for key, value in values.get("authorization", {}).items()
+        if key not in type(authorization).model_computed_fields
+    }
+    if values["authorization"] == {"type": "none"}:
+        del values["authorization"]
+    # A secret header's value is never in the file (a read would give the mask).
+    for header in [*values.get("headers", []), *_request_headers(values)]:
+        if header.get("secret"):
+            header.pop("value", None)
+    return {key: values[key] for key in ORDER if key in values}
+
+
+def _request_headers(values: dict[str, Any]) -> list[dict[str, Any]]:
+    return [h for request in values.get("requests", []) for h in request.get("headers", [])]
+
+
+def dump(document: ApiDocument) -> str:
+    return yaml.dump(
+        plain(document),
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=100,
+    )
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes a text of several lines as a literal block (`|`)."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if "\n" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_Dumper.add_representer(str, _text)

@@ -1,0 +1,351 @@
+"""Import and export: files of any format Callout reads become API documents, and documents
+are written into a client's library through the same services as REST, in one transaction.
+
+An import reads and checks every file before it writes anything, then writes every API and
+request; a file that breaks a rule raises, naming the file, the place in it and the rule, and
+the caller's transaction rolls back, so a bad import changes nothing. A dry run does the
+same writes in a savepoint it rolls back: its report is the one a real import would give.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import SecretStr
+from sqlalchemy.orm import Session
+
+from callout.apis import names, request_service
+from callout.apis import service as apis
+from callout.apis.mappers import REQUEST_COLUMNS
+from callout.apis.repository import ApiRepository
+from callout.apis.schemas import ApiWrite, RequestWrite
+from callout.clients import service as clients
+from callout.clients.access import Principal
+from callout.clients.repository import ServiceRepository
+from callout.clients.schemas import ServiceWrite
+from callout.db.crypto import Keyring
+from callout.db.models import Api, Client
+from callout.db.secrets import Vault, api_owner, request_owner, stored_fields
+from callout.errors import CalloutError, Conflict, FieldProblem
+from callout.interchange import loading, native
+from callout.interchange.schemas import (
+    FORMAT,
+    ApiDocument,
+    Clash,
+    Converted,
+    Format,
+    ImportedApi,
+    ImportReport,
+)
+from callout.interchange.sealing import Opener, Sealer
+from callout.schemas import name_key
+
+READERS: dict[Format, Callable[[Any, str], Converted]] = {
+    "callout": native.read,
+}
+
+
+@dataclass(frozen=True)
+class File:
+    """One file to import: its name (for errors and the report) and its bytes."""
+
+    source: str
+    data: bytes
+
+
+def convert(file: File, format: Format | None = None) -> Converted:
+    """The APIs a file describes, in the format given or the one it is recognised as."""
+    data = loading.parse(file.data, file.source)
+    found = format or detect(data, file.source)
+    return READERS[found](data, file.source)
+
+
+def _looks_like_curl(data: bytes) -> bool:
+    return data.lstrip()[:5].lower() == b"curl "
+
+
+def detect(data: Any, source: str) -> Format:
+    """Which format a parsed file is in, by the keys each one must have."""
+    if isinstance(data, dict):
+        if "callout" in data:
+            return "callout"
+        if "openapi" in data or "swagger" in data:
+            return "openapi"
+        info = data.get("info")
+        if isinstance(info, dict) and ("_postman_id" in info or "schema" in info):
+            return "postman"
+    raise loading.unreadable(
+        source,
+        "is not a Callout file, a Postman collection, an OpenAPI description or a cURL command",
+    )
+
+
+def import_files(
+    session: Session,
+    keyring: Keyring,
+    principal: Principal,
+    client: Client,
+    files: Sequence[File],
+    *,
+    format: Format | None = None,
+    clash: Clash = "fail",
+    dry_run: bool = False,
+    passphrase: str | Callable[[], str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Read every file, then write every API it describes (see the module's docstring).
+
+    `clash` says what to do with an API whose name the library (or an earlier file) has:
+    fail (409, naming each one), skip it, or rename it "NAME (2)". `progress` is told of
+    each request written, for a progress bar.
+    """
+    principal.require("editor")
+    converted = [(file.source, convert(file, format)) for file in files]
+    opener = Opener(passphrase)
+    documents = [
+        (source, doc, _opened(opener, source, doc))
+        for source, found in converted
+        for doc in found.documents
+    ]
+    taken = ApiRepository(session, client).own_name_keys()
+    writer = _Writer(session, keyring, principal, client)
+    total, done = sum(len(doc.requests) for _, doc, _ in documents), 0
+    nested = session.begin_nested() if dry_run else None
+    try:
+        for source, doc, values in documents:
+            writer.write(source, doc, values, _name_for(source, doc.name, taken, clash))
+            done += len(doc.requests)
+            if progress is not None:
+                progress(done, total)
+    except BaseException:
+        if nested is not None:
+            nested.rollback()
+        raise
+    if nested is not None:
+        nested.rollback()
+    formats = {found.format for _, found in converted}
+    return ImportReport(
+        dry_run=dry_run,
+        format=formats.pop() if len(formats) == 1 else "callout",
+        apis=writer.report,
+        services_created=writer.services_created,
+        notes=[note for _, found in converted for note in found.notes],
+    )
+
+
+def _opened(opener: Opener, source: str, doc: ApiDocument) -> dict[str, Any]:
+    return opener.open(source, doc.name, doc.secrets) if doc.secrets else {}
+
+
+def _name_for(source: str, name: str, taken: set[str], clash: Clash) -> str | None:
+    """The name an API is written under: its own, a free one, or None to skip it."""
+    if name_key(name) in taken:
+        if clash == "fail":
+            raise Conflict.field(
+                f"{source}: name",
+                f"an API named {name!r} exists already: choose skip or rename for clashes",
+            )
+        if clash == "skip":
+            return None
+        name = names.unique_name(name, taken, names.COPY_NUMBERING)
+    taken.add(name_key(name))
+    return name
+
+
+class _Writer:
+    """Writes documents through the API and request services, keeping the report."""
+
+    def __init__(
+        self,
+        session: Session,
+        keyring: Keyring,
+        principal: Principal,
+        client: Client,
+    ) -> None:
+        self.session, self.keyring, self.principal, self.client = (
+            session,
+            keyring,
+            principal,
+            client,
+        )
+        self.report: list[ImportedApi] = []
+        self.services_created: list[str] = []
+
+    def write(
+        self, source: str, doc: ApiDocument, secrets: dict[str, Any], name: str | None
+    ) -> None:
+        missing = _missing(doc, secrets)
+        if name is None:
+            self.report.append(
+                ImportedApi(
+                    source=source,
+                    name=doc.name,
+                    action="skipped",
+                    id=None,
+                    requests=len(doc.requests),
+                    missing_secrets=[],
+                )
+            )
+            return
+        api_secrets: dict[str, str] = secrets.get("api", {})
+        data = ApiWrite(
+            name=name,
+            description=doc.description,
+            base_url=doc.base_url,
+            type=doc.type,
+            service_id=self._service(source, doc.service),
+            headers=[_header(h, api_secrets) for h in doc.headers],
+            authorization=doc.authorization.model_copy(
+                update={
+                    field.removeprefix("authorization."): SecretStr(value)
+                    for field, value in api_secrets.items()
+                    if field.startswith("authorization.")
+                }
+            ),
+        )
+        try:
+            api = apis.create_api(
+                self.session, self.keyring, self.principal, self.client, data, incomplete=True
+            )
+        except CalloutError as error:
+            raise _located(error, source, "") from None
+        request_secrets: dict[str, dict[str, str]] = secrets.get("requests", {})
+        for index, request in enumerate(doc.requests):
+            values = request_secrets.get(request.name, {})
+            fields = request.model_dump(include=set(REQUEST_COLUMNS))
+            written = RequestWrite.model_validate(
+                fields | {"headers": [_header(h, values) for h in request.headers]}
+            )
+            try:
+                request_service.create_request(
+                    self.session,
+                    self.keyring,
+                    self.principal,
+                    self.client,
+                    api.id,
+                    written,
+                    incomplete=True,
+                )
+            except CalloutError as error:
+                raise _located(error, source, f"requests[{index}].") from None
+        self.report.append(
+            ImportedApi(
+                source=source,
+                name=name,
+                action="created" if name == doc.name else "renamed",
+                id=api.id,
+                requests=len(doc.requests),
+                missing_secrets=missing,
+            )
+        )
+
+    def _service(self, source: str, name: str | None) -> int | None:
+        """The service's id, created when the client has none of that name."""
+        if name is None:
+            return None
+        found = ServiceRepository(self.session, self.client).by_name_key(name_key(name))
+        if found is not None:
+            return found.id
+        try:
+            created = clients.create_service(
+                self.session, self.principal, self.client, ServiceWrite(name=name)
+            )
+        except CalloutError as error:
+            raise _located(error, source, "service: ") from None
+        self.services_created.append(created.name)
+        return created.id
+
+
+def _header(header: Any, secrets: dict[str, str]) -> Any:
+    """A header with its sealed value put back, if the file carried one."""
+    if not header.secret:
+        return header
+    value = secrets.get(f"headers.{name_key(header.name)}")
+    return header.model_copy(update={"value": value}) if value is not None else header
+
+
+def _missing(doc: ApiDocument, secrets: dict[str, Any]) -> list[str]:
+    """The secrets the document leaves out and its sealed block does not hold."""
+    api_values = secrets.get("api", {})
+    missing = [name for name in doc.missing_secrets if name not in api_values]
+    for request in doc.requests:
+        values = secrets.get("requests", {}).get(request.name, {})
+        missing += [
+            f"requests.{request.name}.{name}"
+            for name in request.missing_secrets
+            if name not in values
+        ]
+    return missing
+
+
+def _located(error: CalloutError, source: str, prefix: str) -> CalloutError:
+    """The same error, each problem's field prefixed with the file and the place in it."""
+    problems = [FieldProblem(f"{source}: {prefix}{p.field}", p.message) for p in error.problems]
+    detail = "; ".join(f"{p.field}: {p.message}" for p in problems) or f"{source}: {error.detail}"
+    return type(error)(detail, problems, error.extensions)
+
+
+def export_api(
+    session: Session,
+    keyring: Keyring,
+    client: Client,
+    api_id: int,
+    sealer: Sealer | None = None,
+) -> ApiDocument:
+    """The client's API (or a system API) as a document: its secrets named as missing, or
+    sealed by `sealer`."""
+    api = apis.find_api(session, client, api_id, with_requests=True)
+    return document_of(session, keyring, client, api, sealer)
+
+
+def document_of(
+    session: Session, keyring: Keyring, client: Client, api: Api, sealer: Sealer | None
+) -> ApiDocument:
+    owners = [api_owner(api.id), *(request_owner(r.id) for r in api.requests)]
+    stored = stored_fields(session, client.id, owners)
+    service = None
+    if api.service_id is not None and api.client_id is not None:
+        found = ServiceRepository(session, client).get(api.service_id)
+        service = found.name if found is not None else None
+    requests = [
+        {c: getattr(row, c) for c in REQUEST_COLUMNS}
+        | {"headers": row.headers, "missing_secrets": sorted(stored[request_owner(row.id)])}
+        for row in api.requests
+    ]
+    values: dict[str, Any] = {
+        "callout": FORMAT,
+        "name": api.name,
+        "description": api.description,
+        "base_url": api.base_url,
+        "type": api.type,
+        "service": service,
+        "headers": api.headers,
+        "authorization": api.authorization,
+        "missing_secrets": sorted(stored[api_owner(api.id)]),
+        "requests": requests,
+    }
+    if sealer is not None and any(stored.values()):
+        vault = Vault(session, keyring, client.id)
+        sealed = {
+            "api": vault.reveal_all(api_owner(api.id)),
+            "requests": {
+                row.name: vault.reveal_all(request_owner(row.id))
+                for row in api.requests
+                if stored[request_owner(row.id)]
+            },
+        }
+        values["secrets"] = sealer.seal(api.name, sealed)
+        values["missing_secrets"] = []
+        for request in requests:
+            request["missing_secrets"] = []
+    return ApiDocument.model_validate(values, context=native.STORED)
+
+
+def export_library(
+    session: Session, keyring: Keyring, client: Client, sealer: Sealer | None = None
+) -> list[ApiDocument]:
+    """The client's own APIs as documents, by name."""
+    return [
+        document_of(session, keyring, client, api, sealer)
+        for api in ApiRepository(session, client).own_with_requests()
+    ]

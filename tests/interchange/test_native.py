@@ -1,0 +1,304 @@
+"""Callout's own files: an API exported and imported back is the same API, secrets
+included when sealed; a bad file changes nothing and says where it is bad; name clashes
+fail, skip or rename as asked; a dry run writes nothing."""
+
+import io
+import zipfile
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from sqlalchemy.orm import Session
+
+from callout.apis import service as apis
+from callout.clients.access import OPERATOR
+from callout.db.crypto import KeySource
+from callout.db.secrets import Vault, api_owner, request_owner
+from callout.errors import Invalid
+from callout.interchange import native, service
+from callout.interchange.schemas import ApiDocument
+from callout.interchange.sealing import Sealer
+from tests.conftest import Tenant, Tenants
+from tests.factories import SENTINEL, every_authorization, make_api, make_request, rows_of
+
+PASSPHRASE = "correct horse battery staple"
+SETTINGS_READ_ONLY = {"id", "version", "created_at", "updated_at", "api_id", "service_id"}
+
+
+def _plain(value: Any) -> Any:
+    """A read body without what differs between two copies of one API (ids, versions)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if k not in SETTINGS_READ_ONLY}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+async def _rich_api(http: httpx.AsyncClient, tenant: Tenant, auth: dict[str, Any]) -> int:
+    """An API with a secret header, the given authorization and a request with its own
+    secret header, parameters, outputs, a JSON body and a sample."""
+    base = "https://api.livevox.com" if auth["type"] == "livevox" else "https://crm.example.com"
+    api = await make_api(
+        http,
+        tenant,
+        name=f"CRM {auth['type']}",
+        base_url=base,
+        headers=[
+            {"name": "Accept", "value": "application/json"},
+            {"name": "X-Api-Key", "value": SENTINEL, "secret": True},
+        ],
+        authorization=auth,
+    )
+    await make_request(
+        http,
+        tenant,
+        api["id"],
+        method="POST",
+        headers=[{"name": "X-Token", "value": SENTINEL + "-request", "secret": True}],
+        content_type="json",
+        body='{"id": "${customerId}",\n "note": "café ${call.ani}"}',
+        samples=[{"name": "Found", "body": '{"name": "Ann"}'}],
+        success_statuses=[200, 201],
+        timeout=4.5,
+    )
+    await make_request(http, tenant, api["id"], name="Second", description="Line one\nline two")
+    return int(api["id"])
+
+
+def _opened(session: Session, keys: KeySource, tenant: Tenant, api_id: int) -> dict[str, Any]:
+    vault = Vault(session, keys.keyring(), tenant.client.id)
+    api = apis.get_api(session, tenant.client, api_id)
+    return {
+        "api": vault.reveal_all(api_owner(api_id)),
+        "requests": {r.name: vault.reveal_all(request_owner(r.id)) for r in api.requests},
+    }
+
+
+@pytest.mark.parametrize("auth", every_authorization(), ids=lambda a: a["type"])
+async def test_export_with_sealed_secrets_then_import_gives_the_same_api(
+    http: httpx.AsyncClient,
+    session: Session,
+    keys: KeySource,
+    tenants: Tenants,
+    auth: dict[str, Any],
+) -> None:
+    a, b = tenants.a, tenants.b
+    api_id = await _rich_api(http, a, auth)
+    document = service.export_api(session, keys.keyring(), a.client, api_id, Sealer(PASSPHRASE))
+    text = native.dump(document)
+    assert SENTINEL not in text
+
+    report = service.import_files(
+        session,
+        keys.keyring(),
+        OPERATOR,
+        b.client,
+        [service.File("crm.yaml", text.encode())],
+        passphrase=PASSPHRASE,
+    )
+    [imported] = report.apis
+    assert (imported.action, imported.missing_secrets) == ("created", [])
+    assert imported.id is not None
+
+    original = (await http.get(f"{a.apis}/{api_id}", headers=a.viewer)).json()
+    copy = (await http.get(f"{b.apis}/{imported.id}", headers=b.viewer)).json()
+    assert _plain(copy) == _plain(original)
+    assert _opened(session, keys, b, imported.id) == _opened(session, keys, a, api_id)
+
+
+async def test_export_without_secrets_names_each_one_and_the_import_lists_them(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a, b = tenants.a, tenants.b
+    api_id = await _rich_api(http, a, every_authorization()[2])  # basic
+    exported = await http.get(f"{a.apis}/{api_id}/export", headers=a.viewer)
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("application/yaml")
+    assert 'filename="crm-basic.yaml"' in exported.headers["content-disposition"]
+    assert SENTINEL not in exported.text
+    data = yaml.safe_load(exported.text)
+    assert data["callout"] == 1
+    assert not {"id", "version", "created_at"} & set(data)
+    assert data["missing_secrets"] == ["authorization.password", "headers.x-api-key"]
+    assert data["requests"][0]["missing_secrets"] == ["headers.x-token"]
+    assert list(data) == [
+        "callout",
+        "name",
+        "description",
+        "base_url",
+        "headers",
+        "authorization",
+        "missing_secrets",
+        "requests",
+    ]
+
+    imported = await http.post(
+        f"/api/v1/clients/{b.code}/import", content=exported.content, headers=b.editor
+    )
+    assert imported.status_code == 201, imported.text
+    [api] = imported.json()["apis"]
+    assert api["missing_secrets"] == [
+        "authorization.password",
+        "headers.x-api-key",
+        "requests.Get customer.headers.x-token",
+    ]
+    read = (await http.get(f"{b.apis}/{api['id']}", headers=b.viewer)).json()
+    assert read["authorization"]["has_password"] is False
+    assert read["requests"][0]["body"] == '{"id": "${customerId}",\n "note": "café ${call.ani}"}'
+
+
+async def test_the_same_export_twice_is_the_same_text(
+    http: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    a = tenants.a
+    api_id = await _rich_api(http, a, every_authorization()[5])
+    first = await http.get(f"{a.apis}/{api_id}/export", headers=a.viewer)
+    second = await http.get(f"{a.apis}/{api_id}/export", headers=a.viewer)
+    assert first.text == second.text
+    assert "|" in first.text  # the body of several lines is a literal block
+
+
+def _zip(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+GOOD = """callout: 1
+name: Good
+base_url: https://good.example.com
+requests:
+  - name: Ping
+"""
+BAD = """callout: 1
+name: Bad
+base_url: https://bad.example.com
+requests:
+  - name: Ping
+  - name: Pong
+    method: FETCH
+"""
+
+
+async def test_a_bad_file_among_good_ones_changes_nothing_and_says_where(
+    http: httpx.AsyncClient, session: Session, tenants: Tenants
+) -> None:
+    b = tenants.b
+    before = rows_of(session, b.client.id)
+    response = await http.post(
+        f"/api/v1/clients/{b.code}/import",
+        params={"name": "library.zip"},
+        content=_zip({"a-good.yaml": GOOD, "b-bad.yaml": BAD}),
+        headers=b.editor | {"Content-Type": "application/zip"},
+    )
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["field"] == "library.zip/b-bad.yaml: requests[1].method"
+    assert "GET" in error["message"]
+    assert rows_of(session, b.client.id) == before
+
+
+async def test_a_clash_fails_skips_or_renames_as_asked(
+    http: httpx.AsyncClient, session: Session, tenants: Tenants
+) -> None:
+    b = tenants.b
+    url = f"/api/v1/clients/{b.code}/import"
+    assert (await http.post(url, content=GOOD, headers=b.editor)).status_code == 201
+    before = rows_of(session, b.client.id)
+
+    refused = await http.post(url, content=GOOD, headers=b.editor)
+    assert refused.status_code == 409
+    assert refused.json()["errors"][0]["field"] == "upload: name"
+    skipped = await http.post(url, params={"clash": "skip"}, content=GOOD, headers=b.editor)
+    assert [a["action"] for a in skipped.json()["apis"]] == ["skipped"]
+    assert rows_of(session, b.client.id) == before
+
+    renamed = await http.post(url, params={"clash": "rename"}, content=GOOD, headers=b.editor)
+    assert [(a["action"], a["name"]) for a in renamed.json()["apis"]] == [("renamed", "Good (2)")]
+
+
+async def test_a_dry_run_reports_what_an_import_would_write_and_writes_nothing(
+    http: httpx.AsyncClient, session: Session, tenants: Tenants
+) -> None:
+    b = tenants.b
+    url = f"/api/v1/clients/{b.code}/import"
+    with_service = "service: Billing\n" + GOOD
+    before = rows_of(session, b.client.id)
+    dry = await http.post(url, params={"dry_run": "true"}, content=with_service, headers=b.editor)
+    assert dry.status_code == 200, dry.text
+    assert rows_of(session, b.client.id) == before
+    real = await http.post(url, content=with_service, headers=b.editor)
+    assert real.status_code == 201
+    expected = real.json() | {"dry_run": True, "apis": [real.json()["apis"][0] | {"id": None}]}
+    assert dry.json() | {"apis": [dry.json()["apis"][0] | {"id": None}]} == expected
+    assert real.json()["services_created"] == ["Billing"]
+
+
+async def test_sealed_secrets_need_the_passphrase_and_stay_with_their_api(
+    http: httpx.AsyncClient, session: Session, keys: KeySource, tenants: Tenants
+) -> None:
+    a, b = tenants.a, tenants.b
+    api_id = await _rich_api(http, a, every_authorization()[3])  # bearer
+    sealer = Sealer(PASSPHRASE)
+    document = service.export_api(session, keys.keyring(), a.client, api_id, sealer)
+    keyring = keys.keyring()
+
+    def load(doc: ApiDocument, passphrase: str | None) -> None:
+        file = service.File("crm.yaml", native.dump(doc).encode())
+        service.import_files(session, keyring, OPERATOR, b.client, [file], passphrase=passphrase)
+
+    with pytest.raises(Invalid, match=r"crm\.yaml: secrets: the file holds sealed secrets"):
+        load(document, None)
+    with pytest.raises(Invalid, match="a wrong passphrase, or the file was changed"):
+        load(document, "not the passphrase at all")
+    moved = document.model_copy(update={"name": "Other"})  # the block, in another API's file
+    with pytest.raises(Invalid, match="a wrong passphrase, or the file was changed"):
+        load(moved, PASSPHRASE)
+    with pytest.raises(Invalid, match="at least 12 characters"):
+        Sealer("short")
+
+
+async def test_sealed_files_are_refused_over_rest_without_a_passphrase(
+    http: httpx.AsyncClient, session: Session, keys: KeySource, tenants: Tenants
+) -> None:
+    a, b = tenants.a, tenants.b
+    api_id = await _rich_api(http, a, every_authorization()[3])
+    text = native.dump(
+        service.export_api(session, keys.keyring(), a.client, api_id, Sealer(PASSPHRASE))
+    )
+    response = await http.post(f"/api/v1/clients/{b.code}/import", content=text, headers=b.editor)
+    assert response.status_code == 422
+    assert "give the passphrase" in response.text
+
+
+async def test_export_and_import_keep_to_the_client_and_the_role(
+    http: httpx.AsyncClient, session: Session, tenants: Tenants
+) -> None:
+    a, b = tenants.a, tenants.b
+    api = await make_api(http, a)
+    other = await http.get(f"{b.apis}/{api['id']}/export", headers=b.admin)
+    assert other.status_code == 404
+    viewer = await http.post(f"/api/v1/clients/{b.code}/import", content=GOOD, headers=b.viewer)
+    assert viewer.status_code == 403
+
+
+async def test_the_library_export_is_a_zip_the_import_takes_back(
+    http: httpx.AsyncClient, session: Session, tenants: Tenants
+) -> None:
+    a, b = tenants.a, tenants.b
+    await make_api(http, a, name="One")
+    await make_api(http, a, name="one!")  # the same file stem: numbered
+    exported = await http.get(f"/api/v1/clients/{a.code}/export", headers=a.viewer)
+    assert exported.status_code == 200
+    names = zipfile.ZipFile(io.BytesIO(exported.content)).namelist()
+    assert names == ["one.yaml", "one-2.yaml"]
+    imported = await http.post(
+        f"/api/v1/clients/{b.code}/import",
+        content=exported.content,
+        headers=b.editor | {"Content-Type": "application/zip"},
+    )
+    assert imported.status_code == 201, imported.text
+    assert sorted(x["name"] for x in imported.json()["apis"]) == ["One", "one!"]
