@@ -1,5 +1,6 @@
 """Import and export from the terminal: the same services as REST's, with files and folders."""
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,7 +15,7 @@ from callout.cli.common import app, err, fail, installed, out
 from callout.clients import service as clients
 from callout.clients.access import OPERATOR
 from callout.interchange import archive, native, service
-from callout.interchange.schemas import Clash, Format, ImportReport
+from callout.interchange.schemas import Clash, Format, ImportReport, file_schema
 from callout.interchange.sealing import Sealer
 from callout.settings import get_settings
 
@@ -205,3 +206,19 @@ def _show(report: ImportReport) -> None:
             f"{escape(note.message)}",
             highlight=False,
         )
+
+
+@app.command()
+def schema(
+    output: Annotated[Path | None, typer.Option(help="Write it to this file instead.")] = None,
+) -> None:
+    """Print the JSON Schema of Callout's API files, for an editor to check them as they are
+    written (e.g. VS Code's YAML extension: `# yaml-language-server: $schema=<file>`).
+
+    Needs no server and no set-up; docs/callout-file.schema.json holds a copy.
+    """
+    text = json.dumps(file_schema(), indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        _write(output, text)

@@ -7,7 +7,7 @@ not carry, or `secrets` holds them sealed under a passphrase (`sealing.py`). Eve
 (Callout, Postman, OpenAPI, cURL) produces these documents, and one service writes them.
 """
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -96,3 +96,13 @@ class ImportReport(Model):
     apis: list[ImportedApi]
     services_created: list[str] = []
     notes: list[Note] = []
+
+
+def file_schema() -> dict[str, Any]:
+    """The JSON Schema of a Callout file (draft 2020-12), as editors take it."""
+    schema = ApiDocument.model_json_schema()
+    return (
+        {"$schema": "https://json-schema.org/draft/2020-12/schema"}
+        | schema
+        | {"title": "Callout API file, format 1"}
+    )
