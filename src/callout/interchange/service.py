@@ -18,7 +18,7 @@ from callout.apis import names, request_service
 from callout.apis import service as apis
 from callout.apis.mappers import REQUEST_COLUMNS
 from callout.apis.repository import ApiRepository
-from callout.apis.schemas import ApiWrite, RequestWrite
+from callout.apis.schemas import ApiRead, ApiWrite, RequestWrite
 from callout.clients import service as clients
 from callout.clients.access import Principal
 from callout.clients.repository import ServiceRepository
@@ -108,7 +108,7 @@ def import_files(
         for doc in found.documents
     ]
     taken = ApiRepository(session, client).own_name_keys()
-    writer = _Writer(session, keyring, principal, client)
+    writer = _Writer(session, keyring, principal, client, clash)
     total, done = sum(len(doc.requests) for _, doc, _ in documents), 0
     nested = session.begin_nested() if dry_run else None
     try:
@@ -161,6 +161,7 @@ class _Writer:
         keyring: Keyring,
         principal: Principal,
         client: Client,
+        clash: Clash,
     ) -> None:
         self.session, self.keyring, self.principal, self.client = (
             session,
@@ -168,6 +169,8 @@ class _Writer:
             principal,
             client,
         )
+        self.clash = clash
+        self.taken: set[str] = set()  # names this import has written
         self.report: list[ImportedApi] = []
         self.services_created: list[str] = []
 
@@ -203,12 +206,23 @@ class _Writer:
                 }
             ),
         )
-        try:
-            api = apis.create_api(
-                self.session, self.keyring, self.principal, self.client, data, incomplete=True
+
+        def create(chosen: str) -> ApiRead:
+            named = data.model_copy(update={"name": chosen})
+            return apis.create_api(
+                self.session, self.keyring, self.principal, self.client, named, incomplete=True
             )
+
+        try:
+            if self.clash == "rename":
+                names.hold(self.session, self.client.id, name_key(doc.name))
+                api = create(self._free(doc.name))
+            else:
+                api = create(name)
         except CalloutError as error:
             raise _located(error, source, "") from None
+        self.taken.add(name_key(api.name))
+        name = api.name
         request_secrets: dict[str, dict[str, str]] = secrets.get("requests", {})
         for index, request in enumerate(doc.requests):
             values = request_secrets.get(request.name, {})
@@ -238,6 +252,11 @@ class _Writer:
                 missing_secrets=missing,
             )
         )
+
+    def _free(self, base: str) -> str:
+        """The first free name "BASE (N)", as the library and this import have them now."""
+        taken = ApiRepository(self.session, self.client).name_keys_like(name_key(base))
+        return names.unique_name(base, taken | self.taken, names.COPY_NUMBERING)
 
     def _service(self, source: str, name: str | None) -> int | None:
         """The service's id, created when the client has none of that name."""
