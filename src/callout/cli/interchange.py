@@ -189,7 +189,7 @@ def _show(report: ImportReport) -> None:
     written = [a for a in report.apis if a.action != "skipped"]
     requests = sum(a.requests for a in written)
     out.print(
-        f"{verb} {len(written)} API(s) with {requests} request(s) ({report.format}).",
+        f"{verb} {len(written)} API(s) with {requests} request(s) ({', '.join(report.formats)}).",
         highlight=False,
     )
     table = Table("action", "API", "requests", "secrets to enter", box=None)

@@ -92,7 +92,7 @@ class ImportedApi(Model):
 
 class ImportReport(Model):
     dry_run: bool
-    format: Format
+    formats: list[Format] = Field(description="The formats of the files read.")
     apis: list[ImportedApi]
     services_created: list[str] = []
     notes: list[Note] = []

@@ -7,7 +7,8 @@ the caller's transaction rolls back, so a bad import changes nothing. A dry run 
 same writes in a savepoint it rolls back: its report is the one a real import would give.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,8 +97,8 @@ def import_files(
     """Read every file, then write every API it describes (see the module's docstring).
 
     `clash` says what to do with an API whose name the library (or an earlier file) has:
-    fail (409, naming each one), skip it, or rename it "NAME (2)". `progress` is told of
-    each request written, for a progress bar.
+    fail (409, naming each one), skip it, or rename it "NAME (2)". `progress` is told,
+    after each API, how many requests of how many are written, for a progress bar.
     """
     principal.require("editor")
     converted = [(file.source, convert(file, format)) for file in files]
@@ -107,49 +108,56 @@ def import_files(
         for source, found in converted
         for doc in found.documents
     ]
-    taken = ApiRepository(session, client).own_name_keys()
+    chosen = _names(session, client, [(source, doc.name) for source, doc, _ in documents], clash)
     writer = _Writer(session, keyring, principal, client, clash)
     total, done = sum(len(doc.requests) for _, doc, _ in documents), 0
-    nested = session.begin_nested() if dry_run else None
-    try:
-        for source, doc, values in documents:
-            writer.write(source, doc, values, _name_for(source, doc.name, taken, clash))
+    with _undone(session) if dry_run else nullcontext():
+        for (source, doc, values), name in zip(documents, chosen, strict=True):
+            writer.write(source, doc, values, name)
             done += len(doc.requests)
             if progress is not None:
                 progress(done, total)
-    except BaseException:
-        if nested is not None:
-            nested.rollback()
-        raise
-    if nested is not None:
-        nested.rollback()
-    formats = {found.format for _, found in converted}
     return ImportReport(
         dry_run=dry_run,
-        format=formats.pop() if len(formats) == 1 else "callout",
+        formats=sorted({found.format for _, found in converted}),
         apis=writer.report,
         services_created=writer.services_created,
         notes=[note for _, found in converted for note in found.notes],
     )
 
 
+@contextmanager
+def _undone(session: Session) -> Iterator[None]:
+    """Whatever is written inside is rolled back, as it would be on an error."""
+    savepoint = session.begin_nested()
+    try:
+        yield
+    finally:
+        savepoint.rollback()
+
+
 def _opened(opener: Opener, source: str, doc: ApiDocument) -> dict[str, Any]:
     return opener.open(source, doc.name, doc.secrets) if doc.secrets else {}
 
 
-def _name_for(source: str, name: str, taken: set[str], clash: Clash) -> str | None:
-    """The name an API is written under: its own, a free one, or None to skip it."""
-    if name_key(name) in taken:
-        if clash == "fail":
-            raise Conflict.field(
-                f"{source}: name",
-                f"an API named {name!r} exists already: choose skip or rename for clashes",
-            )
-        if clash == "skip":
-            return None
-        name = names.unique_name(name, taken, names.COPY_NUMBERING)
-    taken.add(name_key(name))
-    return name
+def _names(
+    session: Session, client: Client, wanted: list[tuple[str, str]], clash: Clash
+) -> list[str | None]:
+    """The name each API is written under (None: skipped), as the library is now; with
+    `fail`, every clash is named at once."""
+    taken = ApiRepository(session, client).own_name_keys()
+    chosen: list[str | None] = []
+    clashes = []
+    for source, name in wanted:
+        key = name_key(name)
+        if key in taken and clash == "fail":
+            clashes.append(FieldProblem(f"{source}: name", f"an API named {name!r} exists already"))
+        chosen.append(None if key in taken and clash == "skip" else name)
+        taken.add(key)
+    if clashes:
+        detail = "; ".join(f"{p.field}: {p.message}" for p in clashes)
+        raise Conflict(f"{detail} (import with clash skip or rename to go on)", clashes)
+    return chosen
 
 
 class _Writer:
