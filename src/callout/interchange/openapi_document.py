@@ -92,7 +92,8 @@ def first_problem(error: ValidationError, where: str) -> tuple[str, str]:
     """Where inside a part its first broken rule is, and the rule."""
     problem = error.errors()[0]
     inside = field_path(problem["loc"]) if problem["loc"] else ""
-    return (f"{where}.{inside}" if where and inside else where or inside), problem["msg"]
+    message = problem["msg"].removeprefix("Value error, ")  # a validator's own words
+    return (f"{where}.{inside}" if where and inside else where or inside), message
 
 
 def where_of(ref: str) -> str:

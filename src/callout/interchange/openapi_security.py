@@ -25,7 +25,7 @@ from urllib.parse import urljoin
 from pydantic import ValidationError
 
 from callout.apis.authorization import SCHEMES
-from callout.apis.fields import Header, check_http_url
+from callout.apis.fields import Header
 from callout.apis.secret_fields import header_field
 from callout.interchange.openapi_document import (
     Document,
@@ -241,13 +241,10 @@ def _oauth2(scheme: SecurityScheme, scopes: list[str], base_url: str) -> Carried
         if grant == "password":
             auth["username"] = PLACEHOLDER
         try:
-            check_http_url(auth["token_url"])
             SCHEMES["oauth2"].model_validate(auth)
-        except (ValueError, ValidationError) as error:
-            message = (
-                first_problem(error, "")[1] if isinstance(error, ValidationError) else str(error)
-            )
-            problems.append(f"{key}: {message}")
+        except ValidationError as error:
+            where, message = first_problem(error, "")
+            problems.append(f"{key}: {where} {message}")
             continue
         secrets = ["authorization.client_secret"]
         placeholders = f"the client id is a placeholder ({PLACEHOLDER}); enter it"
