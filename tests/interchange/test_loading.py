@@ -1,0 +1,62 @@
+"""Reading a file someone else wrote: what it may cost is bounded, and each refusal names
+the file and says which limit it broke."""
+
+from pathlib import Path
+
+import pytest
+
+from callout.errors import Invalid
+from callout.interchange import loading
+
+
+def refusal(data: bytes) -> str:
+    with pytest.raises(Invalid) as caught:
+        loading.parse(data, "shop.yaml")
+    return caught.value.detail
+
+
+def test_billion_laughs_yaml_is_refused() -> None:
+    # Nine levels of ten aliases each: a billion values from 500 bytes.
+    lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for level in range(1, 9):
+        aliases = ", ".join([f"*a{level - 1}"] * 10)
+        lines.append(f"a{level}: &a{level} [{aliases}]")
+    assert refusal("\n".join(lines).encode()) == (
+        "shop.yaml: expands to more than 5,000,000 values (YAML aliases?)"
+    )
+
+
+def test_json_ten_thousand_deep_is_refused() -> None:
+    assert refusal(b"[" * 10_000 + b"]" * 10_000) == "shop.yaml: nests deeper than 100 levels"
+    deep_object = b'{"a": ' * 10_000 + b"1" + b"}" * 10_000
+    assert refusal(deep_object) == "shop.yaml: nests deeper than 100 levels"
+
+
+def test_yaml_ten_thousand_deep_is_refused() -> None:
+    # libyaml stops at its own depth limit; a document within it but deeper than Callout's
+    # limit is refused by the walk that counts.
+    assert refusal(b"- " * 10_000 + b"x\n") == (
+        "shop.yaml: line 1, column 1999: is neither JSON nor YAML: exceeded maximum nesting depth"
+    )
+    assert refusal(b"a: " + b"{b: " * 10_000 + b"c" + b"}" * 10_000) == (
+        "shop.yaml: line 1, column 4000: is neither JSON nor YAML: exceeded maximum nesting depth"
+    )
+    assert refusal(b"- " * 150 + b"x\n") == "shop.yaml: nests deeper than 100 levels"
+
+
+def test_fifty_megabyte_file_is_refused(tmp_path: Path) -> None:
+    big = tmp_path / "big.json"
+    big.write_bytes(b'{"openapi": "3.1.0", "padding": "' + b"x" * (50 * 1024 * 1024) + b'"}')
+    assert refusal(big.read_bytes()) == (
+        "shop.yaml: is 52,428,835 bytes; an import takes at most 33,554,432 bytes"
+    )
+
+
+def test_text_that_is_not_utf8_is_refused() -> None:
+    latin1 = "openapi: 3.1.0\ninfo: {title: Café, version: '1'}\n".encode("latin-1")
+    assert refusal(latin1) == "shop.yaml: is not UTF-8 text (byte 32)"
+
+
+def test_yaml_dates_and_numeric_keys_stay_text() -> None:
+    value = loading.parse(b"released: 2024-01-01\nresponses:\n  200: {description: OK}\n", "a")
+    assert value == {"released": "2024-01-01", "responses": {"200": {"description": "OK"}}}
