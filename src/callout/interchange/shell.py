@@ -1,0 +1,187 @@
+"""One shell command line split into the words a POSIX shell would give the program, with
+whatever a shell would run or expand refused rather than guessed.
+
+A cURL command copied from documentation or a browser is shell text: its quotes,
+backslashes and line continuations decide what curl receives. The rules are POSIX's (Shell
+Command Language, 2.2 Quoting and 2.3 Token Recognition), the ones `shlex.split` applies to
+single-quoted text; nothing is ever run. Refused, each with its line and column:
+
+- operators outside quotes, `;` `|` `&` `<` `>` `(` `)`, and a line break followed by more
+  words: each starts, joins or redirects another command;
+- expansions: `$NAME`, `${...}`, `$(...)` and backquotes, unquoted or in double quotes, a
+  word starting with `~`, and bash's `{a,b}`: a shell would put there what this text does
+  not hold (an environment variable, a command's output, a home folder), and Callout does
+  not guess it;
+- `$'...'` (bash's ANSI-C quoting) and `$"..."` (locale translation), which POSIX leaves
+  unspecified; an unclosed quote; a final backslash.
+
+Inside single quotes every character is itself, `${name}` included: that is how a Callout
+placeholder is written in a command. Unquoted `*`, `?` and `[` stay as written, as bash
+leaves them when no file matches. A `#` starting a word comments out the rest of its line.
+"""
+
+import re
+
+from callout.interchange.loading import unreadable
+
+OPERATORS = frozenset(";|&<>()")
+BLANKS = frozenset(" \t")
+# What makes `$` the start of an expansion: a name, a digit, a special parameter, `{`, `(`.
+EXPANDS = re.compile(r"[A-Za-z0-9_{(@*#?!$-]")
+BRACE_EXPANSION = re.compile(r"\{[^{}]*,[^{}]*\}")
+# Escapes a backslash makes inside double quotes; before anything else it stays itself.
+DOUBLE_QUOTED_ESCAPES = frozenset('$`"\\\n')
+
+
+def where(text: str, at: int) -> str:
+    """A position as an editor shows it: `line 2, column 14`."""
+    line = text.count("\n", 0, at) + 1
+    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    return f"line {line}, column {column}"
+
+
+class _Splitter:
+    """The words of `text`, read once from left to right."""
+
+    def __init__(self, text: str, source: str) -> None:
+        self.text = text
+        self.source = source
+        self.words: list[str] = []
+        self.word: list[str] | None = None  # None between words
+        self.unquoted: list[str] = []  # the word's unquoted characters, for `{a,b}`
+        self.started = 0  # where the word began
+        self.ended_at: int | None = None  # a line break after words ends the command
+
+    def fail(self, message: str, at: int) -> Exception:
+        return unreadable(self.source, message, where(self.text, at))
+
+    def start(self, at: int) -> list[str]:
+        if self.word is None:
+            if self.ended_at is not None:
+                raise self.fail(
+                    "one curl command: a line break outside quotes ends it, and more follows "
+                    "(join its lines with a backslash at the end of each)",
+                    at,
+                )
+            self.word, self.unquoted, self.started = [], [], at
+        return self.word
+
+    def end(self) -> None:
+        if self.word is None:
+            return
+        if BRACE_EXPANSION.search("".join(self.unquoted)):
+            raise self.fail(
+                "a shell would expand {a,b} into several words; quote it to keep it as text",
+                self.started,
+            )
+        self.words.append("".join(self.word))
+        self.word = None
+
+    def split(self) -> list[str]:
+        text, i = self.text, 0
+        while i < len(text):
+            char = text[i]
+            if char in BLANKS:
+                self.end()
+                i += 1
+            elif char == "\n" or text.startswith("\r\n", i):
+                self.end()
+                if self.words and self.ended_at is None:
+                    self.ended_at = i
+                i += 1 if char == "\n" else 2
+            elif char == "\\":
+                i = self._backslash(i)
+            elif char == "'":
+                close = text.find("'", i + 1)
+                if close < 0:
+                    raise self.fail("a single quote is never closed", i)
+                self.start(i).append(text[i + 1 : close])
+                i = close + 1
+            elif char == '"':
+                i = self._double_quoted(i)
+            elif char == "$":
+                self._dollar(i, quoted=False)
+                self.start(i).append(char)
+                self.unquoted.append(char)
+                i += 1
+            elif char == "`":
+                raise self.fail("a shell would run the command in backquotes; nothing is run", i)
+            elif char in OPERATORS:
+                raise self.fail(
+                    f"one curl command, no shell operators: {char} outside quotes "
+                    "(quote it to send it as text)",
+                    i,
+                )
+            elif char == "#" and self.word is None:
+                newline = text.find("\n", i)
+                i = len(text) if newline < 0 else newline
+            elif char == "~" and self.word is None:
+                raise self.fail("a shell would expand ~ to a home folder; quote it", i)
+            else:
+                self.start(i).append(char)
+                self.unquoted.append(char)
+                i += 1
+        self.end()
+        return self.words
+
+    def _backslash(self, i: int) -> int:
+        text = self.text
+        if i + 1 == len(text):
+            raise self.fail("ends with a backslash, which would continue on a next line", i)
+        if text[i + 1] == "\n":
+            return i + 2  # a line continuation: removed, as if never typed
+        if text.startswith("\r\n", i + 1):
+            return i + 3
+        self.start(i).append(text[i + 1])  # the character, quoted
+        return i + 2
+
+    def _double_quoted(self, i: int) -> int:
+        text, word, j = self.text, self.start(i), i + 1
+        while True:
+            if j >= len(text):
+                raise self.fail("a double quote is never closed", i)
+            char = text[j]
+            if char == '"':
+                return j + 1
+            following = text[j + 1 : j + 2]
+            if char == "\\" and following and following in DOUBLE_QUOTED_ESCAPES:
+                if following != "\n":
+                    word.append(following)
+                j += 2
+                continue
+            if char == "`":
+                raise self.fail("a shell would run the command in backquotes; nothing is run", j)
+            if char == "$":
+                self._dollar(j, quoted=True)
+            word.append(char)
+            j += 1
+
+    def _dollar(self, i: int, *, quoted: bool) -> None:
+        """Refuse `$` where a shell would expand it; elsewhere it is a plain `$`."""
+        following = self.text[i + 1 : i + 2]
+        if not quoted and following == "'":
+            raise self.fail(
+                "$'...' (ANSI-C quoting, as browsers write text holding ' or !) is not read; "
+                "write the text in single quotes, ' as '\\''",
+                i,
+            )
+        if not quoted and following == '"':
+            raise self.fail('$"..." (locale translation) is not read; use plain quotes', i)
+        if following == "(":
+            raise self.fail("a shell would run the command in $(...); nothing is run", i)
+        if following and EXPANDS.match(following):
+            # Not quoted back: what follows the $ may be a password a shell would mangle.
+            raise self.fail(
+                "a shell would replace the $ and the name after it with a value this command "
+                "does not hold; put the value in, or write a Callout placeholder such as "
+                "'${name}' in single quotes",
+                i,
+            )
+
+
+def split(text: str, source: str) -> list[str]:
+    """The words a POSIX shell would pass to the program `text` runs, or a clear refusal."""
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise unreadable(source, "holds a NUL character", where(text, nul))
+    return _Splitter(text, source).split()
