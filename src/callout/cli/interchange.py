@@ -15,7 +15,7 @@ from callout.cli.common import app, err, fail, installed, out
 from callout.clients import service as clients
 from callout.clients.access import OPERATOR
 from callout.interchange import archive, native, service
-from callout.interchange.schemas import Clash, Format, ImportReport, file_schema
+from callout.interchange.schemas import ApiDocument, Clash, Format, ImportReport, file_schema
 from callout.interchange.sealing import Sealer
 from callout.settings import get_settings
 
@@ -222,3 +222,50 @@ def schema(
         sys.stdout.write(text)
     else:
         _write(output, text)
+
+
+@app.command("import-curl")
+def import_curl(
+    client: Annotated[str, typer.Argument(help="The client's code.")],
+    command: Annotated[str, typer.Argument(help="The curl command line, quoted; - for stdin.")],
+    name: Annotated[
+        str | None, typer.Option(help="The new API's name; default: the host's name.")
+    ] = None,
+    clash: Annotated[
+        str, typer.Option(help="An API whose name is taken: fail, skip or rename.")
+    ] = "rename",
+    dry_run: Annotated[bool, typer.Option(help="Check and report; write nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="The report as JSON.")] = False,
+) -> None:
+    """Import a cURL command line (as API docs and browsers' "Copy as cURL" give it) as a
+    new API with one request. Nothing is run: the line is read as a shell would split it,
+    and one with shell operators (; | && $(...)) is refused.
+
+    Examples:
+      callout import-curl demo 'curl -u alice https://api.example.com/v1/customers/42'
+      pbpaste | callout import-curl demo - --name "CRM"
+    """
+    if clash not in ("fail", "skip", "rename"):
+        fail("--clash must be fail, skip or rename")
+    text = sys.stdin.read() if command == "-" else command
+    converted = service.convert(service.File("command line", text.encode()), "curl")
+    if name is not None:
+        named = converted.documents[0].model_dump() | {"name": name}
+        converted.documents[0] = ApiDocument.model_validate(named)
+    keyring = get_settings().key_source().keyring()
+    with installed().transaction() as session:
+        owner = clients.visible_client(session, OPERATOR, client)
+        chosen_clash: Clash = clash  # type: ignore[assignment]
+        report = service.write_all(
+            session,
+            keyring,
+            OPERATOR,
+            owner,
+            [("command line", converted)],
+            clash=chosen_clash,
+            dry_run=dry_run,
+        )
+    if as_json:
+        out.print_json(report.model_dump_json())
+    else:
+        _show(report)

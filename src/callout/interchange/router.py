@@ -6,18 +6,20 @@ An export answers with the file. Secrets never travel this way: an export names 
 missing, and a file with sealed secrets is imported with `callout import --passphrase`.
 """
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from callout.interchange import archive, native, service
-from callout.interchange.schemas import Clash, Format, ImportReport
+from callout.interchange import archive, curl, native, service
+from callout.interchange.schemas import ApiDocument, Clash, Format, ImportReport
 from callout.web.deps import ClientDep, IdPath, KeyringDep, PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/clients/{client}", tags=["interchange"])
-ExportFormat = Literal["callout"]
-MEDIA_TYPES = {"callout": "application/yaml"}
-EXTENSIONS = {"callout": "yaml"}
+ExportFormat = Literal["callout", "curl"]
+MEDIA_TYPES = {"callout": "application/yaml", "curl": "text/plain; charset=utf-8"}
+EXTENSIONS = {"callout": "yaml", "curl": "sh"}
+WRITERS: dict[str, Callable[[ApiDocument], str]] = {"callout": native.dump, "curl": curl.write}
 ZIP = "application/zip"
 
 
@@ -95,12 +97,13 @@ def export_api(
     api_id: IdPath,
     format: ExportFormat = "callout",
 ) -> Response:
-    """The API with its requests as a file: a Callout YAML file; secrets are named in
-    `missing_secrets`, never sent."""
+    """The API with its requests as a file: a Callout YAML file (secrets named in
+    `missing_secrets`, never sent), or each request as a cURL command line (placeholders
+    as they are, secrets as the mask)."""
     document = service.export_api(session, keyring, client, api_id)
     filename = f"{archive.file_stem(document.name)}.{EXTENSIONS[format]}"
     return Response(
-        native.dump(document),
+        WRITERS[format](document),
         media_type=MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -28,7 +28,7 @@ from callout.db.crypto import Keyring
 from callout.db.models import Api, Client
 from callout.db.secrets import Vault, api_owner, request_owner, stored_fields
 from callout.errors import CalloutError, Conflict, FieldProblem
-from callout.interchange import loading, native
+from callout.interchange import curl, loading, native, openapi
 from callout.interchange.schemas import (
     FORMAT,
     ApiDocument,
@@ -43,6 +43,7 @@ from callout.schemas import name_key
 
 READERS: dict[Format, Callable[[Any, str], Converted]] = {
     "callout": native.read,
+    "openapi": openapi.read,
 }
 
 
@@ -56,13 +57,15 @@ class File:
 
 def convert(file: File, format: Format | None = None) -> Converted:
     """The APIs a file describes, in the format given or the one it is recognised as."""
+    if format == "curl" or (format is None and _looks_like_curl(file.data)):
+        return curl.read(loading.text_of(file.data, file.source), file.source)
     data = loading.parse(file.data, file.source)
     found = format or detect(data, file.source)
     return READERS[found](data, file.source)
 
 
 def _looks_like_curl(data: bytes) -> bool:
-    return data.lstrip()[:5].lower() == b"curl "
+    return data.lstrip()[:5] in (b"curl ", b"curl\t", b"curl\\")
 
 
 def detect(data: Any, source: str) -> Format:
@@ -102,6 +105,33 @@ def import_files(
     """
     principal.require("editor")
     converted = [(file.source, convert(file, format)) for file in files]
+    return write_all(
+        session,
+        keyring,
+        principal,
+        client,
+        converted,
+        clash=clash,
+        dry_run=dry_run,
+        passphrase=passphrase,
+        progress=progress,
+    )
+
+
+def write_all(
+    session: Session,
+    keyring: Keyring,
+    principal: Principal,
+    client: Client,
+    converted: Sequence[tuple[str, Converted]],
+    *,
+    clash: Clash = "fail",
+    dry_run: bool = False,
+    passphrase: str | Callable[[], str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Write the documents read from files (by source), as `import_files` does."""
+    principal.require("editor")
     opener = Opener(passphrase)
     documents = [
         (source, doc, _opened(opener, source, doc))
