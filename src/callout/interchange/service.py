@@ -90,18 +90,19 @@ def import_files(
     format: Format | None = None,
     clash: Clash = "fail",
     dry_run: bool = False,
-    passphrase: str | Callable[[], str] | None = None,
+    passphrase: str | Callable[[], str] | Opener | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Read every file, then write every API it describes (see the module's docstring).
 
     `clash` says what to do with an API whose name the library (or an earlier file) has:
     fail (409, naming each one), skip it, or rename it "NAME (2)". `progress` is told of
-    each request written, for a progress bar.
+    each request written, for a progress bar. An `Opener` given as `passphrase` keeps
+    the keys it has derived, so a restore of many clients derives one.
     """
     principal.require("editor")
     converted = [(file.source, convert(file, format)) for file in files]
-    opener = Opener(passphrase)
+    opener = passphrase if isinstance(passphrase, Opener) else Opener(passphrase)
     documents = [
         (source, doc, _opened(opener, source, doc))
         for source, found in converted
@@ -208,7 +209,7 @@ class _Writer:
                 self.session, self.keyring, self.principal, self.client, data, incomplete=True
             )
         except CalloutError as error:
-            raise _located(error, source, "") from None
+            raise located(error, source, "") from None
         request_secrets: dict[str, dict[str, str]] = secrets.get("requests", {})
         for index, request in enumerate(doc.requests):
             values = request_secrets.get(request.name, {})
@@ -227,7 +228,7 @@ class _Writer:
                     incomplete=True,
                 )
             except CalloutError as error:
-                raise _located(error, source, f"requests[{index}].") from None
+                raise located(error, source, f"requests[{index}].") from None
         self.report.append(
             ImportedApi(
                 source=source,
@@ -251,7 +252,7 @@ class _Writer:
                 self.session, self.principal, self.client, ServiceWrite(name=name)
             )
         except CalloutError as error:
-            raise _located(error, source, "service: ") from None
+            raise located(error, source, "service: ") from None
         self.services_created.append(created.name)
         return created.id
 
@@ -278,7 +279,7 @@ def _missing(doc: ApiDocument, secrets: dict[str, Any]) -> list[str]:
     return missing
 
 
-def _located(error: CalloutError, source: str, prefix: str) -> CalloutError:
+def located(error: CalloutError, source: str, prefix: str) -> CalloutError:
     """The same error, each problem's field prefixed with the file and the place in it."""
     problems = [FieldProblem(f"{source}: {prefix}{p.field}", p.message) for p in error.problems]
     detail = "; ".join(f"{p.field}: {p.message}" for p in problems) or f"{source}: {error.detail}"
