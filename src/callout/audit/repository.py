@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from callout.db.models import AuditEvent, Client
@@ -35,3 +35,12 @@ class AuditRepository:
         if action is not None:
             stmt = stmt.where(AuditEvent.action == action)
         return page(self.session, stmt, [AuditEvent.id.desc()], limit, offset)
+
+    def oldest_first(self) -> Sequence[AuditEvent]:
+        """The whole trail, in the order it was recorded: what a backup keeps."""
+        return self.session.scalars(self.readable().order_by(AuditEvent.id)).all()
+
+    def forget_all(self) -> None:
+        """Remove the client's whole trail: a restore replaces what its own writes recorded
+        with the trail it restores."""
+        self.session.execute(delete(AuditEvent).where(AuditEvent.client_id == self.client.id))

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from sqlalchemy import make_url
 
+from callout.apis import catalog
 from callout.db import migrations
 from callout.db.engine import Database
 from callout.settings import get_settings
@@ -41,6 +42,14 @@ def fail(message: str) -> NoReturn:
 
 def open_database() -> Database:
     return Database.from_settings(get_settings())
+
+
+def upgrade(database: Database) -> int:
+    """Migrate the database to the newest revision and sync the system APIs: how many of
+    them changed."""
+    migrations.upgrade(database.engine)
+    with database.transaction() as session:
+        return catalog.sync(session)
 
 
 def installed() -> Database:

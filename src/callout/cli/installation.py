@@ -24,23 +24,18 @@ from callout.cli.common import (
     keys_app,
     open_database,
     out,
+    upgrade,
 )
 from callout.clients import service as clients
 from callout.clients.access import OPERATOR
 from callout.clients.repository import ClientRepository
 from callout.clients.schemas import ApiKeyCreate, Role
-from callout.db import crypto, migrations
+from callout.db import crypto
 from callout.db.engine import Database
 from callout.db.secrets import rotate
 from callout.demo import seed
 from callout.settings import Settings, get_settings
 from callout.web import ui
-
-
-def _upgrade(database: Database) -> int:
-    migrations.upgrade(database.engine)
-    with database.transaction() as session:
-        return catalog.sync(session)
 
 
 @app.command()
@@ -53,7 +48,7 @@ def init() -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     keyring = settings.key_source(create=True).keyring()
     database = open_database()
-    _upgrade(database)
+    upgrade(database)
     with database.transaction() as session:
         if ClientRepository(session).count():
             out.print("Already set up: nothing to do.")
@@ -178,9 +173,9 @@ def openapi(
 
 
 @db_app.command("upgrade")
-def db_upgrade() -> None:
+def dbupgrade() -> None:
     """Migrate the database to the newest revision and refresh the system APIs."""
-    changed = _upgrade(open_database())
+    changed = upgrade(open_database())
     out.print(f"Database is current; {changed} system API(s) added, updated or removed.")
 
 

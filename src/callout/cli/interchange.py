@@ -20,7 +20,7 @@ from callout.interchange.sealing import Sealer
 from callout.settings import get_settings
 
 
-def _passphrase(path: Path | None, *, confirm: bool) -> str:
+def read_passphrase(path: Path | None, *, confirm: bool) -> str:
     """The passphrase from a file (its first line), or asked for at the terminal."""
     if path is not None:
         try:
@@ -69,7 +69,7 @@ def export(
     """
     if api is None and output is None:
         fail("give --output DIR to export a whole library (one file per API)")
-    sealer = Sealer(_passphrase(passphrase_file, confirm=True)) if with_secrets else None
+    sealer = Sealer(read_passphrase(passphrase_file, confirm=True)) if with_secrets else None
     settings = get_settings()
     keyring = settings.key_source().keyring()
     with installed().transaction() as session:
@@ -137,7 +137,7 @@ def import_(
     files = [file for path in paths for file in _files(path)]
 
     def passphrase() -> str:  # asked for only if a file holds sealed secrets
-        return _passphrase(passphrase_file, confirm=False)
+        return read_passphrase(passphrase_file, confirm=False)
 
     settings = get_settings()
     keyring = settings.key_source().keyring()

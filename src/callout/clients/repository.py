@@ -63,6 +63,10 @@ class ServiceRepository:
         """By name."""
         return page(self.session, self.readable(), [Service.name_key, Service.id], limit, offset)
 
+    def all(self) -> Sequence[Service]:
+        """By name."""
+        return self.session.scalars(self.readable().order_by(Service.name_key)).all()
+
     def get(self, service_id: int) -> Service | None:
         return self.session.scalar(self.readable().where(Service.id == service_id))
 

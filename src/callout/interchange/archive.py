@@ -24,15 +24,23 @@ def file_stem(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "api"
 
 
-def named(documents: Iterable[ApiDocument]) -> Iterator[tuple[str, str]]:
-    """Each document's file name (unique) and text."""
+def file_names(names: Iterable[str]) -> Iterator[str]:
+    """A YAML file name for each name, unique among them: `crm.yaml`, `crm-2.yaml`."""
     used: set[str] = set()
-    for document in documents:
-        stem = file_stem(document.name)
+    for given in names:
+        stem = file_stem(given)
         name, number = f"{stem}.yaml", 2
         while name in used:
             name, number = f"{stem}-{number}.yaml", number + 1
         used.add(name)
+        yield name
+
+
+def named(documents: Iterable[ApiDocument]) -> Iterator[tuple[str, str]]:
+    """Each document's file name (unique) and text."""
+    documents = list(documents)
+    names = file_names(document.name for document in documents)
+    for name, document in zip(names, documents, strict=True):
         yield name, native.dump(document)
 
 

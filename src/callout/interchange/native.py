@@ -73,13 +73,13 @@ def _request_headers(values: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def dump(document: ApiDocument) -> str:
-    return yaml.dump(
-        plain(document),
-        Dumper=_Dumper,
-        sort_keys=False,
-        allow_unicode=True,
-        width=100,
-    )
+    return text(plain(document))
+
+
+def text(values: Any) -> str:
+    """Plain values as YAML, keys in the order given, long texts as literal blocks: how
+    every file Callout writes reads."""
+    return yaml.dump(values, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 class _Dumper(yaml.SafeDumper):

@@ -94,14 +94,16 @@ def import_files(
     format: Format | None = None,
     clash: Clash = "fail",
     dry_run: bool = False,
-    passphrase: str | Callable[[], str] | None = None,
+    passphrase: str | Callable[[], str] | Opener | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Read every file, then write every API it describes (see the module's docstring).
 
     `clash` says what to do with an API whose name the library (or an earlier file) has:
     fail (409, naming each one), skip it, or rename it "NAME (2)". `progress` is told,
-    after each API, how many requests of how many are written, for a progress bar.
+    after each API, how many requests of how many are written, for a progress bar. An
+    `Opener` given as `passphrase` keeps the keys it has derived, so a restore of many
+    clients derives one.
     """
     principal.require("editor")
     converted = [(file.source, convert(file, format)) for file in files]
@@ -127,12 +129,12 @@ def write_all(
     *,
     clash: Clash = "fail",
     dry_run: bool = False,
-    passphrase: str | Callable[[], str] | None = None,
+    passphrase: str | Callable[[], str] | Opener | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Write the documents read from files (by source), as `import_files` does."""
     principal.require("editor")
-    opener = Opener(passphrase)
+    opener = passphrase if isinstance(passphrase, Opener) else Opener(passphrase)
     documents = [
         (source, doc, _opened(opener, source, doc))
         for source, found in converted
@@ -258,7 +260,7 @@ class _Writer:
             else:
                 api = create(name)
         except CalloutError as error:
-            raise _located(error, source, "") from None
+            raise located(error, source, "") from None
         self.taken.add(name_key(api.name))
         name = api.name
         request_secrets: dict[str, dict[str, str]] = secrets.get("requests", {})
@@ -279,7 +281,7 @@ class _Writer:
                     incomplete=True,
                 )
             except CalloutError as error:
-                raise _located(error, source, f"requests[{index}].") from None
+                raise located(error, source, f"requests[{index}].") from None
         self.report.append(
             ImportedApi(
                 source=source,
@@ -308,7 +310,7 @@ class _Writer:
                 self.session, self.principal, self.client, ServiceWrite(name=name)
             )
         except CalloutError as error:
-            raise _located(error, source, "service: ") from None
+            raise located(error, source, "service: ") from None
         self.services_created.append(created.name)
         return created.id
 
@@ -335,7 +337,7 @@ def _missing(doc: ApiDocument, secrets: dict[str, Any]) -> list[str]:
     return missing
 
 
-def _located(error: CalloutError, source: str, prefix: str) -> CalloutError:
+def located(error: CalloutError, source: str, prefix: str) -> CalloutError:
     """The same error, each problem's field prefixed with the file and the place in it."""
     problems = [FieldProblem(f"{source}: {prefix}{p.field}", p.message) for p in error.problems]
     detail = "; ".join(f"{p.field}: {p.message}" for p in problems) or f"{source}: {error.detail}"
