@@ -1,6 +1,7 @@
 """Calling out from the terminal: send a request, fire a designer's event, authorize an API."""
 
 import asyncio
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ from callout.cli.common import app, fail, installed, json_file, out, parse_param
 from callout.clients.access import OPERATOR
 from callout.designers import engine
 from callout.designers.effects import FireBody
+from callout.interchange import curl
 from callout.invocations import authorize as authorize_flow
 from callout.invocations import service as invocations
 from callout.invocations.schemas import AuthorizeDone, InvokeBody
@@ -31,16 +33,28 @@ def send(
     ] = None,
     mode: Annotated[str, typer.Option(help="live, dry_run or mock.")] = "live",
     sample: Annotated[str | None, typer.Option(help="Sample response for mock mode.")] = None,
+    as_curl: Annotated[
+        bool,
+        typer.Option(
+            "--curl",
+            help="Send nothing: print the request as a cURL command, placeholders filled, "
+            "secrets masked.",
+        ),
+    ] = False,
 ) -> None:
     """Call a request and print its outcome, status, timing, outputs and body.
 
     Recorded in the invocation history as a test. Exits 0 on success, 1 on failure or timeout.
+
+    Examples:
+      callout send demo "Customer CRM" "Get customer" -p customerId=42
+      callout send demo "Customer CRM" "Get customer" -p customerId=42 --curl
     """
     body = InvokeBody.model_validate(
         {
             "parameters": dict(parse_parameter(p) for p in parameter or []),
             "context": json_file(context) if context else {},
-            "mode": mode,
+            "mode": "dry_run" if as_curl else mode,
             "sample": sample,
         }
     )
@@ -50,6 +64,10 @@ def send(
     outcome = asyncio.run(
         invocations.send(get_settings(), database, keys, OPERATOR, client, api, request, body)
     )
+    if as_curl and outcome.request is not None:
+        view = outcome.request
+        sys.stdout.write(curl.command(view.method, view.url, view.headers, view.body) + "\n")
+        return
     show_outcome(out, outcome)
     if outcome.outcome != "success":
         raise typer.Exit(1)
