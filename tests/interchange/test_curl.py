@@ -4,13 +4,14 @@ runtime's own plan and render."""
 
 import contextlib
 import json
+import re
 import shlex
 import string
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from callout.apis.authorization import BasicAuth, BearerAuth, NoAuth, OAuth2Auth
@@ -265,13 +266,145 @@ def test_firefox_copy_as_curl_leaves_out_what_the_http_client_sets() -> None:
     ]
 
 
-def test_ansi_c_quoting_of_a_browser_copy_is_refused_clearly() -> None:
-    # Chrome and Firefox write text holding ' or ! as $'...'.
-    message = refusal("curl 'https://app.example.com/x' --data-raw $'{\"note\":\"Hi!\"}'")
-    assert message == (
-        f"{SOURCE}: line 1, column 45: $'...' (ANSI-C quoting, as browsers write text holding "
-        "' or !) is not read; write the text in single quotes, ' as '\\''"
+# A body or header holding ' or ! (and, in Firefox, text beyond ASCII) is written in bash's
+# ANSI-C quotes, $'...'. The two browsers escape differently; both encoders are written out
+# below from their escapeStringPosix.
+NOTE = {"subject": "Can't log in", "note": 'Zoë says "Access denied!" after paying 20 € 😀'}
+
+
+def test_chrome_copy_as_curl_in_ansi_c_quotes_reads_as_sent() -> None:
+    # Chrome escapes \ ' and line breaks, and controls and ! as \uHHHH; other text stays.
+    converted = read(
+        """curl 'https://app.example.com/api/v2/tickets/4711/notes' \\
+  -H 'accept: application/json, text/plain, */*' \\
+  -H 'content-type: application/json' \\
+  -H $'x-note: Ready\\u0021' \\
+  --data-raw $'{"subject":"Can\\'t log in","note":"Zoë says \\\\"Access denied\\u0021\\\\" after paying 20 € 😀"}' \\
+  --compressed"""  # noqa: E501 - as the browser writes it
     )
+    request = converted.documents[0].requests[0]
+    assert (request.method, request.content_type) == ("POST", "json")
+    assert json.loads(request.body or "") == NOTE
+    assert headers_of(request)["x-note"] == ("Ready!", False)
+    assert converted.notes == []
+
+
+def test_firefox_copy_as_curl_in_ansi_c_quotes_reads_as_sent() -> None:
+    # Firefox escapes ! as \041 and what is not printable ASCII per UTF-16 code unit: up to
+    # U+00FF as \xHH, beyond as \uHHHH, so 😀 is two of them.
+    converted = read(
+        """curl 'https://app.example.com/api/v2/tickets/4711/notes' \\
+  --compressed \\
+  -X POST \\
+  -H 'Accept: application/json, text/plain, */*' \\
+  -H 'Content-Type: application/json' \\
+  -H $'X-Note: Ready\\041' \\
+  --data-raw $'{"subject":"Can\\'t log in","note":"Zo\\xeb says \\\\"Access denied\\041\\\\" after paying 20 \\u20ac \\ud83d\\ude00"}'"""  # noqa: E501 - as the browser writes it
+    )
+    request = converted.documents[0].requests[0]
+    assert (request.method, request.content_type) == ("POST", "json")
+    assert json.loads(request.body or "") == NOTE
+    assert headers_of(request)["X-Note"] == ("Ready!", False)
+    assert converted.notes == []
+
+
+@pytest.mark.parametrize(
+    ("quoted", "word"),
+    [
+        (r"$'\a\b\e\E\f\n\r\t\v'", "\a\b\x1b\x1b\f\n\r\t\v"),
+        (r"""$'\\ \' \" \?'""", "\\ ' \" ?"),
+        (r"$'\101\61\1010\777'", "A1A0\xff"),
+        (r"$'\x41\x4\x414'", "A\x04A4"),
+        (r"$'\u00e9\u20ac\U0001F600\u41x'", "é€😀Ax"),
+        (r"$'\ca\cZ\c?\c[\c\\'", "\x01\x1a\x7f\x1b\x1c"),
+        (r"$'\q \x \u \c'", r"\q \x \u \c"),
+        ("$'a\\\nb'", "a\\\nb"),
+        (r"$'\xc3\xa9 \303\251'", "é é"),
+        (r"$'caf\xe9 \xe9\u20ac'", "café é€"),
+        (r"$'\ud83d\ude00'", "😀"),
+        (r"""a$'b'"c"'d'""", "abcd"),
+        ("$'$HOME `id` ${x}'", "$HOME `id` ${x}"),
+    ],
+    ids=[
+        "letters",
+        "quotes",
+        "octal",
+        "hex",
+        "unicode",
+        "control",
+        "unknown",
+        "backslash-newline",
+        "utf-8-bytes",
+        "latin-1-bytes",
+        "utf-16-pair",
+        "joined",
+        "nothing-expanded",
+    ],
+)
+def test_ansi_c_escapes_are_read_as_bash_reads_them(quoted: str, word: str) -> None:
+    # Each as bash 5.2 gives it (printf '%s' $'...' in a UTF-8 locale), but latin-1-bytes
+    # (Firefox's é) and utf-16-pair (its 😀), which bash passes as bytes that are no UTF-8.
+    assert shell.split(f"curl {quoted}", SOURCE) == ["curl", word]
+
+
+@pytest.mark.parametrize(
+    ("quoted", "message"),
+    [
+        (
+            r"$'a\0b'",
+            r"column 9: \0 makes a NUL character, which no command line can pass to curl "
+            "(bash would end the text there)",
+        ),
+        (r"$'\x00'", r"column 8: \x00 makes a NUL character"),
+        (r"$'\u0000'", r"column 8: \u0000 makes a NUL character"),
+        (r"$'\c@'", r"column 8: \c@ makes a NUL character"),
+        (
+            r"$'\ud83d'",
+            r"column 6: a \u escape of half a UTF-16 pair without its other half (a character "
+            "beyond U+FFFF is written as a pair of them)",
+        ),
+        (r"$'\U00110000'", r"column 8: \U00110000 is beyond Unicode's last character"),
+        (r"$'it\'s", "column 6: a $'...' quote is never closed"),
+    ],
+    ids=["octal-nul", "hex-nul", "unicode-nul", "control-nul", "half-pair", "beyond", "open"],
+)
+def test_ansi_c_quotes_that_make_no_text_are_refused(quoted: str, message: str) -> None:
+    assert refusal(f"curl {quoted}").startswith(f"{SOURCE}: line 1, {message}")
+
+
+def chrome_quoted(text: str) -> str:
+    """Chrome DevTools' escapeStringPosix (front_end/panels/network/NetworkLogView.ts)."""
+    if not re.search(r"[\x00-\x1f\x7f-\x9f!']", text):
+        return f"'{text}'"
+    text = text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r")
+    return "$'" + re.sub(r"[\x00-\x1f\x7f-\x9f!]", lambda m: f"\\u{ord(m[0]):04x}", text) + "'"
+
+
+def firefox_quoted(text: str) -> str:
+    """Firefox DevTools' escapeStringPosix (devtools/client/shared/curl.js), over UTF-16
+    code units as JavaScript strings hold them."""
+    if not re.search(r"[^\x20-\x7e]|!|'", text):
+        return f"'{text}'"
+    text = text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r")
+    units = memoryview(text.replace("!", "\\041").encode("utf-16-le")).cast("H")
+    return (
+        "$'"
+        + "".join(
+            chr(u) if 0x20 <= u <= 0x7E else f"\\x{u:02x}" if u <= 0xFF else f"\\u{u:04x}"
+            for u in units
+        )
+        + "'"
+    )
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00")))
+def test_text_as_the_browsers_quote_it_reads_back_unchanged(text: str) -> None:
+    assert shell.split(f"curl {chrome_quoted(text)}", SOURCE) == ["curl", text]
+    # Two of U+0080-U+00FF side by side may spell UTF-8 as Firefox's \xHH bytes (Ã© is
+    # \xc3\xa9): those read as é, which curl would send.
+    assume(not re.search("[\x80-\xff]{2}", text))
+    assert shell.split(f"curl {firefox_quoted(text)}", SOURCE) == ["curl", text]
 
 
 # curl's options.
@@ -968,6 +1101,10 @@ PIECES = [
     "\t",
     "é",
     "\x00",
+    "$'",
+    "\\x",
+    "\\u",
+    "\\c",
 ]
 
 

@@ -12,15 +12,24 @@ single-quoted text; nothing is ever run. Refused, each with its line and column:
   word starting with `~`, and bash's `{a,b}`: a shell would put there what this text does
   not hold (an environment variable, a command's output, a home folder), and Callout does
   not guess it;
-- `$'...'` (bash's ANSI-C quoting) and `$"..."` (locale translation), which POSIX leaves
-  unspecified; an unclosed quote; a final backslash.
+- `$"..."` (bash's locale translation); an unclosed quote; a final backslash.
 
 Inside single quotes every character is itself, `${name}` included: that is how a Callout
 placeholder is written in a command. Unquoted `*`, `?` and `[` stay as written, as bash
 leaves them when no file matches. A `#` starting a word comments out the rest of its line.
+
+`$'...'` is bash's ANSI-C quoting (bash manual, 3.1.2.4), which POSIX leaves unspecified but
+Chrome's and Firefox's Copy as cURL (bash) write for any text holding `'` or `!` (Firefox
+also for text beyond ASCII): its escapes are read as bash reads them. Callout holds text,
+not bytes, so three cases are read as the browsers mean them: bytes from `\\xHH` and
+`\\nnn` in a row are UTF-8, as curl would send them, or else Latin-1, one character a byte
+(Firefox writes é as `\\xe9`); the two `\\u` halves of a UTF-16 pair are one character
+(Firefox writes 😀 as `\\ud83d\\ude00`, as JavaScript holds it); a NUL is refused (bash ends
+the text there).
 """
 
 import re
+import sys
 
 from callout.interchange.loading import unreadable
 
@@ -31,6 +40,17 @@ EXPANDS = re.compile(r"[A-Za-z0-9_{(@*#?!$-]")
 BRACE_EXPANSION = re.compile(r"\{[^{}]*,[^{}]*\}")
 # Escapes a backslash makes inside double quotes; before anything else it stays itself.
 DOUBLE_QUOTED_ESCAPES = frozenset('$`"\\\n')
+# A $'...' quote's text up to its closing quote, which \' does not close.
+ANSI_C_QUOTED = re.compile(r"((?:[^'\\]|\\.)*)'", re.DOTALL)
+# One escape in it, as bash reads them: \nnn octal, \xHH, \uHHHH, \UHHHHHHHH (each with
+# fewer digits too), \cx, a one-letter escape; or a run of plain text.
+ANSI_C_PART = re.compile(
+    r"\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|u([0-9A-Fa-f]{1,4})|U([0-9A-Fa-f]{1,8})"
+    r"|c(\\\\|[\x01-\x7f])|(.))|[^\\]+",
+    re.DOTALL,
+)
+# bash's one-letter escapes; after any other character the backslash stays.
+ANSI_C_LETTERS = dict(zip("abeEfnrtv\\'\"?", "\a\b\x1b\x1b\f\n\r\t\v\\'\"?", strict=True))
 
 
 def where(text: str, at: int) -> str:
@@ -99,6 +119,8 @@ class _Splitter:
                 i = close + 1
             elif char == '"':
                 i = self._double_quoted(i)
+            elif text.startswith("$'", i):
+                i = self._ansi_c_quoted(i)
             elif char == "$":
                 self._dollar(i, quoted=False)
                 self.start(i).append(char)
@@ -156,15 +178,54 @@ class _Splitter:
             word.append(char)
             j += 1
 
+    def _ansi_c_quoted(self, i: int) -> int:
+        """`$'...'` as bash reads it, but where the module's docstring says otherwise."""
+        quoted = ANSI_C_QUOTED.match(self.text, i + 2)
+        if quoted is None:
+            raise self.fail("a $'...' quote is never closed", i)
+        pieces: list[str] = []
+        run = bytearray()  # what \xHH and \nnn escapes in a row make: bytes, not characters
+        for part in ANSI_C_PART.finditer(quoted[1]):
+            at = quoted.start(1) + part.start()
+            octal, hexadecimal, short, long, control, letter = part.groups()
+            if octal or hexadecimal:
+                run.append(int(octal, 8) & 0xFF if octal else int(hexadecimal, 16))
+                made = chr(run[-1])
+            else:
+                pieces.append(_bytes_text(run))
+                run.clear()
+                if short or long:
+                    if int(short or long, 16) > sys.maxunicode:
+                        raise self.fail(f"{part[0]} is beyond Unicode's last character", at)
+                    made = chr(int(short or long, 16))
+                elif control:  # bash's \cx: x's control character, \c? is DEL
+                    made = chr(0x7F if control == "?" else ord(control[0].upper()) & 0x1F)
+                elif letter:
+                    made = ANSI_C_LETTERS.get(letter, "\\" + letter)
+                else:
+                    made = part[0]
+                pieces.append(made)
+            if made == "\x00":
+                raise self.fail(
+                    f"{part[0]} makes a NUL character, which no command line can pass to curl "
+                    "(bash would end the text there)",
+                    at,
+                )
+        pieces.append(_bytes_text(run))
+        try:  # a UTF-16 pair of \u escapes becomes its one character
+            text = "".join(pieces).encode("utf-16", "surrogatepass").decode("utf-16")
+        except UnicodeDecodeError:
+            raise self.fail(
+                "a \\u escape of half a UTF-16 pair without its other half (a character beyond "
+                "U+FFFF is written as a pair of them)",
+                i,
+            ) from None
+        self.start(i).append(text)
+        return quoted.end()
+
     def _dollar(self, i: int, *, quoted: bool) -> None:
         """Refuse `$` where a shell would expand it; elsewhere it is a plain `$`."""
         following = self.text[i + 1 : i + 2]
-        if not quoted and following == "'":
-            raise self.fail(
-                "$'...' (ANSI-C quoting, as browsers write text holding ' or !) is not read; "
-                "write the text in single quotes, ' as '\\''",
-                i,
-            )
         if not quoted and following == '"':
             raise self.fail('$"..." (locale translation) is not read; use plain quotes', i)
         if following == "(":
@@ -177,6 +238,15 @@ class _Splitter:
                 "'${name}' in single quotes",
                 i,
             )
+
+
+def _bytes_text(run: bytearray) -> str:
+    """Bytes that \\xHH and \\nnn escapes make in a row, as text: UTF-8, as curl would send
+    them, or else Latin-1, as Firefox writes U+0080 to U+00FF (é as \\xe9)."""
+    try:
+        return run.decode()
+    except UnicodeDecodeError:
+        return run.decode("latin-1")
 
 
 def split(text: str, source: str) -> list[str]:
