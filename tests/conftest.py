@@ -86,6 +86,28 @@ def database(
     drop_database(database)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """Settings for a `callout` process on an empty database of each kind (`callout
+    init` migrates it)."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    url = postgres_url()
+    if not url:
+        pytest.skip("CALLOUT_TEST_POSTGRES is unset: PostgreSQL tests skipped")
+    name = f"callout_serve_{secrets.token_hex(4)}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield {"CALLOUT_DATABASE_URL": make_url(url).set(database=name).render_as_string(False)}
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
 @pytest.fixture
 def scratch_database(database: Database, tmp_path: Path) -> Iterator[Database]:
     """A database of the same kind that tests may commit to: for concurrency and rotation."""

@@ -9,10 +9,9 @@ and a thousand invokes of an OAuth 2.0 API at once.
 
 import asyncio
 import http.client
-import secrets
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,10 +19,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
-from sqlalchemy import create_engine, make_url
 
 from tests.cli import KEY, callout, callout_serve, wait_up
-from tests.conftest import postgres_url
 from tests.oauth2_server import CLIENT_ID, CLIENT_SECRET, OAuth2Server
 from tests.upstream import Upstream
 
@@ -40,27 +37,6 @@ class Served:
     @property
     def apis(self) -> str:
         return f"{self.root}/api/v1/clients/demo/apis"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
-    """Settings for an empty database of each kind (`callout init` migrates it)."""
-    if request.param == "sqlite":
-        yield {}
-        return
-    url = postgres_url()
-    if not url:
-        pytest.skip("CALLOUT_TEST_POSTGRES is unset: PostgreSQL tests skipped")
-    name = f"callout_serve_{secrets.token_hex(4)}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield {"CALLOUT_DATABASE_URL": make_url(url).set(database=name).render_as_string(False)}
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 @pytest.fixture

@@ -4,19 +4,16 @@ renamed each to its own, and the library exported afterwards holds every API wri
 
 import asyncio
 import io
-import secrets
 import zipfile
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 import yaml
-from sqlalchemy import create_engine, make_url
 
 from tests.cli import KEY, callout, callout_serve, wait_up
-from tests.conftest import postgres_url
 
 FILE = """callout: 1
 name: {name}
@@ -38,26 +35,6 @@ requests:
     parameters:
       - name: text
 """
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
-    if request.param == "sqlite":
-        yield {}
-        return
-    url = postgres_url()
-    if not url:
-        pytest.skip("CALLOUT_TEST_POSTGRES is unset: PostgreSQL tests skipped")
-    name = f"callout_import_{secrets.token_hex(4)}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield {"CALLOUT_DATABASE_URL": make_url(url).set(database=name).render_as_string(False)}
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 @pytest.fixture

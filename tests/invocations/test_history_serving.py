@@ -14,10 +14,7 @@ from typing import Any
 import aiohttp
 
 from tests.cli import KEY, callout, callout_serve, wait_up
-from tests.test_serving import database_url
 from tests.upstream import Upstream
-
-__all__ = ["database_url"]  # the fixture: SQLite, or a fresh PostgreSQL database
 
 
 def stop(server: subprocess.Popen[bytes]) -> None:

@@ -110,13 +110,8 @@ def import_(
         list[Path],
         typer.Argument(help="Files, folders of Callout files, or zips; - for stdin."),
     ],
-    format: Annotated[
-        str | None,
-        typer.Option(help="callout, postman, openapi or curl; empty: recognised from the file."),
-    ] = None,
-    clash: Annotated[
-        str, typer.Option(help="An API whose name is taken: fail, skip or rename.")
-    ] = "fail",
+    format: Annotated[Format | None, typer.Option(help="Empty: recognised from the file.")] = None,
+    clash: Annotated[Clash, typer.Option(help="An API whose name is taken.")] = "fail",
     dry_run: Annotated[bool, typer.Option(help="Check and report; write nothing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="The report as JSON.")] = False,
     passphrase_file: PassphraseFile = None,
@@ -130,10 +125,6 @@ def import_(
       callout import demo library/ --clash rename
       callout import demo collection.json --dry-run --json
     """
-    if format not in (None, "callout", "postman", "openapi", "curl"):
-        fail("--format must be callout, postman, openapi or curl")
-    if clash not in ("fail", "skip", "rename"):
-        fail("--clash must be fail, skip or rename")
     files = [file for path in paths for file in _files(path)]
 
     def passphrase() -> str:  # asked for only if a file holds sealed secrets
@@ -150,24 +141,19 @@ def import_(
 
         with database.transaction() as session:
             owner = clients.visible_client(session, OPERATOR, client)
-            chosen_format: Format | None = format  # type: ignore[assignment]
-            chosen_clash: Clash = clash  # type: ignore[assignment]
             report = service.import_files(
                 session,
                 keyring,
                 OPERATOR,
                 owner,
                 files,
-                format=chosen_format,
-                clash=chosen_clash,
+                format=format,
+                clash=clash,
                 dry_run=dry_run,
                 passphrase=passphrase,
                 progress=advance,
             )
-    if as_json:
-        out.print_json(report.model_dump_json())
-    else:
-        _show(report)
+    _show(report, as_json)
 
 
 def _files(path: Path) -> list[service.File]:
@@ -184,7 +170,10 @@ def _files(path: Path) -> list[service.File]:
     return [service.File(str(path), data)]
 
 
-def _show(report: ImportReport) -> None:
+def _show(report: ImportReport, as_json: bool) -> None:
+    if as_json:
+        out.print_json(report.model_dump_json())
+        return
     verb = "Would import" if report.dry_run else "Imported"
     written = [a for a in report.apis if a.action != "skipped"]
     requests = sum(a.requests for a in written)
@@ -231,9 +220,7 @@ def import_curl(
     name: Annotated[
         str | None, typer.Option(help="The new API's name; default: the host's name.")
     ] = None,
-    clash: Annotated[
-        str, typer.Option(help="An API whose name is taken: fail, skip or rename.")
-    ] = "rename",
+    clash: Annotated[Clash, typer.Option(help="An API whose name is taken.")] = "rename",
     dry_run: Annotated[bool, typer.Option(help="Check and report; write nothing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="The report as JSON.")] = False,
 ) -> None:
@@ -245,8 +232,6 @@ def import_curl(
       callout import-curl demo 'curl -u alice https://api.example.com/v1/customers/42'
       pbpaste | callout import-curl demo - --name "CRM"
     """
-    if clash not in ("fail", "skip", "rename"):
-        fail("--clash must be fail, skip or rename")
     text = sys.stdin.read() if command == "-" else command
     converted = service.convert(service.File("command line", text.encode()), "curl")
     if name is not None:
@@ -255,17 +240,13 @@ def import_curl(
     keyring = get_settings().key_source().keyring()
     with installed().transaction() as session:
         owner = clients.visible_client(session, OPERATOR, client)
-        chosen_clash: Clash = clash  # type: ignore[assignment]
         report = service.write_all(
             session,
             keyring,
             OPERATOR,
             owner,
             [("command line", converted)],
-            clash=chosen_clash,
+            clash=clash,
             dry_run=dry_run,
         )
-    if as_json:
-        out.print_json(report.model_dump_json())
-    else:
-        _show(report)
+    _show(report, as_json)
