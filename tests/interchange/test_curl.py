@@ -18,7 +18,8 @@ from callout.apis.authorization import BasicAuth, BearerAuth, NoAuth, OAuth2Auth
 from callout.apis.fields import RESERVED_HEADERS, Header, NameValue
 from callout.apis.schemas import ApiFields, RequestParameter
 from callout.errors import Invalid
-from callout.interchange import curl, shell
+from callout.interchange import curl
+from callout.interchange.curl import shell
 from callout.interchange.schemas import ApiDocument, Converted, RequestDocument
 from callout.invocations.compile import compile_plan
 from callout.runtime import templates

@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from callout.apis.authorization import SCHEMES
 from callout.apis.fields import Header
 from callout.apis.secret_fields import header_field
-from callout.interchange.openapi_document import (
+from callout.interchange.openapi.document import (
     Document,
     SecurityScheme,
     Unusable,

@@ -3,8 +3,8 @@ operation, and a note for each thing Callout cannot carry.
 
     info.title, description     -> the API's name (cut to the name limit) and description
     servers[0]                  -> base URL, variables at their defaults
-    paths.<path>.<method>       -> a request (openapi_requests.py)
-    components.securitySchemes  -> authorization and secret headers (openapi_security.py)
+    paths.<path>.<method>       -> a request (requests.py)
+    components.securitySchemes  -> authorization and secret headers (security.py)
     webhooks, callbacks, links, cookies, other media types -> notes
 
 The base URL must be an absolute http(s) URL. A document with no server, or a relative
@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from callout.apis.fields import check_base_url
 from callout.apis.names import cut, unique_name
 from callout.interchange.loading import unreadable
-from callout.interchange.openapi_document import (
+from callout.interchange.openapi.document import (
     Document,
     PathItem,
     Server,
@@ -36,9 +36,9 @@ from callout.interchange.openapi_document import (
     read_document,
     refuse,
 )
-from callout.interchange.openapi_names import describe, text
-from callout.interchange.openapi_requests import Builder
-from callout.interchange.openapi_security import Requirement, security_of
+from callout.interchange.openapi.names import describe, text
+from callout.interchange.openapi.requests import Builder
+from callout.interchange.openapi.security import Requirement, security_of
 from callout.interchange.schemas import ApiDocument, Converted, Note, RequestDocument
 from callout.schemas import CONTROL, MAX_NAME, name_key
 

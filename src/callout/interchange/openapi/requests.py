@@ -23,7 +23,7 @@ from typing import Any
 
 from callout.apis.fields import RESERVED_HEADERS, TOKEN
 from callout.apis.schemas import ValueType
-from callout.interchange.openapi_document import (
+from callout.interchange.openapi.document import (
     REFERENCES,
     Document,
     MediaType,
@@ -32,9 +32,9 @@ from callout.interchange.openapi_document import (
     PathItem,
     Unusable,
 )
-from callout.interchange.openapi_names import Identifiers, describe, text
-from callout.interchange.openapi_responses import JSON, media_kind, outputs_of
-from callout.interchange.openapi_schemas import (
+from callout.interchange.openapi.names import Identifiers, describe, text
+from callout.interchange.openapi.responses import JSON, media_kind, outputs_of
+from callout.interchange.openapi.schemas import (
     fits,
     is_object,
     properties,

@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from callout.interchange.openapi_document import Document, Operation, Response
-from callout.interchange.openapi_names import Identifiers, text
-from callout.interchange.openapi_schemas import is_object, properties, schema_of, value_type
+from callout.interchange.openapi.document import Document, Operation, Response
+from callout.interchange.openapi.names import Identifiers, text
+from callout.interchange.openapi.schemas import is_object, properties, schema_of, value_type
 
 MAX_OUTPUTS = 100
 JSON = "application/json"

@@ -29,8 +29,9 @@ from callout.db.models import Api, Client
 from callout.designers import service as designers
 from callout.designers.repository import DesignerRepository
 from callout.errors import CalloutError, Conflict
-from callout.interchange import archive, audit_trail, designer_file, loading, native, service
-from callout.interchange.manifest import (
+from callout.interchange import archive, loading, native, service
+from callout.interchange.backup import audit_trail, designer_file
+from callout.interchange.backup.manifest import (
     BACKUP_FORMAT,
     MANIFEST,
     AuditRecord,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from callout.audit.repository import AuditRepository
 from callout.db.models import AuditEvent, Client
-from callout.interchange.manifest import AuditRecord
+from callout.interchange.backup.manifest import AuditRecord
 from callout.schemas import name_key
 
 Key = tuple[str, int]  # (object type, id)

@@ -30,8 +30,10 @@ from callout.apis.authorization import BasicAuth, BearerAuth, NoAuth
 from callout.apis.fields import IDENTIFIER, RESERVED_HEADERS
 from callout.apis.schemas import CONTEXT_ROOTS, MAX_TIMEOUT_SECONDS, Method, RequestFields
 from callout.errors import Invalid
-from callout.interchange import curl_options, curl_request, shell
-from callout.interchange.curl_request import GLOB, CurlRequest, Pair
+from callout.interchange.curl import options as curl_options
+from callout.interchange.curl import request as curl_request
+from callout.interchange.curl import shell
+from callout.interchange.curl.request import GLOB, CurlRequest, Pair
 from callout.interchange.loading import unreadable
 from callout.interchange.schemas import ApiDocument, Converted, Note
 from callout.invocations.compile import CONTENT_TYPES

@@ -15,7 +15,7 @@ from callout.db.models import Designer
 from callout.designers import mappers
 from callout.designers.schemas import DesignerWrite
 from callout.interchange import loading
-from callout.interchange.manifest import validated
+from callout.interchange.backup.manifest import validated
 from callout.schemas import name_key
 
 # A call's API and request by name: (API, request, whether a system API).

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from callout.errors import Invalid
-from callout.interchange.curl_options import Option, Options
+from callout.interchange.curl.options import Option, Options
 from callout.interchange.loading import unreadable
 
 GLOB = frozenset("[]{}")

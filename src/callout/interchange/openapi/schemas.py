@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from callout.apis.schemas import ValueType
-from callout.interchange.openapi_document import Document, Reference, Schema
+from callout.interchange.openapi.document import Document, Reference, Schema
 
 MAX_NESTING = 16
 _TYPES: dict[str, ValueType] = {
