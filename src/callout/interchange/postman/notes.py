@@ -7,6 +7,7 @@ from callout.interchange.schemas import Note
 from callout.schemas import CONTROL
 
 MAX_DESCRIPTION = 4000
+NAME_SEPARATOR = " / "  # between a request's folders and its own name
 
 
 class Notes:
@@ -32,8 +33,7 @@ class Notes:
 
 def clean_name(value: Any, fallback: str) -> str:
     """A name as Callout takes one: one line, no surrounding space."""
-    text = " ".join(CONTROL.sub(" ", text_of(value)).split())
-    return text or fallback
+    return CONTROL.sub(" ", text_of(value)).strip() or fallback
 
 
 def description(value: Any, where: str, notes: Notes) -> str:

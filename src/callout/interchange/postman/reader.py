@@ -19,7 +19,7 @@ from callout.apis.schemas import CONTEXT_ROOTS
 from callout.apis.secret_fields import header_field
 from callout.interchange.loading import unreadable
 from callout.interchange.postman.auth import Auth, Carried, as_headers, auth_of, problem, scheme
-from callout.interchange.postman.notes import Notes, clean_name, description
+from callout.interchange.postman.notes import NAME_SEPARATOR, Notes, clean_name, description
 from callout.interchange.postman.request import Item, RequestReader
 from callout.interchange.postman.urls import STAND_IN, choose, remainder, split
 from callout.interchange.postman.variables import Names, Scope, scope_of, text_of
@@ -31,7 +31,6 @@ from callout.schemas import MAX_NAME, name_key
 MAX_FOLDERS = 50
 MAX_REQUESTS = 1000  # as ApiDocument holds
 VERSION = re.compile(r"/v(\d+)(?:\.(\d+))?(?:\.\d+)?/|#(\d+)\.(\d+)")
-NAME_SEPARATOR = " / "
 
 
 def read(data: Any, source: str) -> Converted:

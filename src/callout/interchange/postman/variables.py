@@ -145,7 +145,6 @@ class Names:
     def __init__(self, seed: Iterable[str] = ()) -> None:
         self._names: dict[str, str] = {}
         self._taken: set[str] = set()
-        self.renamed: dict[str, str] = {}
         for name in seed:
             if _usable(name) and name_key(name) not in self._taken:
                 self._names[name] = name
@@ -163,8 +162,6 @@ class Names:
             number += 1
         self._names[variable] = candidate
         self._taken.add(name_key(candidate))
-        if candidate != variable:
-            self.renamed[variable] = candidate
         return candidate
 
 

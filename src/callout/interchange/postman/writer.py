@@ -2,13 +2,17 @@
 
 The base URL is the collection variable `baseUrl`, and each request's URL
 `{{baseUrl}}/path` with its placeholders as Postman variables (`${id}` -> `{{id}}`).
+A request named with folders in front ("Users / Get user") is written in those folders.
 Postman has no API-wide headers: the API's are written into each request, before the
 request's own. Parameters become variables: their defaults, types and descriptions on the
-collection, and on a request where it declares the same name otherwise. Secrets are never
-written: a secret header is left empty, and each secret of the authorization is a variable
-with no value (`{{basicPassword}}`) to fill in Postman. `read` gives the document back, but
-for what Postman has no place for: outputs, timeouts, success statuses, the API's type,
-LiveVox authorization, and the split of the path between url_path and endpoint_path.
+collection, and on a request that declares the same name otherwise or does not use it.
+Secrets are never written: a secret header is left empty, and each secret of the
+authorization is a variable with no value (`{{basicPassword}}`) to fill in Postman.
+
+`read` gives the document back, but for what Postman has no place for: outputs, timeouts,
+success statuses, the API's type, LiveVox authorization, the split of the path between
+url_path and endpoint_path, a secret header's value, and a parameter's `required` (one
+with no default is required); a form with no fields comes back as no body.
 """
 
 from collections.abc import Callable
@@ -18,6 +22,7 @@ from typing import Any
 from callout.apis.authorization import BasicAuth, BearerAuth, OAuth1Auth, OAuth2Auth
 from callout.apis.schemas import RequestParameter
 from callout.interchange.postman.auth import GRANTS, OAUTH1_SECRETS
+from callout.interchange.postman.notes import NAME_SEPARATOR
 from callout.interchange.postman.variables import VARIABLE, to_postman
 from callout.interchange.schemas import ApiDocument, RequestDocument
 from callout.runtime import templates
@@ -53,7 +58,7 @@ def write(document: ApiDocument) -> dict[str, Any]:
     auth = _auth(document, variables)
     collection: dict[str, Any] = {
         "info": info,
-        "item": [_item(request, document, variables) for request in document.requests],
+        "item": _folders([(r.name, _item(r, document, variables)) for r in document.requests]),
     }
     if auth is not None:
         collection["auth"] = auth
@@ -147,6 +152,29 @@ def _item(request: RequestDocument, document: ApiDocument, variables: _Variables
     return item
 
 
+def _folders(items: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Items in folders, as their names say: "Users / Get user" is "Get user" in the folder
+    "Users", which reading gives back as the same name. Only requests next to each other
+    share a folder, so the order stays."""
+    top: list[dict[str, Any]] = []
+    open_: list[tuple[str, list[dict[str, Any]]]] = []  # the folders the last item is in
+    for name, item in items:
+        *folders, own = name.split(NAME_SEPARATOR)
+        if any(not part or part != part.strip() for part in [*folders, own]):
+            folders, own = [], name
+        depth = 0
+        while depth < min(len(open_), len(folders)) and open_[depth][0] == folders[depth]:
+            depth += 1
+        del open_[depth:]
+        for folder in folders[depth:]:
+            inside: list[dict[str, Any]] = []
+            (open_[-1][1] if open_ else top).append({"name": folder, "item": inside})
+            open_.append((folder, inside))
+        item["name"] = own
+        (open_[-1][1] if open_ else top).append(item)
+    return top
+
+
 def _roots(request: RequestDocument) -> set[str]:
     """The names the request's placeholders start with."""
     found = [request.url_path, request.endpoint_path, request.body or ""]
@@ -187,7 +215,7 @@ def _url(request: RequestDocument, base: str) -> dict[str, Any]:
 
 def _body(request: RequestDocument) -> dict[str, Any] | None:
     kind = request.content_type
-    if kind in ("form", "multipart"):
+    if kind in ("form", "multipart") and request.form:  # none sent, as Postman sends none
         mode = "urlencoded" if kind == "form" else "formdata"
         return {
             "mode": mode,
