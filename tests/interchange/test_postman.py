@@ -495,6 +495,44 @@ def test_postman_secrets_stay_in_secret_places() -> None:
     assert literal not in secret_values(document)
 
 
+def test_postman_request_auths_that_differ() -> None:
+    def auth(kind: str, **params: str) -> dict[str, Any]:
+        return {"type": kind, kind: [{"key": k, "value": v} for k, v in params.items()]}
+
+    items = [
+        request("Token", "https://api.example.com/a", auth=auth("bearer", token="{{t}}")),
+        request(
+            "Basic", "https://api.example.com/b", auth=auth("basic", username="u", password="p")
+        ),
+        request("Key", "https://api.example.com/c", auth=auth("apikey", key="X-Key", value="k1")),
+        request("Digest", "https://api.example.com/d", auth=auth("digest", username="u")),
+    ]
+    converted = postman.read(collection(items), "differ.json")
+    document = only(converted)
+    assert document.authorization.type == "none"  # several in use, none the collection's
+    token = named(document, "Token")
+    assert [(h.name, h.value, h.secret) for h in token.headers] == [("Authorization", "", True)]
+    assert token.missing_secrets == ["headers.authorization"]
+    assert notes_at(converted, "item[0].request.auth") == [
+        "the token is {{t}}, which has no value in the collection: enter it in the API window",
+        "enter the request's Authorization header (bearer) in the API window",
+    ]
+    [basic] = named(document, "Basic").headers
+    assert basic.value == "Basic " + base64.b64encode(b"u:p").decode()
+    [key] = named(document, "Key").headers
+    assert (key.name, key.value, key.secret) == ("X-Key", "k1", True)
+    assert named(document, "Digest").headers == []
+    # the API's basic sets the Authorization header: a request's bearer cannot join it
+    converted = postman.read(
+        collection(items[:2], auth=auth("basic", username="u", password="p")), "api.json"
+    )
+    assert notes_at(converted, "item[0].request.auth") == [
+        "the request's own bearer authorization differs from the API's, which sets the "
+        "Authorization header: not carried"
+    ]
+    assert named(only(converted), "Token").headers == []
+
+
 def test_postman_oauth2_becomes_the_apis_authorization() -> None:
     oauth2 = {
         "type": "oauth2",

@@ -2,6 +2,7 @@
 body, parameters and saved responses, each with a note for what it cannot carry."""
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, get_args
 from urllib.parse import unquote_plus
@@ -90,10 +91,9 @@ class RequestReader:
             self._skip(here, str(error))
             return None
         query = self._query(url.query, placing, f"{here}.url")
-        missing: list[str] = []
         for carried in auths:
-            self._add_auth(carried, headers, query, placing, missing)
-        missing += [
+            self._add_auth(carried, headers, query, placing)
+        missing = [
             header_field(h["name"])
             for h in headers
             if h["secret"] and not h["value"] and h["enabled"]
@@ -234,13 +234,12 @@ class RequestReader:
         headers: list[dict[str, Any]],
         query: list[dict[str, Any]],
         placing: Placing,
-        missing: list[str],
     ) -> None:
+        """An auth's headers (where the request sets none of the name) and query entries."""
         names = {name_key(h["name"]) for h in headers}
         for header in carried.headers:
             if name_key(header["name"]) not in names:
                 headers.append(header)
-        missing += [m for m in carried.missing if m.startswith("headers.")]
         for name, variable in carried.query:
             if all(q["name"] != name for q in query):
                 value = placing.placeholder(variable, secret=True)
@@ -366,15 +365,15 @@ def _typed(declared: Variable | None, bare: bool) -> tuple[str, Any]:
         return kinds.get(declared.kind if declared else "", "string"), None
     value = declared.value
     if isinstance(value, str) and (bare or declared.kind in ("number", "boolean")):
-        try:
-            parsed = json.loads(value)
+        try:  # a number or a boolean, and not NaN or Infinity, which JSON has not
+            parsed = json.loads(value, parse_constant=lambda _: value)
         except ValueError:
             parsed = value
-        if isinstance(parsed, bool | int | float):
+        if isinstance(parsed, bool | int) or (isinstance(parsed, float) and math.isfinite(parsed)):
             value = parsed
     if isinstance(value, bool):
         return "boolean", value
-    if isinstance(value, int | float):
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
         return "number", value
     if isinstance(value, dict | list):
         return "object", value
