@@ -144,7 +144,7 @@ def test_postman_auth_is_inherited_as_postman_does() -> None:
     assert notes_at(converted, "auth") == [
         "the username {{username}} has no value in the collection: kept as written; change "
         "it in the API window",
-        "the password is {{token}}, which has no value in the collection: enter it in the "
+        "the password uses {{token}}, which has no value in the collection: enter it in the "
         "API window",
     ]
     assert [r.name for r in document.requests] == ["F1 / Basic", "OAuth1"]
@@ -446,7 +446,8 @@ def test_postman_secrets_stay_in_secret_places() -> None:
             auth={"type": "noauth"},
         ),
     ]
-    bearer = {"type": "bearer", "bearer": [{"key": "token", "value": "{{token}}"}]}
+    token = {"key": "token", "value": "{{token}}"}
+    bearer = {"type": "bearer", "bearer": [token]}
     # the collection holds the token: it goes into the authorization, nowhere else
     converted = postman.read(
         collection(items, auth=bearer, variable=[{"key": "token", "value": literal}]),
@@ -463,8 +464,13 @@ def test_postman_secrets_stay_in_secret_places() -> None:
         "the request sets no authorization, but the API's is sent with it (a Callout API "
         "has one authorization)"
     ]
-    # an environment holds it: the user enters it
+    # an environment holds it: the user enters it; text around the variable is not quoted
+    token["value"] = literal + "{{token}}"
     converted = postman.read(collection(items, auth=bearer), "env.json")
+    assert notes_at(converted, "auth")[0] == (
+        "the token uses {{token}}, which has no value in the collection: enter it in the API window"
+    )
+    assert literal not in str(converted.notes)
     document = only(converted)
     auth = document.authorization
     assert isinstance(auth, BearerAuth)
@@ -514,7 +520,7 @@ def test_postman_request_auths_that_differ() -> None:
     assert [(h.name, h.value, h.secret) for h in token.headers] == [("Authorization", "", True)]
     assert token.missing_secrets == ["headers.authorization"]
     assert notes_at(converted, "item[0].request.auth") == [
-        "the token is {{t}}, which has no value in the collection: enter it in the API window",
+        "the token uses {{t}}, which has no value in the collection: enter it in the API window",
         "enter the request's Authorization header (bearer) in the API window",
     ]
     [basic] = named(document, "Basic").headers
@@ -566,7 +572,7 @@ def test_postman_oauth2_becomes_the_apis_authorization() -> None:
     assert document.missing_secrets == ["authorization.client_secret"]
     assert notes_at(converted, "auth") == [
         "the access token Postman obtained is not kept: Callout obtains its own",
-        "the client secret is {{clientSecret}}, which has no value in the collection: enter "
+        "the client secret uses {{clientSecret}}, which has no value in the collection: enter "
         "it in the API window",
     ]
     assert "eyJhbGciOi" not in json.dumps([n.model_dump() for n in converted.notes])
@@ -880,7 +886,7 @@ def assert_round_trip(document: ApiDocument, back: ApiDocument) -> None:
         document.base_url,
     )
     auth, back_auth = document.authorization, back.authorization
-    if auth.type == "livevox":  # Postman has no helper for LiveVox's sessions
+    if auth.type == "livevox":  # Postman has no auth for LiveVox's sessions
         assert back_auth.type == "none"
     else:
         secrets = SCHEMES[auth.type].secret_fields()

@@ -1,4 +1,4 @@
-"""Postman's authorization helpers as Callout's authorization.
+"""Postman's auth settings as Callout's authorization.
 
 Postman sets auth on the collection, a folder or a request, each inheriting its parent's
 unless it sets its own (`noauth` sets none). A Callout API has one authorization: the
@@ -126,10 +126,11 @@ class _Fields:
         if not written:
             return None
         filled = resolve(written, self.scope)
-        if filled is None:
+        if filled is None:  # named by its variables: any text around them may be secret
+            names = ", ".join("{{" + name + "}}" for name in VARIABLE.findall(written))
             self.carried.missing.append(loc)
             self.carried.messages.append(
-                f"the {what} is {written}, which has no value in the collection: enter it "
+                f"the {what} uses {names}, which has no value in the collection: enter it "
                 "in the API window"
             )
         return filled

@@ -242,7 +242,7 @@ def _reason(status: int) -> str:
 
 def _auth(document: ApiDocument, variables: _Variables) -> dict[str, Any] | None:
     """The collection's auth; each secret that is set or missing is a `{{variable}}` the
-    user fills in Postman, never its value. None when Postman has no helper for it."""
+    user fills in Postman, never its value. None when Postman has no such auth."""
     authorization = document.authorization
     kind = authorization.type
 
