@@ -23,6 +23,7 @@ from pydantic import SecretStr, ValidationError
 
 from callout.apis.authorization import SCHEMES, Scheme
 from callout.apis.secret_fields import header_field
+from callout.interchange.postman.notes import problem
 from callout.interchange.postman.variables import (
     VARIABLE,
     Scope,
@@ -368,10 +369,3 @@ def as_headers(auth: Auth, scope: Scope, api_sets_authorization: bool) -> Carrie
     )
     carried.missing[:] = list(dict.fromkeys(carried.missing))
     return carried
-
-
-def problem(error: ValidationError) -> str:
-    """A validation error in a line: where and why, never the value."""
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in error.errors()[:3]
-    )

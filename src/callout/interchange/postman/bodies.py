@@ -11,8 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from callout.apis.fields import NameValue
-from callout.interchange.postman.auth import problem
-from callout.interchange.postman.notes import Notes, disabled
+from callout.interchange.postman.notes import Notes, disabled, problem
 from callout.interchange.postman.variables import (
     VARIABLE,
     Placing,

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from pydantic import ValidationError
+
 from callout.interchange.postman.variables import description_of, text_of
 from callout.interchange.schemas import Note
 from callout.schemas import CONTROL
@@ -46,3 +48,10 @@ def description(value: Any, where: str, notes: Notes) -> str:
 
 def disabled(entry: dict[str, Any]) -> bool:
     return entry.get("disabled") is True or entry.get("enabled") is False
+
+
+def problem(error: ValidationError) -> str:
+    """A validation error in a line: where and why, never the value."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in error.errors()[:3]
+    )

@@ -18,8 +18,14 @@ from callout.apis.names import COPY_NUMBERING, cut, unique_name
 from callout.apis.schemas import CONTEXT_ROOTS
 from callout.apis.secret_fields import header_field
 from callout.interchange.loading import unreadable
-from callout.interchange.postman.auth import Auth, Carried, as_headers, auth_of, problem, scheme
-from callout.interchange.postman.notes import NAME_SEPARATOR, Notes, clean_name, description
+from callout.interchange.postman.auth import Auth, Carried, as_headers, auth_of, scheme
+from callout.interchange.postman.notes import (
+    NAME_SEPARATOR,
+    Notes,
+    clean_name,
+    description,
+    problem,
+)
 from callout.interchange.postman.request import Item, RequestReader
 from callout.interchange.postman.urls import STAND_IN, choose, remainder, split
 from callout.interchange.postman.variables import Names, Scope, scope_of, text_of
@@ -30,7 +36,7 @@ from callout.schemas import MAX_NAME, name_key
 # Folders nest at most this deep; a deeper file is refused rather than walked.
 MAX_FOLDERS = 50
 MAX_REQUESTS = 1000  # as ApiDocument holds
-VERSION = re.compile(r"/v(\d+)(?:\.(\d+))?(?:\.\d+)?/|#(\d+)\.(\d+)")
+VERSION = re.compile(r"/v(\d+)(?:\.\d+){0,2}/|#(\d+)\.\d+")  # .../v2.1.0/ or ...#2.0.0
 
 
 def read(data: Any, source: str) -> Converted:
@@ -60,7 +66,7 @@ def _check(data: Any, source: str) -> None:
             "info.schema",
         )
     match = VERSION.search(schema)
-    major = (match.group(1) or match.group(3)) if match else None
+    major = (match.group(1) or match.group(2)) if match else None
     if major != "2":
         version = f"v{major}" if major else "an unknown version"
         raise unreadable(

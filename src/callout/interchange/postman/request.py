@@ -13,7 +13,7 @@ from callout.apis.fields import RESERVED_HEADERS, TOKEN, Header
 from callout.apis.names import COPY_NUMBERING, unique_name
 from callout.apis.schemas import Method, SampleResponse
 from callout.apis.secret_fields import header_field
-from callout.interchange.postman.auth import Auth, Carried, problem
+from callout.interchange.postman.auth import Auth, Carried
 from callout.interchange.postman.bodies import Bodies
 from callout.interchange.postman.notes import (
     MAX_DESCRIPTION,
@@ -21,6 +21,7 @@ from callout.interchange.postman.notes import (
     clean_name,
     description,
     disabled,
+    problem,
 )
 from callout.interchange.postman.urls import Url
 from callout.interchange.postman.variables import (
