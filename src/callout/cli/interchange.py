@@ -14,8 +14,15 @@ from callout.apis import definitions
 from callout.cli.common import app, err, fail, installed, out
 from callout.clients import service as clients
 from callout.clients.access import OPERATOR
-from callout.interchange import archive, native, service
-from callout.interchange.schemas import ApiDocument, Clash, Format, ImportReport, file_schema
+from callout.interchange import archive, service
+from callout.interchange.schemas import (
+    ApiDocument,
+    Clash,
+    ExportFormat,
+    Format,
+    ImportReport,
+    file_schema,
+)
 from callout.interchange.sealing import Sealer
 from callout.settings import get_settings
 
@@ -52,6 +59,10 @@ def export(
             "--output", "-o", help="A file for one API (else stdout); a folder for a library."
         ),
     ] = None,
+    format: Annotated[
+        ExportFormat,
+        typer.Option(help="One API as: a Callout file, a Postman collection or cURL commands."),
+    ] = "callout",
     with_secrets: Annotated[
         bool, typer.Option(help="Seal the secrets into the files under a passphrase.")
     ] = False,
@@ -69,6 +80,8 @@ def export(
     """
     if api is None and output is None:
         fail("give --output DIR to export a whole library (one file per API)")
+    if format != "callout" and (api is None or with_secrets):
+        fail(f"--format {format} exports one API, without secrets")
     sealer = Sealer(read_passphrase(passphrase_file, confirm=True)) if with_secrets else None
     settings = get_settings()
     keyring = settings.key_source().keyring()
@@ -80,7 +93,7 @@ def export(
             api_id = definitions.resolve_api(session, owner, api)
             documents = [service.export_api(session, keyring, owner, api_id, sealer)]
     if api is not None:
-        text = native.dump(documents[0])
+        text = service.WRITERS[format](documents[0])
         if output is None:
             sys.stdout.write(text)
         else:

@@ -6,20 +6,21 @@ An export answers with the file. Secrets never travel this way: an export names 
 missing, and a file with sealed secrets is imported with `callout import --passphrase`.
 """
 
-from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from callout.interchange import archive, curl, native, service
-from callout.interchange.schemas import ApiDocument, Clash, Format, ImportReport
+from callout.interchange import archive, service
+from callout.interchange.schemas import Clash, ExportFormat, Format, ImportReport
 from callout.web.deps import ClientDep, IdPath, KeyringDep, PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/clients/{client}", tags=["interchange"])
-ExportFormat = Literal["callout", "curl"]
-MEDIA_TYPES = {"callout": "application/yaml", "curl": "text/plain; charset=utf-8"}
-EXTENSIONS = {"callout": "yaml", "curl": "sh"}
-WRITERS: dict[str, Callable[[ApiDocument], str]] = {"callout": native.dump, "curl": curl.write}
+MEDIA_TYPES = {
+    "callout": "application/yaml",
+    "postman": "application/json",
+    "curl": "text/plain",
+}
+EXTENSIONS = {"callout": "yaml", "postman": "postman_collection.json", "curl": "sh"}
 ZIP = "application/zip"
 
 
@@ -88,7 +89,15 @@ def import_file(
 @router.get(
     "/apis/{api_id:id}/export",
     response_class=Response,
-    responses={200: {"content": {t: {"schema": {"type": "string"}} for t in MEDIA_TYPES.values()}}},
+    responses={
+        200: {
+            "content": {
+                MEDIA_TYPES["callout"]: {"schema": {"type": "string"}},
+                MEDIA_TYPES["postman"]: {"schema": {"type": "object"}},
+                MEDIA_TYPES["curl"]: {"schema": {"type": "string"}},
+            }
+        }
+    },
 )
 def export_api(
     session: SessionDep,
@@ -98,12 +107,13 @@ def export_api(
     format: ExportFormat = "callout",
 ) -> Response:
     """The API with its requests as a file: a Callout YAML file (secrets named in
-    `missing_secrets`, never sent), or each request as a cURL command line (placeholders
-    as they are, secrets as the mask)."""
+    `missing_secrets`, never sent), a Postman v2.1 collection (secrets as empty
+    variables), or each request as a cURL command line (placeholders as they are, secrets
+    as the mask)."""
     document = service.export_api(session, keyring, client, api_id)
     filename = f"{archive.file_stem(document.name)}.{EXTENSIONS[format]}"
     return Response(
-        WRITERS[format](document),
+        service.WRITERS[format](document),
         media_type=MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

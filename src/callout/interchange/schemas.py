@@ -16,6 +16,7 @@ from callout.schemas import Model, Name
 
 FORMAT = 1
 Format = Literal["callout", "postman", "openapi", "curl"]
+ExportFormat = Literal["callout", "postman", "curl"]
 Clash = Literal["fail", "skip", "rename"]
 SecretName = Annotated[str, Field(max_length=300)]
 

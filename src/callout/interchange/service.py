@@ -7,6 +7,7 @@ the caller's transaction rolls back, so a bad import changes nothing. A dry run 
 same writes in a savepoint it rolls back: its report is the one a real import would give.
 """
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -28,12 +29,13 @@ from callout.db.crypto import Keyring
 from callout.db.models import Api, Client
 from callout.db.secrets import Vault, api_owner, request_owner, stored_fields
 from callout.errors import CalloutError, Conflict, FieldProblem
-from callout.interchange import curl, loading, native, openapi
+from callout.interchange import curl, loading, native, openapi, postman
 from callout.interchange.schemas import (
     FORMAT,
     ApiDocument,
     Clash,
     Converted,
+    ExportFormat,
     Format,
     ImportedApi,
     ImportReport,
@@ -44,6 +46,14 @@ from callout.schemas import name_key
 READERS: dict[Format, Callable[[Any, str], Converted]] = {
     "callout": native.read,
     "openapi": openapi.read,
+    "postman": postman.read,
+}
+
+# Writers of one API as a file: a Callout file, a Postman v2.1 collection, cURL commands.
+WRITERS: dict[ExportFormat, Callable[[ApiDocument], str]] = {
+    "callout": native.dump,
+    "postman": lambda document: json.dumps(postman.write(document), indent=2, ensure_ascii=False),
+    "curl": curl.write,
 }
 
 
@@ -77,6 +87,8 @@ def detect(data: Any, source: str) -> Format:
             return "openapi"
         info = data.get("info")
         if isinstance(info, dict) and ("_postman_id" in info or "schema" in info):
+            return "postman"
+        if "requests" in data and "order" in data:  # Postman's v1: its reader says so
             return "postman"
     raise loading.unreadable(
         source,
