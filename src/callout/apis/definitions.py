@@ -4,6 +4,8 @@ This is the one place stored secrets are decrypted for sending; what it returns 
 straight into a request plan and nowhere else.
 """
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -16,7 +18,10 @@ from callout.db.crypto import Keyring
 from callout.db.models import Api, Client
 from callout.db.secrets import Vault, api_owner, request_owner
 from callout.errors import NotFound
-from callout.schemas import id_named, name_key
+from callout.schemas import MAX_NAME, id_named, name_key
+
+# Names a "did you mean" offers at most.
+SUGGESTIONS = 3
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,8 @@ def resolve(session: Session, client: Client, api_ref: str, request_ref: str) ->
     request = requests.get(api, request_id) if request_id is not None else None
     request = request or requests.by_name_key(api, name_key(request_ref))
     if request is None:
-        raise NotFound(f"no request {request_ref!r} in API {api.name!r}")
+        close = did_you_mean(request_ref, requests.names(api))
+        raise NotFound(f"no request {request_ref!r} in API {api.name!r}{close}")
     return api.id, request.id
 
 
@@ -83,8 +89,27 @@ def _api_named(session: Session, client: Client, api_ref: str) -> Api:
     api = apis.get(api_id) if api_id is not None else None
     api = api or apis.named(name_key(api_ref))
     if api is None:
-        raise NotFound(f"no API {api_ref!r} in client {client.code!r}")
+        close = did_you_mean(api_ref, apis.names())
+        raise NotFound(f"no API {api_ref!r} in client {client.code!r}{close}")
     return api
+
+
+def did_you_mean(ref: str, names: Iterable[str]) -> str:
+    """What to add to "no such name" when names come close (difflib's ratio) or hold the
+    one given, ignoring case as names are compared: `did_you_mean("custmer crm",
+    ["Customer CRM", "Billing"])` is `"; did you mean 'Customer CRM'?"`, and "slack" finds
+    "Slack incoming webhook"; nothing when none does."""
+    key = name_key(ref)
+    if not key or len(key) > MAX_NAME:  # no name is that long; difflib's work grows with it
+        return ""
+    by_key = {name_key(name): name for name in names}
+    holding = sorted(k for k in by_key if key in k)
+    keys = dict.fromkeys([*difflib.get_close_matches(key, by_key), *holding])
+    close = [repr(by_key[k]) for k in list(keys)[:SUGGESTIONS]]
+    if not close:
+        return ""
+    listed = close[0] if len(close) == 1 else f"{', '.join(close[:-1])} or {close[-1]}"
+    return f"; did you mean {listed}?"
 
 
 def load_api(

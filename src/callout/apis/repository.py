@@ -71,6 +71,10 @@ class ApiRepository:
         stmt = self.readable().where(Api.name_key == key).order_by(Api.client_id.is_(None))
         return self.session.scalars(stmt.limit(1)).first()
 
+    def names(self) -> list[str]:
+        """The names of every API this client may read: its own and the system APIs."""
+        return list(self.session.scalars(self.readable().with_only_columns(Api.name)))
+
     def name_keys_like(self, prefix_key: str) -> set[str]:
         """Names of the client's own APIs that start like this one."""
         stmt = (
@@ -180,6 +184,11 @@ class RequestRepository:
     def by_name_key(self, api: Api, key: str) -> Request | None:
         stmt = self.readable().where(Request.api_id == api.id, Request.name_key == key)
         return self.session.scalar(stmt)
+
+    def names(self, api: Api) -> list[str]:
+        """The names of the API's requests."""
+        stmt = self.readable().where(Request.api_id == api.id).with_only_columns(Request.name)
+        return list(self.session.scalars(stmt))
 
     def name_keys_like(self, api: Api, prefix_key: str) -> set[str]:
         """Names of the API's requests that start like this one."""
