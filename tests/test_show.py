@@ -5,10 +5,11 @@ from collections.abc import Callable
 
 from rich.console import Console
 
+from callout.apis.schemas import ApiRead
 from callout.designers.effects import FireResult
 from callout.runtime.executor import Outcome
-from callout.runtime.trace import RequestView, ResponseView
-from callout.show import show_fire, show_outcome
+from callout.runtime.trace import RequestView, ResponseView, Step
+from callout.show import show_api, show_fire, show_outcome
 
 MARKUP = "[/x] [bold red]loud"
 
@@ -84,3 +85,45 @@ def test_an_outcomes_values_that_look_like_markup_are_printed_as_they_are() -> N
     assert f"alert: {MARKUP}" in text
     assert f"warning: {MARKUP}" in text
     assert text.rstrip().endswith(MARKUP)
+
+
+def test_a_verbose_outcomes_exchange_and_steps_are_printed_as_they_are() -> None:
+    outcome = Outcome(
+        "success",
+        "0000000000000001",
+        status=200,
+        request=RequestView("POST", "https://api.example/x", [("X-Note", MARKUP)], MARKUP),
+        response=ResponseView(200, [("X-Echo", MARKUP)], "{}", truncated=True),
+        steps=[Step("send", 1.25, MARKUP)],
+    )
+
+    text = printed(lambda console: show_outcome(console, outcome, verbose=True))
+
+    assert f"> X-Note: {MARKUP}\n>\n> {MARKUP}\n< 200\n< X-Echo: {MARKUP}\n" in text
+    assert "< (the body below is its first 4 KiB)" in text
+    assert f"send  1.2  {MARKUP}" in text
+
+
+def test_an_apis_values_that_look_like_markup_are_printed_as_they_are() -> None:
+    api = ApiRead.model_validate(
+        {
+            "id": 1,
+            "name": "[/x] CRM",
+            "description": MARKUP,
+            "base_url": "https://crm.example",
+            "headers": [{"name": "X-Note", "value": MARKUP}],
+            "system": False,
+            "version": 1,
+            "created_at": "2025-01-01T00:00:00Z",
+            "updated_at": "2025-01-01T00:00:00Z",
+            "requests": [],
+        }
+    )
+
+    text = printed(lambda console: show_api(console, api, MARKUP))
+
+    assert text.startswith("[/x] CRM  id 1, version 1, client API")
+    assert f"description    {MARKUP}" in text
+    assert f"service        {MARKUP}" in text
+    assert f"X-Note  {MARKUP}" in text
+    assert "No requests." in text

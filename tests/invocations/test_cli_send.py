@@ -2,6 +2,7 @@
 data dir set up by `callout init` (see tests/test_cli.py for the environment it gets)."""
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,8 @@ from callout.apis import service as apis
 from callout.apis.schemas import ApiWrite, RequestWrite
 from callout.clients.access import OPERATOR
 from callout.clients.repository import ClientRepository
+from callout.invocations.schemas import TracedResult
+from callout.schemas import MASK
 from callout.web.app import create_app
 from tests.cli import (
     CALLOUT,
@@ -137,6 +140,69 @@ async def test_live_send_prints_status_and_pretty_body_with_secrets_masked(
     assert SENTINEL not in stdout + stderr
 
 
+async def test_verbose_send_shows_the_exchange_and_each_step_with_secrets_masked(
+    installation: Installation, upstream: Upstream
+) -> None:
+    add_api(
+        installation.data_dir,
+        f"{upstream.url}/api",
+        headers=[{"name": "X-Api-Key", "value": SENTINEL, "secret": True}],
+        authorization={"type": "bearer", "token": SENTINEL},
+    )
+    upstream.answer(200, {"name": "Ann"}, headers={"X-Echo": f"key {SENTINEL}"})
+
+    code, stdout, stderr = await send_async(
+        installation.data_dir, "demo", "Billing", "Get customer", "-p", "customerId=7", "-v"
+    )
+
+    assert code == 0, stderr
+    printed = lines(stdout)
+    assert f"GET {upstream.url}/api/v1/customers/7" in printed
+    assert f"> X-Api-Key: {MASK}" in printed
+    assert f"> Authorization: {MASK}" in printed
+    assert "< 200" in printed
+    assert "< Content-Type: application/json" in printed
+    assert f"< X-Echo: key {MASK}" in printed  # an echoed secret, masked by the trace
+    steps = [line.split() for line in printed].index(["step", "ms", "detail"])
+    names = [line.split()[0] for line in printed[steps + 1 : steps + 6]]
+    assert names == ["bind", "render", "authorize", "send", "map"]
+    assert printed[steps + 6].split() == ["output", "value"]
+    [seen] = upstream.received
+    assert seen.header("X-Api-Key") == SENTINEL  # sent as it is, shown masked
+    assert SENTINEL not in stdout + stderr
+
+
+async def test_json_send_prints_the_traced_result_and_nothing_else(
+    installation: Installation, upstream: Upstream
+) -> None:
+    add_api(
+        installation.data_dir,
+        f"{upstream.url}/api",
+        headers=[{"name": "X-Api-Key", "value": SENTINEL, "secret": True}],
+    )
+    upstream.answer(200, {"name": "Ann"})
+    upstream.answer(503, {"error": "down"})
+    args = ["demo", "Billing", "Get customer", "--json", "-p"]
+
+    ok = await send_async(installation.data_dir, *args, "customerId=7")
+    failed = await send_async(installation.data_dir, *args, "customerId=8")
+
+    assert (ok[0], ok[2]) == (0, "")
+    result = TracedResult.model_validate_json(ok[1])
+    assert (result.outcome, result.status, result.outputs) == ("success", 200, {"fullName": "Ann"})
+    assert result.request is not None
+    assert result.request.url == f"{upstream.url}/api/v1/customers/7"
+    sent = {header.name: header.value for header in result.request.headers}
+    assert sent["X-Api-Key"] == MASK
+    assert [step.name for step in result.steps] == ["bind", "render", "authorize", "send", "map"]
+    assert result.response is not None
+    assert json.loads(result.response.body) == {"name": "Ann"}
+    assert (failed[0], failed[2]) == (1, "")
+    refused = json.loads(failed[1])
+    assert (refused["outcome"], refused["reason"], refused["status"]) == ("failure", "status", 503)
+    assert SENTINEL not in ok[1] + failed[1]
+
+
 async def test_each_live_send_is_in_the_invocation_history_as_a_test(
     installation: Installation, upstream: Upstream, contract: Contract
 ) -> None:
@@ -234,6 +300,13 @@ def test_send_to_an_unknown_api_or_request_names_what_is_missing(
         {
             "no API 'Nope' in client 'demo'": ["demo", "Nope", "Get customer"],
             "no request 'Nope' in API 'Customer CRM'": ["demo", "customer crm", "Nope"],
+            "no API 'Custmer CRM' in client 'demo'; did you mean 'Customer CRM'?": [
+                "demo",
+                "Custmer CRM",
+                "Get customer",
+            ],
+            "no request 'Post dispositon' in API 'Customer CRM'; did you mean 'Post "
+            "disposition'?": ["demo", "Customer CRM", "Post dispositon"],
         },
     )
 

@@ -5,7 +5,13 @@ import sys
 
 from pydantic import ValidationError
 
-from callout.cli import backup, calls, installation, interchange  # noqa: F401 - each registers its commands
+from callout.cli import (  # noqa: F401 - each registers its commands
+    backup,
+    calls,
+    installation,
+    interchange,
+    library,
+)
 from callout.cli.common import app, report
 from callout.db import crypto
 from callout.errors import CalloutError

@@ -14,7 +14,7 @@ from callout.designers.effects import FireBody
 from callout.interchange import curl
 from callout.invocations import authorize as authorize_flow
 from callout.invocations import service as invocations
-from callout.invocations.schemas import AuthorizeDone, InvokeBody
+from callout.invocations.schemas import AuthorizeDone, InvokeBody, TracedResult
 from callout.settings import get_settings
 from callout.show import show_fire, show_outcome
 
@@ -41,6 +41,18 @@ def send(
             "secrets masked.",
         ),
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Also the request as sent, the response's status and headers, and the "
+            "steps' timings; secrets masked.",
+        ),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The whole result and its trace as JSON.")
+    ] = False,
 ) -> None:
     """Call a request and print its outcome, status, timing, outputs and body.
 
@@ -48,6 +60,7 @@ def send(
 
     Examples:
       callout send demo "Customer CRM" "Get customer" -p customerId=42
+      callout send demo "Customer CRM" "Get customer" -p customerId=42 -v
       callout send demo "Customer CRM" "Get customer" -p customerId=42 --curl
     """
     body = InvokeBody.model_validate(
@@ -68,7 +81,10 @@ def send(
         view = outcome.request
         sys.stdout.write(curl.command(view.method, view.url, view.headers, view.body) + "\n")
         return
-    show_outcome(out, outcome)
+    if as_json:
+        out.print_json(TracedResult.of(outcome).model_dump_json())
+    else:
+        show_outcome(out, outcome, verbose=verbose)
     if outcome.outcome != "success":
         raise typer.Exit(1)
 
@@ -91,6 +107,9 @@ def fire(
 
     Exits 0 when the event ran to its end, 1 when a failed action stopped it or its deadline
     passed.
+
+    Examples:
+      callout fire demo "Agent desktop" "In Call" --context call.json --mode mock
     """
     body = FireBody.model_validate({"context": json_file(context) if context else {}, "mode": mode})
     database = installed()
@@ -120,6 +139,9 @@ def authorize(
     Open the printed URL; the provider sends the browser back to
     http://127.0.0.1:PORT/callback (register it with the provider), and the refresh token
     is kept, sealed, with the API.
+
+    Examples:
+      callout authorize demo Calendar --port 8765
     """
     done = asyncio.run(_authorize(client, api, port, wait))
     out.print(done.message)

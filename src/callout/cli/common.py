@@ -1,21 +1,54 @@
 """What every `callout` command shares: the command groups, the consoles, failing with one
 clear line, and opening the installation's database."""
 
+import inspect
 import json
 from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import make_url
+from typer.core import TyperCommand, TyperGroup
 
 from callout.apis import catalog
 from callout.db import migrations
 from callout.db.engine import Database
 from callout.settings import get_settings
 
+# How `callout --help` lists the commands: by panel, setting up first, each panel in this
+# order. A command not named here is listed last, under "Other".
+HELP_ORDER = {
+    "Installation": ("init", "serve", "openapi", "db", "keys", "apikey", "backup", "restore"),
+    "Library": ("apis", "requests", "import", "import-curl", "export", "schema"),
+    "Calls": ("send", "fire", "authorize"),
+}
+OTHER = "Other"
+
+
+class InPanels(TyperGroup):
+    """Lists the commands as HELP_ORDER says, not in the order their modules happened to
+    be imported. Each is summed up by its docstring's first paragraph on one line (rich
+    help keeps the docstring's line breaks, which cut it mid-sentence)."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        panels = {name: panel for panel, names in HELP_ORDER.items() for name in names}
+        order = list(panels)
+        ranked = sorted(self.commands, key=lambda n: order.index(n) if n in panels else len(order))
+        self.commands = {name: self.commands[name] for name in ranked}
+        for name, command in self.commands.items():
+            if isinstance(command, TyperCommand | TyperGroup):
+                command.rich_help_panel = panels.get(name, OTHER)
+            if command.short_help is None and command.help:
+                first = inspect.cleandoc(command.help).split("\n\n")[0]
+                command.short_help = " ".join(first.split())
+
+
 # Locals stay out of tracebacks: a frame may hold a secret on its way to being sealed.
 app = typer.Typer(
+    cls=InPanels,
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     help="Callout: the function library for agent scripts.",
@@ -32,7 +65,9 @@ err = Console(stderr=True)
 
 
 def report(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    """One line on stderr; the message escaped, as it may quote a name that looks like
+    markup (`[/x]` would otherwise end the command with a traceback)."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
 
 
 def fail(message: str) -> NoReturn:

@@ -43,6 +43,9 @@ def init() -> None:
     """Set up a fresh installation: data dir, secret key, database, demo client.
 
     Prints the demo client's admin key once. Running it again changes nothing.
+
+    Examples:
+      CALLOUT_DATA_DIR=/srv/callout callout init
     """
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -73,7 +76,11 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Default: CALLOUT_PORT.")] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Processes serving at once.")] = 1,
 ) -> None:
-    """Serve the REST API (its docs at /docs) and the built web UI at /."""
+    """Serve the REST API (its docs at /docs) and the built web UI at /.
+
+    Examples:
+      callout serve --host 0.0.0.0 --port 8000 --workers 4
+    """
     import uvicorn
 
     settings = get_settings()
@@ -152,6 +159,9 @@ def openapi(
     """Print the REST API's OpenAPI document as JSON: what GET /openapi.json answers.
 
     Needs no server and no set-up: the web UI's types are generated from it at build time.
+
+    Examples:
+      callout openapi --output openapi.json
     """
     from callout.web.app import create_app
 
@@ -174,14 +184,22 @@ def openapi(
 
 @db_app.command("upgrade")
 def dbupgrade() -> None:
-    """Migrate the database to the newest revision and refresh the system APIs."""
+    """Migrate the database to the newest revision and refresh the system APIs.
+
+    Examples:
+      callout db upgrade
+    """
     changed = upgrade(open_database())
     out.print(f"Database is current; {changed} system API(s) added, updated or removed.")
 
 
 @keys_app.command("generate")
 def keys_generate() -> None:
-    """Print a new `key_id:base64` entry for CALLOUT_SECRET_KEYS."""
+    """Print a new `key_id:base64` entry for CALLOUT_SECRET_KEYS.
+
+    Examples:
+      callout keys generate
+    """
     out.print(crypto.generate_entry(), highlight=False)
 
 
@@ -192,6 +210,9 @@ def keys_rotate() -> None:
     With the key file, a new key is generated and put first. With CALLOUT_SECRET_KEYS, put a
     new entry first (`callout keys generate`), restart the servers, then run this.
     Old keys stay, to open backups; remove them once no row uses them.
+
+    Examples:
+      callout keys rotate
     """
     database = installed()
     keys = get_settings().key_source()
@@ -218,7 +239,12 @@ def apikey_create(
     role: Annotated[str, typer.Option(help="viewer, editor or admin.")] = "viewer",
     platform: Annotated[bool, typer.Option(help="A platform-admin key (all clients).")] = False,
 ) -> None:
-    """Create an API key and print it, once."""
+    """Create an API key and print it, once.
+
+    Examples:
+      callout apikey create --client demo --role editor --name scripts
+      callout apikey create --platform --name prometheus
+    """
     if platform == (client is not None):
         fail("give either --client CODE or --platform")
     if role not in ("viewer", "editor", "admin"):

@@ -218,6 +218,9 @@ def schema(
     written (e.g. VS Code's YAML extension: `# yaml-language-server: $schema=<file>`).
 
     Needs no server and no set-up; docs/callout-file.schema.json holds a copy.
+
+    Examples:
+      callout schema --output callout-file.schema.json
     """
     text = json.dumps(file_schema(), indent=2, ensure_ascii=False) + "\n"
     if output is None:

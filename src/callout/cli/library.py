@@ -1,0 +1,208 @@
+"""A client's library from the terminal: its APIs and their requests, listed, shown, created
+and deleted through the services the REST API uses, as the operator."""
+
+import sys
+from collections.abc import Callable
+from typing import Annotated, Literal, TypeVar
+
+import typer
+from pydantic import TypeAdapter
+from sqlalchemy.orm import Session
+
+from callout.apis import definitions, request_service
+from callout.apis import service as apis
+from callout.apis.repository import ApiFilter
+from callout.apis.schemas import ApiSummary, ApiType, ApiWrite, RequestRead
+from callout.cli.common import app, err, fail, installed, out
+from callout.clients import service as clients
+from callout.clients.access import OPERATOR
+from callout.db.models import Client
+from callout.schemas import IfMatch, Page
+from callout.settings import get_settings
+from callout.show import show_api, show_apis, show_request, show_requests
+
+T = TypeVar("T")
+
+apis_app = typer.Typer(no_args_is_help=True, help="A client's APIs: list, show, create, delete.")
+requests_app = typer.Typer(no_args_is_help=True, help="The requests of an API: list, show.")
+app.add_typer(apis_app, name="apis")
+app.add_typer(requests_app, name="requests")
+
+ClientArg = Annotated[str, typer.Argument(help="The client's code.")]
+ApiArg = Annotated[str, typer.Argument(help="The API's id or name (ignoring case).")]
+RequestArg = Annotated[str, typer.Argument(help="The request's id or name (ignoring case).")]
+AsJson = Annotated[
+    bool, typer.Option("--json", help="Print JSON, as the REST API answers, and nothing else.")
+]
+
+# Rows read per query while listing everything: the REST API's largest page.
+PAGE = 200
+API_LIST = TypeAdapter(list[ApiSummary])
+REQUEST_LIST = TypeAdapter(list[RequestRead])
+
+
+def _every(page: Callable[[int, int], Page[T]]) -> list[T]:
+    """Every item of a paged list, page after page: a terminal lists them all."""
+    items: list[T] = []
+    while True:
+        read = page(PAGE, len(items))
+        items += read.items
+        if not read.items or len(items) >= read.total:
+            return items
+
+
+def _client(session: Session, code: str) -> Client:
+    return clients.visible_client(session, OPERATOR, code)
+
+
+def _print_json(items: list[T], adapter: TypeAdapter[list[T]]) -> None:
+    out.print_json(adapter.dump_json(items).decode())
+
+
+@apis_app.command("list")
+def apis_list(
+    client: ClientArg,
+    kind: Annotated[
+        Literal["all", "client", "system"],
+        typer.Option(help="The client's own APIs, the system APIs, or both."),
+    ] = "all",
+    search: Annotated[str | None, typer.Option(help="Part of the name.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """List the APIs a client can call: its own first, then the system APIs, each by name.
+
+    Examples:
+      callout apis list demo
+      callout apis list demo --kind client --search crm --json
+    """
+    where = ApiFilter(kind=kind, search=search)
+    with installed().transaction(reads_only=True) as session:
+        owner = _client(session, client)
+        found = _every(lambda limit, offset: apis.list_apis(session, owner, where, limit, offset))
+    if as_json:
+        _print_json(found, API_LIST)
+    else:
+        show_apis(out, found)
+
+
+@apis_app.command("show")
+def apis_show(client: ClientArg, api: ApiArg, as_json: AsJson = False) -> None:
+    """Show an API: its settings, headers (secrets masked), authorization and requests.
+
+    Examples:
+      callout apis show demo "Customer CRM"
+    """
+    with installed().transaction(reads_only=True) as session:
+        owner = _client(session, client)
+        found = apis.get_api(session, owner, definitions.resolve_api(session, owner, api))
+        service = None
+        if found.service_id is not None:
+            service = clients.get_service(session, owner, found.service_id).name
+    if as_json:
+        out.print_json(found.model_dump_json())
+    else:
+        show_api(out, found, service)
+
+
+@apis_app.command("create")
+def apis_create(
+    client: ClientArg,
+    name: Annotated[str, typer.Option(help="Unique in the client's library, ignoring case.")],
+    base_url: Annotated[str, typer.Option(help="Where every request's URL starts.")],
+    description: Annotated[str, typer.Option(help="What the API is for.")] = "",
+    api_type: Annotated[
+        ApiType, typer.Option("--type", help="api, or a Slack or Teams incoming webhook.")
+    ] = "api",
+    as_json: AsJson = False,
+) -> None:
+    """Create an API with no headers and no authorization (`callout import` reads a whole
+    one from a file).
+
+    Examples:
+      callout apis create demo --name Billing --base-url https://billing.example.com/api
+    """
+    data = ApiWrite.model_validate(
+        {"name": name, "base_url": base_url, "description": description, "type": api_type}
+    )
+    keyring = get_settings().key_source().keyring()
+    with installed().transaction() as session:
+        created = apis.create_api(session, keyring, OPERATOR, _client(session, client), data)
+    if as_json:
+        out.print_json(created.model_dump_json())
+    else:
+        out.print(f"Created API {created.name!r} (id {created.id}).", markup=False, highlight=False)
+
+
+@apis_app.command("delete")
+def apis_delete(
+    client: ClientArg,
+    api: ApiArg,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
+) -> None:
+    """Delete one of the client's APIs with its requests; asks first unless --yes.
+
+    Refused while a designer calls it, or when it changed after it was read for the question.
+
+    Examples:
+      callout apis delete demo "Old CRM" --yes
+    """
+    database = installed()
+    with database.transaction(reads_only=True) as session:
+        owner = _client(session, client)
+        api_id = definitions.resolve_api(session, owner, api)
+        found = apis.writable(apis.find_api(session, owner, api_id, with_requests=True))
+        name, version, requests = found.name, found.version, len(found.requests)
+    if not yes:
+        if not sys.stdin.isatty():
+            fail(f"deleting API {name!r} needs --yes when there is no terminal to ask on")
+        question = f"Delete API {name!r} and its {requests} request(s)?"
+        if not typer.confirm(question, err=True):
+            err.print("Nothing deleted.")
+            raise typer.Exit(1)
+    # The version read above: a change made since the question was asked is not deleted unseen.
+    with database.transaction() as session:
+        apis.delete_api(
+            session, OPERATOR, _client(session, client), api_id, IfMatch(frozenset({version}))
+        )
+    out.print(f"Deleted API {name!r}.", markup=False, highlight=False)
+
+
+@requests_app.command("list")
+def requests_list(client: ClientArg, api: ApiArg, as_json: AsJson = False) -> None:
+    """List an API's requests, in the order they were made.
+
+    Examples:
+      callout requests list demo "Customer CRM"
+    """
+    with installed().transaction(reads_only=True) as session:
+        owner = _client(session, client)
+        api_id = definitions.resolve_api(session, owner, api)
+        found = _every(
+            lambda limit, offset: request_service.list_requests(
+                session, owner, api_id, limit, offset
+            )
+        )
+    if as_json:
+        _print_json(found, REQUEST_LIST)
+    else:
+        show_requests(out, found)
+
+
+@requests_app.command("show")
+def requests_show(
+    client: ClientArg, api: ApiArg, request: RequestArg, as_json: AsJson = False
+) -> None:
+    """Show a request: its URL template, parameters, outputs, headers (secrets masked) and
+    body.
+
+    Examples:
+      callout requests show demo "Customer CRM" "Get customer" --json
+    """
+    with installed().transaction(reads_only=True) as session:
+        owner = _client(session, client)
+        api_id, request_id = definitions.resolve(session, owner, api, request)
+        found = request_service.get_request(session, owner, api_id, request_id)
+    if as_json:
+        out.print_json(found.model_dump_json())
+    else:
+        show_request(out, found)
