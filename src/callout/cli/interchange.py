@@ -129,9 +129,10 @@ def import_(
     as_json: Annotated[bool, typer.Option("--json", help="The report as JSON.")] = False,
     passphrase_file: PassphraseFile = None,
 ) -> None:
-    """Import APIs from Callout files, Postman collections, OpenAPI descriptions or cURL
-    command lines. Every file is checked first; all is written in one transaction, so a bad
-    file changes nothing.
+    """Import APIs from Callout files, Postman collections, OpenAPI or cURL.
+
+    Every file is checked first; all is written in one transaction, so a bad file changes
+    nothing.
 
     Examples:
       callout import demo petstore.yaml
@@ -240,9 +241,10 @@ def import_curl(
     dry_run: Annotated[bool, typer.Option(help="Check and report; write nothing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="The report as JSON.")] = False,
 ) -> None:
-    """Import a cURL command line (as API docs and browsers' "Copy as cURL" give it) as a
-    new API with one request. Nothing is run: the line is read as a shell would split it,
-    and one with shell operators (; | && $(...)) is refused.
+    """Import a cURL command line as a new API with one request.
+
+    The line is as API docs and browsers' "Copy as cURL" give it. Nothing is run: it is read
+    as a shell would split it, and one with shell operators (; | && $(...)) is refused.
 
     Examples:
       callout import-curl demo 'curl -u alice https://api.example.com/v1/customers/42'
