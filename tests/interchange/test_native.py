@@ -16,7 +16,7 @@ from callout.clients.access import OPERATOR
 from callout.db.crypto import KeySource
 from callout.db.secrets import Vault, api_owner, request_owner
 from callout.errors import Invalid
-from callout.interchange import native, service
+from callout.interchange import export, native, service
 from callout.interchange.schemas import ApiDocument
 from callout.interchange.sealing import Sealer
 from tests.conftest import Tenant, Tenants
@@ -85,7 +85,7 @@ async def test_export_with_sealed_secrets_then_import_gives_the_same_api(
 ) -> None:
     a, b = tenants.a, tenants.b
     api_id = await _rich_api(http, a, auth)
-    document = service.export_api(session, keys.keyring(), a.client, api_id, Sealer(PASSPHRASE))
+    document = export.export_api(session, keys.keyring(), a.client, api_id, Sealer(PASSPHRASE))
     text = native.dump(document)
     assert SENTINEL not in text
 
@@ -243,7 +243,7 @@ async def test_sealed_secrets_need_the_passphrase_and_stay_with_their_api(
     a, b = tenants.a, tenants.b
     api_id = await _rich_api(http, a, every_authorization()[3])  # bearer
     sealer = Sealer(PASSPHRASE)
-    document = service.export_api(session, keys.keyring(), a.client, api_id, sealer)
+    document = export.export_api(session, keys.keyring(), a.client, api_id, sealer)
     keyring = keys.keyring()
 
     def load(doc: ApiDocument, passphrase: str | None) -> None:
@@ -267,7 +267,7 @@ async def test_sealed_files_are_refused_over_rest_without_a_passphrase(
     a, b = tenants.a, tenants.b
     api_id = await _rich_api(http, a, every_authorization()[3])
     text = native.dump(
-        service.export_api(session, keys.keyring(), a.client, api_id, Sealer(PASSPHRASE))
+        export.export_api(session, keys.keyring(), a.client, api_id, Sealer(PASSPHRASE))
     )
     response = await http.post(f"/api/v1/clients/{b.code}/import", content=text, headers=b.editor)
     assert response.status_code == 422

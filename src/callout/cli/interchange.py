@@ -15,6 +15,7 @@ from callout.cli.common import app, err, fail, installed, out
 from callout.clients import service as clients
 from callout.clients.access import OPERATOR
 from callout.interchange import archive, service
+from callout.interchange import export as exporting
 from callout.interchange.schemas import (
     ApiDocument,
     Clash,
@@ -88,12 +89,12 @@ def export(
     with installed().transaction() as session:
         owner = clients.visible_client(session, OPERATOR, client)
         if api is None:
-            documents = service.export_library(session, keyring, owner, sealer)
+            documents = exporting.export_library(session, keyring, owner, sealer)
         else:
             api_id = definitions.resolve_api(session, owner, api)
-            documents = [service.export_api(session, keyring, owner, api_id, sealer)]
+            documents = [exporting.export_api(session, keyring, owner, api_id, sealer)]
     if api is not None:
-        text = service.WRITERS[format](documents[0])
+        text = exporting.WRITERS[format](documents[0])
         if output is None:
             sys.stdout.write(text)
         else:

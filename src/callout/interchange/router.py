@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from callout.interchange import archive, service
+from callout.interchange import archive, export, service
 from callout.interchange.schemas import Clash, ExportFormat, Format, ImportReport
 from callout.web.deps import ClientDep, IdPath, KeyringDep, PrincipalDep, SessionDep
 
@@ -110,10 +110,10 @@ def export_api(
     `missing_secrets`, never sent), a Postman v2.1 collection (secrets as empty
     variables), or each request as a cURL command line (placeholders as they are, secrets
     as the mask)."""
-    document = service.export_api(session, keyring, client, api_id)
+    document = export.export_api(session, keyring, client, api_id)
     filename = f"{archive.file_stem(document.name)}.{EXTENSIONS[format]}"
     return Response(
-        service.WRITERS[format](document),
+        export.WRITERS[format](document),
         media_type=MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
@@ -127,7 +127,7 @@ def export_api(
 def export_library(session: SessionDep, keyring: KeyringDep, client: ClientDep) -> Response:
     """The client's own APIs, one Callout file each, in a zip (secrets named, never sent):
     what `POST .../import` takes back."""
-    documents = service.export_library(session, keyring, client)
+    documents = export.export_library(session, keyring, client)
     return Response(
         archive.zipped(documents),
         media_type=ZIP,

@@ -7,7 +7,6 @@ the caller's transaction rolls back, so a bad import changes nothing. A dry run 
 same writes in a savepoint it rolls back: its report is the one a real import would give.
 """
 
-import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -26,34 +25,24 @@ from callout.clients.access import Principal
 from callout.clients.repository import ServiceRepository
 from callout.clients.schemas import ServiceWrite
 from callout.db.crypto import Keyring
-from callout.db.models import Api, Client
-from callout.db.secrets import Vault, api_owner, request_owner, stored_fields
+from callout.db.models import Client
 from callout.errors import CalloutError, Conflict, FieldProblem
 from callout.interchange import curl, loading, native, openapi, postman
 from callout.interchange.schemas import (
-    FORMAT,
     ApiDocument,
     Clash,
     Converted,
-    ExportFormat,
     Format,
     ImportedApi,
     ImportReport,
 )
-from callout.interchange.sealing import Opener, Sealer
+from callout.interchange.sealing import Opener
 from callout.schemas import name_key
 
 READERS: dict[Format, Callable[[Any, str], Converted]] = {
     "callout": native.read,
     "openapi": openapi.read,
     "postman": postman.read,
-}
-
-# Writers of one API as a file: a Callout file, a Postman v2.1 collection, cURL commands.
-WRITERS: dict[ExportFormat, Callable[[ApiDocument], str]] = {
-    "callout": native.dump,
-    "postman": lambda document: json.dumps(postman.write(document), indent=2, ensure_ascii=False),
-    "curl": curl.write,
 }
 
 
@@ -354,69 +343,3 @@ def located(error: CalloutError, source: str, prefix: str) -> CalloutError:
     problems = [FieldProblem(f"{source}: {prefix}{p.field}", p.message) for p in error.problems]
     detail = "; ".join(f"{p.field}: {p.message}" for p in problems) or f"{source}: {error.detail}"
     return type(error)(detail, problems, error.extensions)
-
-
-def export_api(
-    session: Session,
-    keyring: Keyring,
-    client: Client,
-    api_id: int,
-    sealer: Sealer | None = None,
-) -> ApiDocument:
-    """The client's API (or a system API) as a document: its secrets named as missing, or
-    sealed by `sealer`."""
-    api = apis.find_api(session, client, api_id, with_requests=True)
-    return document_of(session, keyring, client, api, sealer)
-
-
-def document_of(
-    session: Session, keyring: Keyring, client: Client, api: Api, sealer: Sealer | None
-) -> ApiDocument:
-    owners = [api_owner(api.id), *(request_owner(r.id) for r in api.requests)]
-    stored = stored_fields(session, client.id, owners)
-    service = None
-    if api.service_id is not None and api.client_id is not None:
-        found = ServiceRepository(session, client).get(api.service_id)
-        service = found.name if found is not None else None
-    requests = [
-        {c: getattr(row, c) for c in REQUEST_COLUMNS}
-        | {"headers": row.headers, "missing_secrets": sorted(stored[request_owner(row.id)])}
-        for row in api.requests
-    ]
-    values: dict[str, Any] = {
-        "callout": FORMAT,
-        "name": api.name,
-        "description": api.description,
-        "base_url": api.base_url,
-        "type": api.type,
-        "service": service,
-        "headers": api.headers,
-        "authorization": api.authorization,
-        "missing_secrets": sorted(stored[api_owner(api.id)]),
-        "requests": requests,
-    }
-    if sealer is not None and any(stored.values()):
-        vault = Vault(session, keyring, client.id)
-        sealed = {
-            "api": vault.reveal_all(api_owner(api.id)),
-            "requests": {
-                row.name: vault.reveal_all(request_owner(row.id))
-                for row in api.requests
-                if stored[request_owner(row.id)]
-            },
-        }
-        values["secrets"] = sealer.seal(api.name, sealed)
-        values["missing_secrets"] = []
-        for request in requests:
-            request["missing_secrets"] = []
-    return ApiDocument.model_validate(values, context=native.STORED)
-
-
-def export_library(
-    session: Session, keyring: Keyring, client: Client, sealer: Sealer | None = None
-) -> list[ApiDocument]:
-    """The client's own APIs as documents, by name."""
-    return [
-        document_of(session, keyring, client, api, sealer)
-        for api in ApiRepository(session, client).own_with_requests()
-    ]

@@ -29,7 +29,7 @@ from callout.db.models import Api, Client
 from callout.designers import service as designers
 from callout.designers.repository import DesignerRepository
 from callout.errors import CalloutError, Conflict
-from callout.interchange import archive, loading, native, service
+from callout.interchange import archive, export, loading, native, service
 from callout.interchange.backup import audit_trail, designer_file
 from callout.interchange.backup.manifest import (
     BACKUP_FORMAT,
@@ -63,7 +63,7 @@ def export_all(session: Session, keyring: Keyring, sealer: Sealer | None) -> dic
                 "services": [{"name": s.name, "description": s.description} for s in services],
             }
         )
-        library = service.export_library(session, keyring, client, sealer)
+        library = export.export_library(session, keyring, client, sealer)
         for name, text in archive.named(library):
             files[f"{client.code}/apis/{name}"] = text
         service_names = {s.id: s.name for s in services}
