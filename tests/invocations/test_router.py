@@ -2,6 +2,7 @@
 mock, the invocation log, fresh plans after an edit, and secrets that never come back."""
 
 import logging
+import shlex
 from collections.abc import Iterator
 from typing import Any
 
@@ -640,6 +641,26 @@ async def test_sentinel_never_leaves_invoke_test_the_log_or_log_records_on_an_ec
     for record in records:
         assert SENTINEL not in record.getMessage(), record.name
     assert SENTINEL not in every_log_record.text
+
+
+async def test_dry_run_gives_the_request_as_a_curl_line_with_secrets_masked(
+    http: httpx.AsyncClient, tenants: Tenants, upstream: Upstream
+) -> None:
+    a = tenants.a
+    api_id, request_id = await sentinel_crm(http, a, upstream)
+
+    response = await http.post(
+        invoke_url(a, api_id, request_id, "test"), json=customer(mode="dry_run"), headers=a.editor
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["outcome"] == "success", response.text
+    request = response.json()["request"]
+    words = shlex.split(request["curl"])
+    assert words[:2] == ["curl", request["url"]]
+    assert f"Authorization: {MASK}" in words
+    assert f"X-Request-Token: {MASK}" in words
+    assert SENTINEL not in request["curl"]
 
 
 async def test_outputs_mapped_from_an_echoed_secret_are_masked(

@@ -77,8 +77,11 @@ class History:
                 "reason": outcome.reason,
                 "status": outcome.status,
                 "duration_ms": outcome.duration_ms,
+                # Computed fields (a request's cURL line) are made again when it is read back.
                 "trace": (
-                    TracedResult.of(outcome).model_dump(mode="json") if failed_test else None
+                    TracedResult.of(outcome).model_dump(mode="json", exclude_computed_fields=True)
+                    if failed_test
+                    else None
                 ),
             }
         )

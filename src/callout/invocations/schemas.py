@@ -4,7 +4,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, computed_field
 
 from callout.runtime.executor import Outcome
 from callout.schemas import Model
@@ -53,6 +53,16 @@ class RequestView(Model):
     url: str
     headers: list[HeaderView]
     body: str | None
+
+    @computed_field(description="The request as one cURL command line, secrets masked.")  # type: ignore[prop-decorator]
+    @property
+    def curl(self) -> str:
+        """Written by the server's one cURL writer, so the UI and `callout send --curl` agree."""
+        # Imported here: the cURL reader reports through web.problems, which imports this module.
+        from callout.interchange import curl
+
+        headers = [(h.name, h.value) for h in self.headers]
+        return curl.command(self.method, self.url, headers, self.body)
 
 
 class ResponseView(Model):

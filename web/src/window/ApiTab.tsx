@@ -8,6 +8,7 @@ import { SaveProblems } from "../common/SaveProblems";
 import { SecretInput } from "../common/SecretInput";
 import { ServiceSelect } from "../common/ServiceSelect";
 import { AUTH_FIELDS, AUTH_LABELS, type AuthType, type Authorization, type FieldSpec, authorizationInput, offeredTypes } from "./authorization";
+import { ExportMenu } from "./ExportMenu";
 import { TabActions } from "./TabActions";
 import { useEditor } from "./useEditor";
 import { useTab } from "./useTab";
@@ -85,6 +86,7 @@ export function ApiTab({ client, apiId, onDirty, onTitle, registerSave, onDelete
           <Button variant="light" onClick={onCopy}>
             Copy
           </Button>
+          <ExportMenu client={client} apiId={apiId} />
           {!system && (
             <TabActions
               what={`the API “${read.name}”`}

@@ -5,6 +5,8 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { type ApiRead, type ApiSummary, api, describe, unwrap } from "../api/client";
 import { ApiTab } from "./ApiTab";
 import { ApiTree } from "./ApiTree";
+import { ImportModal } from "./ImportModal";
+import { type ImportReport, saveDownload } from "./interchange";
 import { useLeaveGuard } from "../common/useLeaveGuard";
 import { RequestTab } from "./RequestTab";
 import { MAX_TABS, type Tab, type Tabs, apiTabKey, closeApi, closeTab, noTabs, openTab, requestTabKey, updateTab } from "./tabs";
@@ -18,6 +20,7 @@ export function ApiWindow({ client, shown }: { client: string; shown: boolean })
   const [selected, setSelected] = useState<Selected | null>(null);
   const [closing, setClosing] = useState<Tab | null>(null);
   const [copying, setCopying] = useState<{ api: Selected; name: string; error?: string } | null>(null);
+  const [importing, setImporting] = useState(false);
   const saves = useRef(new Map<string, () => Promise<unknown>>());
 
   const open = useCallback((tab: Tab) => {
@@ -109,6 +112,22 @@ export function ApiWindow({ client, shown }: { client: string; shown: boolean })
     }
   }
 
+  /** The library changed: the lists show it, and the first API written opens in a tab. */
+  async function imported(report: ImportReport) {
+    await refreshLists();
+    const first = report.apis.find((a) => a.id != null);
+    if (first?.id != null) openApi({ id: first.id, name: first.name, system: false });
+  }
+
+  async function exportLibrary() {
+    try {
+      const answer = await api.GET("/api/v1/clients/{client}/export", { params: { path: { client } }, parseAs: "blob" });
+      saveDownload(unwrap(answer) as Blob, answer.response, `${client}-apis.zip`);
+    } catch (error) {
+      notifications.show({ color: "red", title: "Library not exported", message: describe(error) });
+    }
+  }
+
   const active = tabs.open.find((t) => t.key === tabs.active) ?? null;
   const requestClose = (tab: Tab) => (tab.dirty ? setClosing(tab) : setTabs((t) => closeTab(t, tab.key)));
 
@@ -153,6 +172,9 @@ export function ApiWindow({ client, shown }: { client: string; shown: boolean })
           <Button size="xs" onClick={addApi}>
             Add API
           </Button>
+          <Button size="xs" variant="light" onClick={() => setImporting(true)}>
+            Import
+          </Button>
           <Tooltip label={selected ? `Under “${selected.name}”` : "Select an API first"}>
             <Button size="xs" variant="light" onClick={addRequest} disabled={!selected || selected.system}>
               Add Request
@@ -163,6 +185,9 @@ export function ApiWindow({ client, shown }: { client: string; shown: boolean })
           </Button>
           <Button size="xs" variant="light" onClick={refreshLists}>
             Refresh
+          </Button>
+          <Button size="xs" variant="light" onClick={exportLibrary}>
+            Export library
           </Button>
           <Button size="xs" variant="light" onClick={() => active && requestClose(active)} disabled={!active}>
             Close tab
@@ -224,6 +249,8 @@ export function ApiWindow({ client, shown }: { client: string; shown: boolean })
           </TabStrip>
         )}
       </AppShell.Main>
+
+      <ImportModal client={client} opened={importing} onClose={() => setImporting(false)} onImported={imported} />
 
       <Modal opened={closing !== null} onClose={() => setClosing(null)} title="Close with unsaved edits?">
         <Text size="sm">“{closing?.title}” has edits that are not saved. Closing drops them.</Text>

@@ -2,7 +2,7 @@ import { Alert, Badge, Button, Code, CopyButton, Group, Paper, SegmentedControl,
 import { lazy, Suspense, useEffect, useRef, useState } from "react";
 import { type RequestRead, type TracedResult, api, describe, unwrap } from "../api/client";
 import { CONTEXT_ROOTS } from "../editor/placeholders";
-import { curlOf, typed, type ValueType } from "./values";
+import { typed, type ValueType } from "./values";
 
 const TemplateEditor = lazy(() => import("../editor/TemplateEditor"));
 
@@ -73,7 +73,8 @@ export function SendPanel({ client, apiId, request, unsaved }: { client: string;
     try {
       const rendered = await test("dry_run");
       if (!rendered?.request) return;
-      const line = curlOf(rendered.request);
+      // The server writes the line (`callout send --curl` prints the same), secrets masked.
+      const line = rendered.request.curl;
       setCurl(line);
       // Copied at once; where the browser refuses the clipboard, the line is there to select.
       await navigator.clipboard?.writeText(line).catch(() => undefined);

@@ -17,16 +17,3 @@ export function typed(type: ValueType | undefined, text: unknown): unknown {
   }
   return text;
 }
-
-/** A shell-quoted word: single quotes, with each ' written as '\''. */
-export function shellQuote(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
-}
-
-/** The request as a cURL command line, from what the server rendered (secrets masked there). */
-export function curlOf(request: { method: string; url: string; headers: { name: string; value: string }[]; body?: string | null }): string {
-  const words = ["curl", "-X", request.method, shellQuote(request.url)];
-  for (const header of request.headers) words.push("-H", shellQuote(`${header.name}: ${header.value}`));
-  if (request.body) words.push("--data-raw", shellQuote(request.body));
-  return words.join(" ");
-}
