@@ -16,6 +16,7 @@ One handler (`web/problems.py`) renders them as RFC 9457 problem+json; the CLI p
       + InvocationFailed     an invoked request ended in failure or timeout (422, 502, 504)
 """
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Self
@@ -58,6 +59,25 @@ class CalloutError(Exception):
     def field(cls, field: str, message: str) -> Self:
         """The error about one field, e.g. `Conflict.field("name", "is taken")`."""
         return cls(f"{field}: {message}", [FieldProblem(field, message)])
+
+    def at(self, where: str) -> Self:
+        """The same error about a part of something larger: `at("requests[3]")` makes the
+        problem of `method` one of `requests[3].method`; `at("crm.yaml: ")`, one of a file."""
+        moved = copy.copy(self)
+        moved.problems = [FieldProblem(_joined(where, p.field), p.message) for p in self.problems]
+        moved.detail = "; ".join(f"{p.field}: {p.message}" for p in moved.problems) or (
+            f"{where.removesuffix(': ')}: {self.detail}"
+        )
+        moved.args = (moved.detail,)
+        return moved
+
+
+def _joined(where: str, field: str) -> str:
+    if not where:
+        return field
+    if where.endswith(": "):  # a file's name: "crm.yaml: name"
+        return where + field
+    return where + field if field.startswith("[") else f"{where}.{field}"
 
 
 class Invalid(CalloutError):

@@ -302,3 +302,37 @@ async def test_the_library_export_is_a_zip_the_import_takes_back(
     )
     assert imported.status_code == 201, imported.text
     assert sorted(x["name"] for x in imported.json()["apis"]) == ["One", "one!"]
+
+
+SLACK = """callout: 1
+name: Alerts
+base_url: https://hooks.slack.com/services
+type: slack
+requests:
+  - name: Escalation
+    method: POST
+    content_type: json
+    body: '{"text": "Escalated"}'
+  - name: Lookup
+    method: GET
+"""
+
+
+async def test_a_rule_a_request_breaks_at_save_is_named_with_its_place(
+    http: httpx.AsyncClient, session: Session, tenants: Tenants
+) -> None:
+    """The requests of an import are written together: the service's own rules (here, a
+    Slack webhook takes POST) still name the request by its place in the file."""
+    b = tenants.b
+    before = rows_of(session, b.client.id)
+    response = await http.post(
+        f"/api/v1/clients/{b.code}/import",
+        params={"name": "alerts.yaml"},
+        content=SLACK,
+        headers=b.editor,
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [
+        {"field": "alerts.yaml: requests[1].method", "message": "a slack webhook takes POST"}
+    ]
+    assert rows_of(session, b.client.id) == before

@@ -185,6 +185,11 @@ class RequestRepository:
         stmt = self.readable().where(Request.api_id == api.id, Request.name_key == key)
         return self.session.scalar(stmt)
 
+    def name_keys(self, api: Api) -> set[str]:
+        """The name keys of the API's requests."""
+        stmt = self.readable().where(Request.api_id == api.id).with_only_columns(Request.name_key)
+        return set(self.session.scalars(stmt))
+
     def names(self, api: Api) -> list[str]:
         """The names of the API's requests."""
         stmt = self.readable().where(Request.api_id == api.id).with_only_columns(Request.name)

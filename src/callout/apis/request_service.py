@@ -1,7 +1,7 @@
 """Use cases for the requests under an API: list, read, create, update, delete."""
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,9 +17,9 @@ from callout.clients.access import Principal
 from callout.db.crypto import Keyring
 from callout.db.engine import flush
 from callout.db.models import Api, Client, Request, utcnow
-from callout.db.secrets import request_owner, stored_fields
+from callout.db.secrets import Vault, request_owner, stored_fields
 from callout.designers import references
-from callout.errors import Conflict, Invalid, NotFound
+from callout.errors import CalloutError, Conflict, Invalid, NotFound
 from callout.schemas import IfMatch, Page, name_key
 
 NEW_REQUEST = "New Request"
@@ -65,16 +65,57 @@ def create_request(
     principal.require("editor")
     api = writable(find_api(session, client, api_id))
     _check_name(session, client, api, data.name, None)
-    check_message(api, data)
-    split = sf.SecretSplit(stored=set(), incomplete=incomplete)
-    headers = split.headers(data.headers)
-    split.check()
-    request = Request(api_id=api.id, headers=headers, **mappers.request_columns(data))
+    request, split = _new_row(api, data, incomplete)
     session.add(request)
     flush(session, taken=_taken(data.name))
     seal(session, keyring, client, api, request, split)
     _audit(session, principal, client, "create", api, request, data.model_fields_set | split.fields)
     return mappers.request(RequestRead, api, request)
+
+
+def create_requests(
+    session: Session,
+    keyring: Keyring,
+    principal: Principal,
+    client: Client,
+    api_id: int,
+    data: Sequence[RequestWrite],
+    *,
+    incomplete: bool = False,
+) -> None:
+    """Create many requests under one API at once, as an import does, by the rules of
+    `create_request`: one query for the names taken and one flush, not a round of each per
+    request (GitHub's 1,000 operations took 6.7 s one by one). A broken rule is raised
+    with its request's place, `[3].method`."""
+    principal.require("editor")
+    api = writable(find_api(session, client, api_id))
+    taken = RequestRepository(session, client).name_keys(api)
+    rows = []
+    for index, request in enumerate(data):
+        try:
+            if name_key(request.name) in taken:
+                raise _taken(request.name)
+            taken.add(name_key(request.name))
+            rows.append((*_new_row(api, request, incomplete), request))
+        except CalloutError as error:
+            raise error.at(f"[{index}]") from None
+    session.add_all(row for row, _, _ in rows)
+    flush(session)
+    vault = Vault(session, keyring, client.id)
+    for row, split, request in rows:
+        for field, value in split.new.items():
+            vault.put(api.id, row.id, field, value)
+        changed = request.model_fields_set | split.fields
+        _audit(session, principal, client, "create", api, row, changed)
+
+
+def _new_row(api: Api, data: RequestWrite, incomplete: bool) -> tuple[Request, sf.SecretSplit]:
+    """A request's row and the secrets to seal with it, once its rules hold."""
+    check_message(api, data)
+    split = sf.SecretSplit(stored=set(), incomplete=incomplete)
+    headers = split.headers(data.headers)
+    split.check()
+    return Request(api_id=api.id, headers=headers, **mappers.request_columns(data)), split
 
 
 def new_request(

@@ -35,6 +35,7 @@ from callout.interchange.schemas import (
     Format,
     ImportedApi,
     ImportReport,
+    RequestDocument,
 )
 from callout.interchange.sealing import Opener
 from callout.schemas import name_key
@@ -261,28 +262,23 @@ class _Writer:
             else:
                 api = create(name)
         except CalloutError as error:
-            raise located(error, source, "") from None
+            raise error.at(f"{source}: ") from None
         self.taken.add(name_key(api.name))
         name = api.name
         request_secrets: dict[str, dict[str, str]] = secrets.get("requests", {})
-        for index, request in enumerate(doc.requests):
-            values = request_secrets.get(request.name, {})
-            fields = request.model_dump(include=set(REQUEST_COLUMNS))
-            written = RequestWrite.model_validate(
-                fields | {"headers": [_header(h, values) for h in request.headers]}
+        written = [_request(r, request_secrets.get(r.name, {})) for r in doc.requests]
+        try:
+            request_service.create_requests(
+                self.session,
+                self.keyring,
+                self.principal,
+                self.client,
+                api.id,
+                written,
+                incomplete=True,
             )
-            try:
-                request_service.create_request(
-                    self.session,
-                    self.keyring,
-                    self.principal,
-                    self.client,
-                    api.id,
-                    written,
-                    incomplete=True,
-                )
-            except CalloutError as error:
-                raise located(error, source, f"requests[{index}].") from None
+        except CalloutError as error:
+            raise error.at(f"{source}: requests") from None
         self.report.append(
             ImportedApi(
                 source=source,
@@ -311,9 +307,17 @@ class _Writer:
                 self.session, self.principal, self.client, ServiceWrite(name=name)
             )
         except CalloutError as error:
-            raise located(error, source, "service: ") from None
+            raise error.at(f"{source}: service") from None
         self.services_created.append(created.name)
         return created.id
+
+
+def _request(request: RequestDocument, secrets: dict[str, str]) -> RequestWrite:
+    """A request as it is written, its sealed header values put back."""
+    fields = request.model_dump(include=set(REQUEST_COLUMNS))
+    return RequestWrite.model_validate(
+        fields | {"headers": [_header(h, secrets) for h in request.headers]}
+    )
 
 
 def _header(header: Any, secrets: dict[str, str]) -> Any:
@@ -336,10 +340,3 @@ def _missing(doc: ApiDocument, secrets: dict[str, Any]) -> list[str]:
             if name not in values
         ]
     return missing
-
-
-def located(error: CalloutError, source: str, prefix: str) -> CalloutError:
-    """The same error, each problem's field prefixed with the file and the place in it."""
-    problems = [FieldProblem(f"{source}: {prefix}{p.field}", p.message) for p in error.problems]
-    detail = "; ".join(f"{p.field}: {p.message}" for p in problems) or f"{source}: {error.detail}"
-    return type(error)(detail, problems, error.extensions)

@@ -237,7 +237,7 @@ def _write(
         try:
             created_designer = designers.create_designer(session, OPERATOR, client, data)
         except CalloutError as error:
-            raise service.located(error, source, "") from None
+            raise error.at(f"{source}: ") from None
         restored.designers[name_key(created_designer.name)] = created_designer.id
     audit_trail.put_back(session, client, checked.trail, restored)
     return RestoredClient(
