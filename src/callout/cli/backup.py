@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from callout.cli.common import app, err, fail, installed, open_database, out, upgrade
+from callout.cli.common import app, err, fail, installed, out, set_up
 from callout.cli.interchange import PassphraseFile, read_passphrase
 from callout.interchange import backup as backups
 from callout.interchange.sealing import Opener, Sealer
@@ -71,11 +71,7 @@ def restore(
     def passphrase() -> str:  # asked for only if a file holds sealed secrets
         return read_passphrase(passphrase_file, confirm=False)
 
-    settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    keyring = settings.key_source(create=True).keyring()
-    database = open_database()
-    upgrade(database)
+    keyring, database = set_up()
     with database.transaction() as session:
         restored = backups.restore(session, keyring, files, Opener(passphrase))
     table = Table("client", "services", "APIs", "requests", "designers", "audit events", box=None)

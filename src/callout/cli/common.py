@@ -14,6 +14,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from callout.apis import catalog
 from callout.db import migrations
+from callout.db.crypto import Keyring
 from callout.db.engine import Database
 from callout.settings import get_settings
 
@@ -85,6 +86,17 @@ def upgrade(database: Database) -> int:
     migrations.upgrade(database.engine)
     with database.transaction() as session:
         return catalog.sync(session)
+
+
+def set_up() -> tuple[Keyring, Database]:
+    """A data dir ready to hold an installation: made if missing, with a secret key (made if
+    missing) and the database at the newest revision. What `init` and `restore` start from."""
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    keyring = settings.key_source(create=True).keyring()
+    database = open_database()
+    upgrade(database)
+    return keyring, database
 
 
 def installed() -> Database:

@@ -24,6 +24,7 @@ from callout.cli.common import (
     keys_app,
     open_database,
     out,
+    set_up,
     upgrade,
 )
 from callout.clients import service as clients
@@ -47,17 +48,13 @@ def init() -> None:
     Examples:
       CALLOUT_DATA_DIR=/srv/callout callout init
     """
-    settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    keyring = settings.key_source(create=True).keyring()
-    database = open_database()
-    upgrade(database)
+    keyring, database = set_up()
     with database.transaction() as session:
         if ClientRepository(session).count():
             out.print("Already set up: nothing to do.")
             return
         created = seed(session, keyring)
-    out.print(f"Set up in {settings.data_dir.resolve()} with the demo client [bold]demo[/].")
+    out.print(f"Set up in {get_settings().data_dir.resolve()} with the demo client [bold]demo[/].")
     out.print("Its admin key, shown this once (send it as `Authorization: Bearer <key>`):")
     out.print(created.key, highlight=False, soft_wrap=True)
 
