@@ -29,7 +29,7 @@ from callout.db.models import Base, Secret
 from callout.db.secrets import Vault, api_owner, request_owner
 from callout.logging import RedactionFilter, configure, redact
 from callout.schemas import MASK
-from callout.web.problems import validation_problems
+from callout.validation import validation_problems
 from tests.conftest import Tenant, Tenants
 from tests.factories import SENTINEL, api_body, every_authorization, request_body, rsa_private_key
 

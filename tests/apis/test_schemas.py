@@ -28,7 +28,7 @@ from callout.errors import FieldProblem
 from callout.runtime import templates
 from callout.runtime.templates import Placeholder, TemplateError
 from callout.schemas import MASK
-from callout.web.problems import validation_problems
+from callout.validation import validation_problems
 from tests.factories import api_body, request_body, rsa_private_key
 
 

@@ -9,8 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from callout.apis.fields import Header
 from callout.db.crypto import KeySource
 from callout.db.secrets import Vault, api_owner, request_owner
 from callout.schemas import MASK
@@ -277,6 +279,30 @@ async def test_a_credential_header_must_be_marked_secret(
     assert revealed(session, keys, a, owner(sealed.json()["id"])) == {
         f"headers.{name.lower()}": f"Bearer {SENTINEL}"
     }
+
+
+@pytest.mark.parametrize(
+    ("value", "plain"),
+    [
+        ("${loginData.token}", True),
+        ("Bearer ${loginData.token}", True),
+        ("token ${apiToken}", True),
+        ("Basic ${credentials}", True),
+        (f"sk_live_{SENTINEL} ${{suffix}}", False),  # a word that is no scheme: a secret
+        (f"Bearer {SENTINEL}", False),
+        ("Bearer ${a} ${b}x", False),
+    ],
+)
+def test_a_credential_header_of_a_scheme_and_placeholders_stores_no_secret(
+    value: str, plain: bool
+) -> None:
+    """`Authorization: Bearer ${loginData.token}` holds no credential (it comes with each
+    call): it need not be secret. Any literal text beyond a scheme word may be one."""
+    if plain:
+        assert Header(name="Authorization", value=value).secret is False
+    else:
+        with pytest.raises(ValidationError, match="carries credentials: mark it secret"):
+            Header(name="Authorization", value=value)
 
 
 # Their size

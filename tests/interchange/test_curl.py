@@ -2,6 +2,7 @@
 the browsers' Copy as cURL, curl's options, hostile shell text, and round trips through the
 runtime's own plan and render."""
 
+import base64
 import contextlib
 import json
 import re
@@ -18,7 +19,7 @@ from callout.apis.authorization import BasicAuth, BearerAuth, NoAuth, OAuth2Auth
 from callout.apis.fields import RESERVED_HEADERS, Header, NameValue
 from callout.apis.schemas import ApiFields, RequestParameter
 from callout.errors import Invalid
-from callout.interchange import curl
+from callout.interchange import curl, native
 from callout.interchange.curl import shell
 from callout.interchange.schemas import ApiDocument, Converted, RequestDocument
 from callout.invocations.compile import compile_plan
@@ -75,7 +76,7 @@ def secret(value: Any) -> str:
 # Real command lines from public API documentation.
 
 
-def test_stripe_charge_becomes_basic_authorization_and_form_fields() -> None:
+def test_stripe_charge_keeps_its_key_as_a_secret_header_and_sends_form_fields() -> None:
     # https://stripe.com/docs/api/charges/create (the documentation's own test key)
     converted = read(
         """curl https://api.stripe.com/v1/charges \\
@@ -89,9 +90,15 @@ def test_stripe_charge_becomes_basic_authorization_and_form_fields() -> None:
     document = converted.documents[0]
     request = document.requests[0]
     assert (document.name, document.base_url) == ("api.stripe.com", "https://api.stripe.com")
-    assert isinstance(document.authorization, BasicAuth)
-    assert document.authorization.username == "sk_test_4eC39HqLyjWDarjtT1zdp7dc"
-    assert secret(document.authorization.password) == ""
+    # The key is Basic's user name, which Callout keeps in clear: it goes as a secret
+    # header with the same value curl sends.
+    assert isinstance(document.authorization, NoAuth)
+    [header] = request.headers
+    assert (header.name, header.secret) == ("Authorization", True)
+    assert (
+        header.value == "Basic " + base64.b64encode(b"sk_test_4eC39HqLyjWDarjtT1zdp7dc:").decode()
+    )
+    assert "sk_test" not in native.dump(document)
     assert (request.name, request.method, request.endpoint_path) == (
         "POST /v1/charges",
         "POST",
@@ -107,10 +114,9 @@ def test_stripe_charge_becomes_basic_authorization_and_form_fields() -> None:
             "My First Test Charge (created for API docs at https://www.stripe.com/docs/api)",
         ),
     ]
-    assert request.headers == []  # curl's form content type is Callout's own for a form
     assert notes_of(converted) == [
-        "word 3 (-u): the password is empty: the user name is the credential (an API key, as "
-        "Stripe's), and Basic authorization keeps a user name in clear"
+        "word 3 (-u): the user name is the credential (the password is empty): kept as a "
+        "secret Authorization header"
     ]
 
 

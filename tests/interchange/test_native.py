@@ -250,7 +250,9 @@ async def test_sealed_secrets_need_the_passphrase_and_stay_with_their_api(
         file = service.File("crm.yaml", native.dump(doc).encode())
         service.import_files(session, keyring, OPERATOR, b.client, [file], passphrase=passphrase)
 
-    with pytest.raises(Invalid, match=r"crm\.yaml: secrets: the file holds sealed secrets"):
+    with pytest.raises(
+        Invalid, match=r"crm\.yaml: secrets: the file holds sealed secrets: import it with"
+    ):
         load(document, None)
     with pytest.raises(Invalid, match="a wrong passphrase, or the file was changed"):
         load(document, "not the passphrase at all")
@@ -271,7 +273,7 @@ async def test_sealed_files_are_refused_over_rest_without_a_passphrase(
     )
     response = await http.post(f"/api/v1/clients/{b.code}/import", content=text, headers=b.editor)
     assert response.status_code == 422
-    assert "give the passphrase" in response.text
+    assert "import it with `callout import --passphrase-file`" in response.text
 
 
 async def test_export_and_import_keep_to_the_client_and_the_role(

@@ -55,12 +55,13 @@ def outputs(found: RequestDocument) -> dict[str, tuple[str, str]]:
 def openapi(
     paths: dict[str, Any] | None = None, components: dict[str, Any] | None = None, **top: Any
 ) -> dict[str, Any]:
-    """A small OpenAPI 3.1 document of a shop, with what a test gives."""
+    """A small OpenAPI 3.1 document of a shop, with what a test gives (by default, one
+    operation: a document of none is refused)."""
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "Shop", "version": "1"},
         "servers": [{"url": "https://shop.example.com/v1"}],
-        "paths": paths or {},
+        "paths": paths or {"/ping": {"get": {"responses": {"204": {"description": "Up"}}}}},
     }
     if components:
         document["components"] = components
@@ -238,6 +239,13 @@ def test_callouts_own_openapi_document_imports(contract: Contract) -> None:
 
 
 # Servers
+
+
+def test_a_document_of_no_operation_is_refused() -> None:
+    """A file cut short before its paths would otherwise import as an empty API."""
+    document = openapi() | {"paths": {}}
+    with pytest.raises(Invalid, match=r"shop\.json: describes no operation under `paths`"):
+        read(document, "shop.json")
 
 
 def test_long_title_is_cut_to_the_name_limit() -> None:

@@ -171,8 +171,9 @@ class Header(Model):
     """A header sent with every request (API) or one request; `secret` values are encrypted.
 
     A credential header (the runtime's table) must be secret unless its value is placeholders
-    only. Stored rows are read with the context `{"stored": True}`: one written before a
-    name joined the table still loads, and a write must then mark it secret.
+    only, after a scheme (`credential_free`). Stored rows are read with the context
+    `{"stored": True}`: one written before a name joined the table still loads, and a write
+    must then mark it secret.
     """
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -196,7 +197,7 @@ class Header(Model):
             raise field_error("name", f"{self.name} is set by Callout's HTTP client, not by hand")
         if name_key(self.name) in CREDENTIAL_HEADERS and not self.secret:
             stored = isinstance(info.context, dict) and info.context.get("stored")
-            if not stored and not _placeholders_only(self.value):
+            if not stored and not credential_free(self.value):
                 raise field_error(
                     "secret", f"the {self.name} header carries credentials: mark it secret"
                 )
@@ -207,10 +208,19 @@ class Header(Model):
         return MASK if self.secret else value
 
 
-def _placeholders_only(value: str) -> bool:
-    """Whether a value is nothing but placeholders (`${accessToken}`): the credential then
-    comes with each call, and nothing secret is stored."""
-    parts = templates.parse(value)
+# Authentication schemes (RFC 9110 section 11.1) a credential may start with: words, never
+# secrets. Registered ones and the common unregistered ones APIs document.
+AUTH_SCHEMES = re.compile(
+    r"^(basic|bearer|digest|dpop|negotiate|oauth|token|apikey|api-key|key|ssws) +",
+    re.IGNORECASE,
+)
+
+
+def credential_free(value: str) -> bool:
+    """Whether a credential header's value stores no credential: nothing but placeholders,
+    after an authentication scheme (`${accessToken}`, `Bearer ${loginData.token}`). The
+    credential then comes with each call, and nothing secret is stored."""
+    parts = templates.parse(AUTH_SCHEMES.sub("", value, count=1))
     return bool(parts) and all(isinstance(part, templates.Placeholder) for part in parts)
 
 

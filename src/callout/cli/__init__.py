@@ -15,7 +15,7 @@ from callout.cli import (  # noqa: F401 - each registers its commands
 from callout.cli.common import app, report
 from callout.db import crypto
 from callout.errors import CalloutError
-from callout.web.problems import validation_problems
+from callout.validation import validation_problems
 
 __all__ = ["app", "main"]
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import TypeAdapter
 from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
@@ -17,7 +18,6 @@ from callout.clients.access import OPERATOR
 from callout.interchange import archive, service
 from callout.interchange import export as exporting
 from callout.interchange.schemas import (
-    ApiDocument,
     Clash,
     ExportFormat,
     Format,
@@ -25,6 +25,7 @@ from callout.interchange.schemas import (
     file_schema,
 )
 from callout.interchange.sealing import Sealer
+from callout.schemas import Name
 from callout.settings import get_settings
 
 
@@ -75,7 +76,7 @@ def export(
     --with-secrets they are sealed under a passphrase (scrypt, AES-256-GCM).
 
     Examples:
-      callout export demo "CRM lookup" > crm.yaml
+      callout export demo "Customer CRM" > crm.yaml
       callout export demo -o library/
       callout export demo -o library/ --with-secrets
     """
@@ -206,8 +207,7 @@ def _show(report: ImportReport, as_json: bool) -> None:
         out.print(f"service created: {escape(name)}", highlight=False)
     for note in report.notes:
         out.print(
-            f"[yellow]not carried:[/] {escape(note.source)}: {escape(note.where)}: "
-            f"{escape(note.message)}",
+            f"[yellow]note:[/] {escape(note.source)}: {escape(note.where)}: {escape(note.message)}",
             highlight=False,
         )
 
@@ -254,8 +254,10 @@ def import_curl(
     text = sys.stdin.read() if command == "-" else command
     converted = service.convert(service.File("command line", text.encode()), "curl")
     if name is not None:
-        named = converted.documents[0].model_dump() | {"name": name}
-        converted.documents[0] = ApiDocument.model_validate(named)
+        # Only the name changes: checked on its own, then put in (the document's secret
+        # header values would dump as the mask).
+        checked = TypeAdapter(Name).validate_python(name)
+        converted.documents[0] = converted.documents[0].model_copy(update={"name": checked})
     keyring = get_settings().key_source().keyring()
     with installed().transaction() as session:
         owner = clients.visible_client(session, OPERATOR, client)

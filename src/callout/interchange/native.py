@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from callout.errors import FieldProblem, Invalid
 from callout.interchange.schemas import ApiDocument, Converted
-from callout.web.problems import validation_problems
+from callout.validation import validation_problems
 
 # The order of a document's keys in a file: settings first, requests last.
 ORDER = (

@@ -40,7 +40,7 @@ FileDep = Annotated[tuple[str, bytes], Depends(_body)]
             "required": True,
             "description": "The file as it is: a Callout YAML file, a Postman collection, an "
             "OpenAPI description (JSON or YAML), a cURL command line, or a zip of Callout "
-            "files (a library export).",
+            "files (a library export; recognised by its first bytes too).",
             "content": {
                 "application/yaml": {"schema": {"type": "string"}},
                 "application/json": {"schema": {"type": "object"}},
@@ -74,7 +74,7 @@ def import_file(
     """Import APIs with their requests: every file is checked before anything is written,
     and all is written in one transaction, so a bad file changes nothing."""
     content_type, data = file
-    if content_type.split(";")[0].strip().lower() == ZIP:
+    if content_type.split(";")[0].strip().lower() == ZIP or data.startswith(b"PK\x03\x04"):
         files = archive.unzip(data, name)
     else:
         files = [service.File(name, data)]

@@ -73,7 +73,10 @@ class Opener:
             self._passphrase = self._passphrase()
         if self._passphrase is None:
             raise Invalid.field(
-                where, "the file holds sealed secrets: give the passphrase they were sealed with"
+                where,
+                "the file holds sealed secrets: import it with `callout import "
+                "--passphrase-file` (REST and the web UI take no passphrase), or export it "
+                "again without --with-secrets",
             )
         try:
             salt, nonce, ciphertext = (

@@ -154,10 +154,18 @@ def write_all(
     return ImportReport(
         dry_run=dry_run,
         formats=sorted({found.format for _, found in converted}),
-        apis=writer.report,
+        # A dry run's ids were never committed: the real import may give others.
+        apis=[a.model_copy(update={"id": None}) for a in writer.report]
+        if dry_run
+        else writer.report,
         services_created=writer.services_created,
         notes=[note for _, found in converted for note in found.notes],
     )
+
+
+def _without_ids(report: list[ImportedApi]) -> list[ImportedApi]:
+    """A dry run's report: its ids were never committed, and a real import may give others."""
+    return [api.model_copy(update={"id": None}) for api in report]
 
 
 @contextmanager

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import Field, computed_field
 
+from callout.apis.fields import Writable
+from callout.interchange import curl
 from callout.runtime.executor import Outcome
 from callout.schemas import Model
 
@@ -48,7 +50,10 @@ class HeaderView(Model):
     value: str
 
 
-class RequestView(Model):
+class RequestView(Writable):
+    """The request as sent (or, on a dry run, as it would be), secrets masked; read back
+    (a stored trace, `callout send --json`), its `curl` is made again."""
+
     method: str
     url: str
     headers: list[HeaderView]
@@ -58,9 +63,6 @@ class RequestView(Model):
     @property
     def curl(self) -> str:
         """Written by the server's one cURL writer, so the UI and `callout send --curl` agree."""
-        # Imported here: the cURL reader reports through web.problems, which imports this module.
-        from callout.interchange import curl
-
         headers = [(h.name, h.value) for h in self.headers]
         return curl.command(self.method, self.url, headers, self.body)
 

@@ -18,17 +18,14 @@ from fastapi.routing import iter_route_contexts
 from pydantic import Field
 from starlette.exceptions import HTTPException
 
-from callout.apis.authorization import SCHEMES
-from callout.designers.schemas import ACTION_KINDS, Usage
-from callout.errors import CalloutError, FieldProblem, field_path
+from callout.designers.schemas import Usage
+from callout.errors import CalloutError, FieldProblem
 from callout.invocations.schemas import OutcomeName
 from callout.schemas import MAX_DEPTH, Model
+from callout.validation import validation_problems
 
 log = logging.getLogger("callout.web")
 MEDIA_TYPE = "application/problem+json"
-LOCATIONS = ("body", "query", "path", "header")
-OBJECT_EXPECTED = ("model_attributes_type", "model_type", "dict_type")
-NOT_JSON = "the body must be JSON (Content-Type: application/json)"
 
 
 class FieldError(Model):
@@ -80,45 +77,6 @@ def problem(
         content["errors"] = [{"field": p.field, "message": p.message} for p in problems]
     content.update(extensions or {})
     return JSONResponse(content, status_code=status, media_type=MEDIA_TYPE, headers=headers)
-
-
-def field_name(loc: Sequence[str | int]) -> str:
-    """A readable path: ("headers", 2, "name") -> "headers[2].name".
-
-    The tag pydantic adds inside a discriminated union is dropped, so an OAuth 2.0 token URL
-    is `authorization.token_url`, and a designer's FUNCTION CALL parameter
-    `actions[0].parameters[1].name`, here as in every other error.
-    """
-    parts = list(loc)
-    for i in range(len(parts) - 1, 0, -1):
-        scheme = parts[i - 1] == "authorization" and parts[i] in SCHEMES
-        action = i >= 2 and parts[i - 2] == "actions" and parts[i] in ACTION_KINDS
-        if scheme or action:
-            del parts[i]
-    return field_path(parts)
-
-
-def validation_problems(errors: Sequence[Any], *, located: bool = False) -> list[FieldProblem]:
-    """Pydantic's errors as field problems; `located` errors (FastAPI's) start with where in
-    the HTTP request the input was (`body`, `query`, ...), which the field name leaves out."""
-    found = []
-    for error in errors:
-        loc = tuple(error.get("loc", ()))
-        if located and loc and loc[0] in LOCATIONS:
-            loc = loc[1:]
-        message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
-        if error.get("type") == "missing":
-            message = "is required"
-        elif error.get("type") == "extra_forbidden":
-            message = "is not a field of this object"
-        elif error.get("type") in OBJECT_EXPECTED:
-            # FastAPI hands on the raw bytes of a body not sent as application/json.
-            raw = isinstance(error.get("input"), bytes)
-            message = NOT_JSON if raw else "must be an object"
-        elif error.get("type") == "json_invalid":
-            loc, message = (), f"is not valid JSON: {error.get('ctx', {}).get('error', message)}"
-        found.append(FieldProblem(field_name(loc), message))
-    return found
 
 
 async def _callout_error(_request: Request, error: Exception) -> JSONResponse:

@@ -14,7 +14,7 @@ from callout.audit.schemas import Action, ObjectType
 from callout.clients.schemas import Code, DisplayName, ServiceWrite
 from callout.errors import FieldProblem, Invalid
 from callout.schemas import Model, name_key
-from callout.web.problems import validation_problems
+from callout.validation import validation_problems
 
 BACKUP_FORMAT = 1
 M = TypeVar("M", bound=Model)

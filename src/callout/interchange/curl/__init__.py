@@ -41,7 +41,7 @@ from callout.runtime import templates
 from callout.runtime.credential_headers import CREDENTIAL_HEADERS
 from callout.runtime.plan import join_url
 from callout.schemas import MASK, MAX_NAME, name_key
-from callout.web.problems import validation_problems
+from callout.validation import validation_problems
 
 # Linux refuses one argument longer than 128 KiB (MAX_ARG_STRLEN), so no longer command ran
 # as typed; a larger body is sent from a file, which an import cannot read anyway.
@@ -200,20 +200,25 @@ class _Reader:
             if scheme.lower() == "bearer" and credentials and len(credentials.split()) == 1:
                 del headers["authorization"]
                 return self._bearer(credentials)
-            if scheme.lower() == "basic" and (decoded := _basic(credentials)):
+            if scheme.lower() == "basic" and (decoded := _basic(credentials)) and decoded[1]:
                 del headers["authorization"]
                 return self._basic(*decoded, header.where)
-            return {"type": NoAuth().type}
+            return {"type": NoAuth().type}  # the header stays, secret
         if bearer is not None:
             return self._bearer(bearer.value)
         if user is not None:
             name, colon, password = user.value.partition(":")
-            if colon and not password:
+            if colon and not password and name:
+                # The user name is the credential (an API key, as Stripe's), and Basic
+                # authorization keeps its user name in clear: sent as a secret header instead.
+                encoded = base64.b64encode(user.value.encode()).decode()
+                headers["authorization"] = Pair("Authorization", f"Basic {encoded}", user.where)
                 self.note(
                     user.where,
-                    "the password is empty: the user name is the credential (an API key, as "
-                    "Stripe's), and Basic authorization keeps a user name in clear",
+                    "the user name is the credential (the password is empty): kept as a "
+                    "secret Authorization header",
                 )
+                return {"type": NoAuth().type}
             return self._basic(name, password if colon else None, user.where)
         if parts.username is not None:
             secret = unquote(parts.password) if parts.password is not None else None

@@ -74,6 +74,10 @@ def read(data: Any, source: str) -> Converted:
         raise refuse(source, unusable) from None
     base_url = _base_url(top.servers if "servers" in data else [], notes)
     requests, requirements = _requests(document, notes)
+    if not entries(data.get("paths")):
+        # A file cut short before its paths (or one of webhooks only): an empty API would
+        # hide that. Operations present but none carried are named in the notes instead.
+        raise unreadable(source, "describes no operation under `paths`: nothing to import")
     security = security_of(document, base_url, top.security, requirements)
     for where, message in security.notes:
         notes.add(where, message)

@@ -9,7 +9,7 @@ from urllib.parse import unquote_plus
 
 from pydantic import ValidationError
 
-from callout.apis.fields import RESERVED_HEADERS, TOKEN, Header
+from callout.apis.fields import RESERVED_HEADERS, TOKEN, Header, credential_free
 from callout.apis.names import COPY_NUMBERING, unique_name
 from callout.apis.schemas import Method, SampleResponse
 from callout.apis.secret_fields import header_field
@@ -212,8 +212,9 @@ class RequestReader:
                 value = escape(filled)
             else:
                 value = placing.template(written, secret=secret)
-                # only variables: nothing secret is stored, the parameters are masked
-                secret = secret and not (written and not VARIABLE.sub("", written))
+                # only variables (after a scheme such as `Token `): nothing secret is
+                # stored, the parameters are masked
+                secret = secret and not credential_free(value)
             header = {
                 "name": name,
                 "value": value,
