@@ -49,6 +49,17 @@ class Settings(BaseSettings):
         le=60,
         description="Seconds a cached request plan is trusted before its version is checked.",
     )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis (redis://, rediss:// or unix://) through which every process hears "
+        "what the others' commits changed and drops the plans, designers and keys it made "
+        "stale at once; unset means each process checks them after plan_ttl and access_ttl.",
+    )
+    redis_channel: str = Field(
+        default="callout:commits",
+        min_length=1,
+        description="The pub/sub channel the processes of one installation share on Redis.",
+    )
     public_url: str | None = Field(
         default=None,
         description="Callout's address as browsers reach it, for OAuth 2.0 redirects; "
@@ -123,6 +134,14 @@ class Settings(BaseSettings):
             for entry in value:
                 guard.check_entry(str(entry))
         return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        """A typo fails at start-up, not as a Redis lost for ever."""
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value or None
 
     @model_validator(mode="after")
     def _keys_parse(self) -> "Settings":

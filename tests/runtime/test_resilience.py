@@ -693,7 +693,13 @@ async def test_a_client_sees_only_its_own_runtime_view(
 
     assert theirs.status_code == 404, theirs.text
     assert own.status_code == 200, own.text
-    assert own.json() == {"in_flight": 0, "max_in_flight": 1, "failures": {}, "circuits": []}
+    assert own.json() == {
+        "in_flight": 0,
+        "max_in_flight": 1,
+        "failures": {},
+        "circuits": [],
+        "redis": "off",  # no CALLOUT_REDIS_URL: each process on its own, as ever
+    }
 
 
 async def test_invoke_past_the_cap_answers_429_at_once(

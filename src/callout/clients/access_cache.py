@@ -75,6 +75,14 @@ class AccessCache:
                 if client.value.id in changes.clients:
                     del self._clients[code]
 
+    def clear(self) -> None:
+        """Drop every key and client (`db/broadcast.py`: messages from other processes may be
+        lost)."""
+        with self._lock:
+            self.generation += 1
+            self._principals.clear()
+            self._clients.clear()
+
     def _get(self, held: OrderedDict[str, _Held[T]], name: str) -> T | None:
         now = monotonic()
         with self._lock:

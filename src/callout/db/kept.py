@@ -92,3 +92,7 @@ class Kept(Generic[K, V]):
             self._generation += 1
             for key in [k for k, entry in self._entries.items() if stale(k, entry.value)]:
                 del self._entries[key]
+
+    def clear(self) -> None:
+        """Drop every value: what another process wrote may have gone unheard."""
+        self.forget(lambda _key, _value: True)

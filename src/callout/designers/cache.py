@@ -27,6 +27,10 @@ class DesignerCache:
         if changes.designers:
             self._kept.forget(lambda key, _: key[1] in changes.designers)
 
+    def clear(self) -> None:
+        """Drop every designer (`db/broadcast.py`: messages from other processes may be lost)."""
+        self._kept.clear()
+
     def load(self, session: Session, client: Client, designer_id: int) -> DesignerRead:
         """The designer as stored now; read whole only if its version moved."""
         key = (client.id, designer_id)

@@ -1,11 +1,13 @@
 """Compiled request plans, cached per client and request, checked against stored versions.
 
 A write in this process drops the plans of every API it touched as it commits (`forget`), so
-the next call here sees it. Another process hears nothing: its cached plan is trusted for
-`ttl` seconds, after which the next call checks the request's and its API's versions (one
-indexed query) and rebuilds the plan only if either moved (`db/kept.py`). So an edit reaches
-every other process within `ttl`, and the hot path touches the database at most once per
-`ttl` per request. Ids are never reused, so a plan can never be taken for a newer object's.
+the next call here sees it. With Redis (CALLOUT_REDIS_URL) every other process hears of the
+write and drops them too (`db/broadcast.py`). Without it, or while Redis is lost, another
+process hears nothing: its cached plan is trusted for `ttl` seconds, after which the next
+call checks the request's and its API's versions (one indexed query) and rebuilds the plan
+only if either moved (`db/kept.py`). So an edit reaches every other process within `ttl`,
+and the hot path touches the database at most once per `ttl` per request. Ids are never
+reused, so a plan can never be taken for a newer object's.
 """
 
 from sqlalchemy.orm import Session
@@ -33,6 +35,10 @@ class PlanCache:
         """Drop the plans of the APIs a commit changed or deleted."""
         if changes.apis:
             self._kept.forget(lambda _, plan: plan.key.api_id in changes.apis)
+
+    def clear(self) -> None:
+        """Drop every plan (`db/broadcast.py`: messages from other processes may be lost)."""
+        self._kept.clear()
 
     def plan(
         self, session: Session, keyring: Keyring, client: Client, api_id: int, request_id: int

@@ -23,7 +23,7 @@ its counts in the sum: counters never go back.
 
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
@@ -53,6 +53,16 @@ DURATION = Histogram(
     registry=REGISTRY,
 )
 
+# 1 while this process hears the others' commits through Redis, 0 while Redis is lost; absent
+# when CALLOUT_REDIS_URL is unset. One value per live worker (`pid` label) when several serve.
+REDIS_CONNECTED = Gauge(
+    "callout_redis_connected",
+    "Whether this process is connected to Redis, by what it uses Redis for.",
+    ("purpose",),
+    registry=REGISTRY,
+    multiprocess_mode="liveall",
+)
+
 
 Children = tuple[Counter, Histogram]
 _CHILDREN: dict[tuple[str, ...], Children] = {}
@@ -78,6 +88,11 @@ def observe(client_code: str, plan: Plan, mode: Mode, traced: bool, outcome: Out
         children = _CHILDREN[labels] = INVOCATIONS.labels(*labels), DURATION.labels(*labels)
     children[0].inc()
     children[1].observe(outcome.duration_ms / 1000)
+
+
+def redis_connected(connected: bool) -> None:
+    """Show whether commits reach the other processes (`db/broadcast.py`)."""
+    REDIS_CONNECTED.labels("invalidation").set(1 if connected else 0)
 
 
 def exposition(directory: Path | None) -> bytes:

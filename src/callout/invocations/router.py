@@ -143,7 +143,8 @@ def api_metrics(
 def runtime_state(runtime: RuntimeDep, client: ClientDep) -> RuntimeRead:
     """This process's view of the client's calls: how many are in flight against the cap,
     how many failed by reason (blocked_address, too_large, circuit_open, too_many_calls,
-    timeout...), and each API's circuit breaker."""
+    timeout...), each API's circuit breaker, and whether it hears the other processes'
+    commits through Redis."""
     return service.state(runtime, client)
 
 

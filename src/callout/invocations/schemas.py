@@ -186,6 +186,11 @@ class RuntimeRead(Model):
     max_in_flight: int
     failures: dict[str, int] = Field(description="Calls that did not succeed, by reason.")
     circuits: list[CircuitRead]
+    redis: Literal["off", "connected", "disconnected"] = Field(
+        description="Whether this process hears the others' commits through Redis "
+        "(CALLOUT_REDIS_URL): off when unset; disconnected while Redis is lost, when edits "
+        "made through other processes are seen after plan_ttl instead of at once.",
+    )
 
 
 class AuthorizeBody(Model):

@@ -13,6 +13,7 @@ from callout.apis.service import find_api
 from callout.clients import service as clients
 from callout.clients.access import Principal
 from callout.db.admission import Admission
+from callout.db.broadcast import Broadcast
 from callout.db.crypto import KeySource
 from callout.db.engine import Database
 from callout.db.models import Client, Invocation
@@ -54,6 +55,7 @@ class Runtime:
     executor: Executor
     plans: PlanCache
     history: History
+    broadcast: Broadcast | None = None  # set by the app when CALLOUT_REDIS_URL is
 
     @classmethod
     async def start(
@@ -260,6 +262,7 @@ def state(runtime: Runtime, client: Client) -> RuntimeRead:
             if owner == client.id
         },
         circuits=circuits,
+        redis="off" if runtime.broadcast is None else runtime.broadcast.state,
     )
 
 

@@ -16,6 +16,7 @@ from callout.audit.router import router as audit_router
 from callout.clients.access_cache import AccessCache
 from callout.clients.router import router as clients_router
 from callout.db.admission import Admission
+from callout.db.broadcast import Broadcast
 from callout.db.crypto import KeySource
 from callout.db.engine import Database
 from callout.designers.cache import DesignerCache
@@ -73,6 +74,15 @@ def create_app(
             database.on_commit(access.forget),
             database.on_commit(designers.forget),
         ]
+        if settings.redis_url:
+            runtime.broadcast = Broadcast(
+                settings.redis_url,
+                settings.redis_channel,
+                [runtime.plans, access, designers],
+                on_state=prometheus.redis_connected,
+            )
+            runtime.broadcast.start()
+            listeners.append(database.on_commit(runtime.broadcast.committed))
         if owns_database:  # built by `callout serve`: this process serves
             _settle_heap()
         try:
@@ -80,6 +90,8 @@ def create_app(
         finally:
             for stop_listening in listeners:
                 stop_listening()
+            if runtime.broadcast is not None:
+                await runtime.broadcast.close()
             await runtime.close()
             admission.close()
             if owns_database:
