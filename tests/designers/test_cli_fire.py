@@ -92,6 +92,7 @@ def test_unknown_names_and_bad_context_are_one_line_errors(
 ) -> None:
     for args, message in [
         (["demo", "Nope", "Login"], "no designer 'Nope' in client 'demo'"),
+        (["demo", "agent desk", "Login"], "; did you mean 'Agent desktop'?"),
         (
             ["demo", "Agent desktop", "Lunch"],
             "has no such event (its events: Login, In Call, Wrap-Up)",

@@ -53,6 +53,10 @@ class DesignerRepository:
     def by_name_key(self, key: str) -> Designer | None:
         return self.session.scalar(self.readable().where(Designer.name_key == key))
 
+    def names(self) -> list[str]:
+        """The names of the client's designers."""
+        return list(self.session.scalars(self.readable().with_only_columns(Designer.name)))
+
     def all(self) -> Sequence[Designer]:
         """Every designer of the client, by name, pages and all: what a backup keeps."""
         return self.session.scalars(self.readable().order_by(Designer.name_key)).all()

@@ -8,6 +8,7 @@ the client can make) live here and in `references.py`.
 
 from sqlalchemy.orm import Session
 
+from callout.apis.definitions import did_you_mean
 from callout.apis.service import check_version, find_api
 from callout.audit import service as audit
 from callout.audit.schemas import ObjectType
@@ -45,7 +46,8 @@ def resolve(session: Session, client: Client, designer_ref: str) -> int:
     found = designers.get(designer_id) if designer_id is not None else None
     found = found or designers.by_name_key(name_key(designer_ref))
     if found is None:
-        raise NotFound(f"no designer {designer_ref!r} in client {client.code!r}")
+        close = did_you_mean(designer_ref, designers.names())
+        raise NotFound(f"no designer {designer_ref!r} in client {client.code!r}{close}")
     return found.id
 
 
