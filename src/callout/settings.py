@@ -55,10 +55,12 @@ class Settings(BaseSettings):
         "what the others' commits changed and drops the plans, designers and keys it made "
         "stale at once; unset means each process checks them after plan_ttl and access_ttl.",
     )
-    redis_channel: str = Field(
-        default="callout:commits",
+    redis_namespace: str = Field(
+        default="callout",
         min_length=1,
-        description="The pub/sub channel the processes of one installation share on Redis.",
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="The prefix of every key and channel the processes of one installation "
+        "share on Redis (installations sharing a Redis need different ones).",
     )
     public_url: str | None = Field(
         default=None,

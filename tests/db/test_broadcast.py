@@ -150,7 +150,7 @@ async def pair(
     shared = database_url | {
         "CALLOUT_PLAN_TTL": "60",
         "CALLOUT_ACCESS_TTL": "60",
-        "CALLOUT_REDIS_CHANNEL": f"callout:test:{secrets.token_hex(6)}",
+        "CALLOUT_REDIS_NAMESPACE": f"callout-test-{secrets.token_hex(6)}",
     }
     async with AsyncExitStack() as stack:
         upstream = await stack.enter_async_context(Upstream())

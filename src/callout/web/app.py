@@ -77,7 +77,7 @@ def create_app(
         if settings.redis_url:
             runtime.broadcast = Broadcast(
                 settings.redis_url,
-                settings.redis_channel,
+                f"{settings.redis_namespace}:commits",
                 [runtime.plans, access, designers],
                 on_state=prometheus.redis_connected,
             )
