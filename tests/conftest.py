@@ -9,7 +9,9 @@ own session dependency runs as in production, on savepoints of that transaction.
 import copy
 import os
 import secrets
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +37,7 @@ from callout.web.app import create_app
 from tests.cli import Installation, copy_of, init
 from tests.contract import Contract
 from tests.factories import add_client
+from tests.redis_peer import REDIS
 from tests.upstream import Upstream
 
 
@@ -93,6 +96,14 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
     if request.param == "sqlite":
         yield {}
         return
+    with empty_postgres() as url:
+        yield {"CALLOUT_DATABASE_URL": url}
+
+
+@contextmanager
+def empty_postgres() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped afterwards; skips the test when
+    CALLOUT_TEST_POSTGRES is unset."""
     url = postgres_url()
     if not url:
         pytest.skip("CALLOUT_TEST_POSTGRES is unset: PostgreSQL tests skipped")
@@ -101,7 +112,7 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     try:
-        yield {"CALLOUT_DATABASE_URL": make_url(url).set(database=name).render_as_string(False)}
+        yield make_url(url).set(database=name).render_as_string(False)
     finally:
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -316,3 +327,14 @@ def installed(
 def installation(installed: Installation, tmp_path: Path) -> Installation:
     """A private copy of the module's installation, for a test that changes it."""
     return copy_of(installed, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    try:
+        socket.create_connection(REDIS, timeout=1).close()
+    except OSError:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run Redis on 127.0.0.1:6379 (.ci/run starts it)")
+        pytest.skip("no Redis on 127.0.0.1:6379: the tests of shared state skipped")
+    return f"redis://{REDIS[0]}:{REDIS[1]}/0"

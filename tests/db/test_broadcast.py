@@ -4,9 +4,7 @@ message can explain that one calls what was just edited through the other; and R
 in the middle, through a loopback proxy the test cuts and mends."""
 
 import asyncio
-import os
 import secrets
-import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -21,61 +19,8 @@ from callout.db.broadcast import Broadcast
 from callout.db.engine import Changes
 from callout.invocations import prometheus
 from tests.cli import KEY, callout, callout_serve, free_port, wait_up
+from tests.redis_peer import RedisProxy
 from tests.upstream import Upstream
-
-REDIS = ("127.0.0.1", 6379)
-
-
-@pytest.fixture
-def redis_url() -> str:
-    try:
-        socket.create_connection(REDIS, timeout=1).close()
-    except OSError:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run Redis on 127.0.0.1:6379 (.ci/run starts it)")
-        pytest.skip("no Redis on 127.0.0.1:6379: shared invalidation tests skipped")
-    return f"redis://{REDIS[0]}:{REDIS[1]}/0"
-
-
-class RedisProxy:
-    """Redis on another loopback port, for one process: `cut` resets its connections and
-    refuses new ones, as a Redis that went away does; `mend` lets them through again."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    async def mend(self) -> None:
-        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
-
-    async def cut(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-        for writer in list(self._writers):
-            writer.transport.abort()
-        self._writers.clear()
-
-    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        upstream_reader, upstream_writer = await asyncio.open_connection(*REDIS)
-        self._writers |= {writer, upstream_writer}
-
-        async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-            try:
-                while data := await source.read(65536):
-                    sink.write(data)
-                    await sink.drain()
-            except OSError:
-                pass
-            finally:
-                sink.transport.abort()
-
-        await asyncio.gather(pump(reader, upstream_writer), pump(upstream_reader, writer))
 
 
 @dataclass
@@ -230,8 +175,11 @@ async def test_calls_go_on_while_redis_is_lost_and_edits_are_heard_once_it_is_ba
     answered = await processes.edit_base(f"{upstream.url}/v3")
     await processes.heard_within(answered, "/v3/ping", bound=0.1)
 
-    assert processes.b.logged("lost Redis") == 1
-    assert processes.b.logged("Redis is connected") == 2
+    # Once each way, by what heard the commits and by what shares the runtime's state
+    assert processes.b.logged("lost Redis on channel") == 1
+    assert processes.b.logged("Redis is connected on channel") == 2
+    assert processes.b.logged("lost Redis (") == 1
+    assert processes.b.logged("Redis is connected: tokens") == 2
 
 
 async def test_a_refused_redis_is_shown_and_commits_do_not_wait_for_it() -> None:

@@ -152,7 +152,7 @@ async def _authorize(client: str, api: str, port: int, wait: float) -> Authorize
     database = installed()
     keys = settings.key_source()
     keys.keyring()  # a missing key file fails before the browser is sent anywhere
-    async with await invocations.Runtime.start(settings, database) as runtime:
+    async with await invocations.Runtime.start(settings, database, keys) as runtime:
         try:
             async with authorize_flow.on_loopback(
                 runtime, database, keys, OPERATOR, client, api, port

@@ -148,7 +148,7 @@ async def fire_named(
             lambda session: _named(session, principal, client_code, designer_ref)
         )
         saver = DatabaseCredentials(database, keys)
-        async with await Runtime.start(settings, database, saver) as runtime:
+        async with await Runtime.start(settings, database, keys, saver) as runtime:
             return await fire(
                 runtime,
                 admission,

@@ -90,9 +90,10 @@ def observe(client_code: str, plan: Plan, mode: Mode, traced: bool, outcome: Out
     children[1].observe(outcome.duration_ms / 1000)
 
 
-def redis_connected(connected: bool) -> None:
-    """Show whether commits reach the other processes (`db/broadcast.py`)."""
-    REDIS_CONNECTED.labels("invalidation").set(1 if connected else 0)
+def redis_connected(connected: bool, purpose: str = "invalidation") -> None:
+    """Show whether Redis is in use: `invalidation`, commits heard by the other processes
+    (`db/broadcast.py`); `runtime`, tokens, sessions and limits shared (`runtime/shared/`)."""
+    REDIS_CONNECTED.labels(purpose).set(1 if connected else 0)
 
 
 def exposition(directory: Path | None) -> bytes:

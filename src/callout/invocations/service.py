@@ -4,7 +4,7 @@ and reading what was recorded: the history and each API's metrics."""
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
@@ -38,12 +38,14 @@ from callout.invocations.schemas import (
     Window,
     outcome_fields,
 )
+from callout.invocations.shared import shared_store
 from callout.runtime.auth.base import CredentialSaver
 from callout.runtime.auth.tokens import MemoryTokenStore
 from callout.runtime.executor import Executor, Outcome
 from callout.runtime.guard import Guard
 from callout.runtime.http import HttpClient, Limits
 from callout.runtime.plan import Plan
+from callout.runtime.shared.link import Link
 from callout.schemas import Page
 from callout.settings import Settings
 
@@ -55,14 +57,21 @@ class Runtime:
     executor: Executor
     plans: PlanCache
     history: History
+    link: Link | None = None  # Redis, when CALLOUT_REDIS_URL is set
     broadcast: Broadcast | None = None  # set by the app when CALLOUT_REDIS_URL is
 
     @classmethod
     async def start(
-        cls, settings: Settings, database: Database, saver: CredentialSaver | None = None
+        cls,
+        settings: Settings,
+        database: Database,
+        keys: KeySource,
+        saver: CredentialSaver | None = None,
     ) -> "Runtime":
         """`saver` keeps rotated refresh tokens; without one they live in memory only.
-        The history is written to `database` by a task that runs until `close`."""
+        The history is written to `database` by a task that runs until `close`. With
+        CALLOUT_REDIS_URL, tokens and sessions are kept in Redis for every process, sealed
+        with `keys`; otherwise in this process's memory."""
         limits = Limits(
             connect_timeout=settings.outbound_connect_timeout,
             max_body=settings.outbound_max_body,
@@ -70,8 +79,11 @@ class Runtime:
         )
         http = HttpClient(Guard.from_entries(settings.outbound_allow), limits)
         await http.start()
+        link, store = None, None
+        if settings.redis_url:
+            link, store = await shared_store(settings, keys)
         executor = Executor(
-            http, MemoryTokenStore(), saver, max_in_flight=settings.client_max_in_flight
+            http, store or MemoryTokenStore(), saver, max_in_flight=settings.client_max_in_flight
         )
         history = History(
             database,
@@ -80,10 +92,20 @@ class Runtime:
             keep_rows=settings.history_rows,
         )
         history.start()
-        return cls(executor, PlanCache(ttl=settings.plan_ttl), history)
+        return cls(executor, PlanCache(ttl=settings.plan_ttl), history, link)
+
+    @property
+    def redis(self) -> Literal["off", "connected", "disconnected"]:
+        """Connected while every use of Redis is (commits heard, runtime state shared)."""
+        links = [link for link in (self.link, self.broadcast) if link is not None]
+        if not links:
+            return "off"
+        return "connected" if all(link.state == "connected" for link in links) else "disconnected"
 
     async def close(self) -> None:
         await self.history.close()
+        if self.link is not None:
+            await self.link.close()
         await self.executor.http.close()
 
     async def __aenter__(self) -> "Runtime":
@@ -187,7 +209,7 @@ async def send(
             lambda session: _named(session, principal, client_code, api_ref, request_ref)
         )
         saver = DatabaseCredentials(database, keys)
-        async with await Runtime.start(settings, database, saver) as runtime:
+        async with await Runtime.start(settings, database, keys, saver) as runtime:
             return await invoke(
                 runtime, admission, keys, principal, client, api_id, request_id, body, trace=True
             )
@@ -262,7 +284,7 @@ def state(runtime: Runtime, client: Client) -> RuntimeRead:
             if owner == client.id
         },
         circuits=circuits,
-        redis="off" if runtime.broadcast is None else runtime.broadcast.state,
+        redis=runtime.redis,
     )
 
 

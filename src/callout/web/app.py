@@ -67,7 +67,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = runtime = await Runtime.start(
-            settings, database, DatabaseCredentials(database, keys)
+            settings, database, keys, DatabaseCredentials(database, keys)
         )
         listeners = [
             database.on_commit(runtime.plans.forget),

@@ -32,9 +32,9 @@ log = logging.getLogger("callout.shared")
 
 T = TypeVar("T")
 State = Literal["connected", "disconnected"]
-# Redis on the same network answers in well under a millisecond: a quarter second is a
-# Redis in trouble, and a call should not wait longer than that on it.
-TIMEOUT = 0.25
+# Redis on the same network answers in well under a millisecond; a busy process may take a
+# while to read the answer, so only a second without one is a Redis in trouble.
+TIMEOUT = 1.0
 BACKOFF = (0.1, 5.0)  # the first pause before probing again, and the longest
 CONNECTIONS = 64  # calls past this many at once wait (within TIMEOUT) for a connection
 PING_EVERY = 5.0  # a subscription that hears nothing for twice this is dead
@@ -104,7 +104,7 @@ class Link:
             with suppress(asyncio.CancelledError):
                 await self._task
         with suppress(Exception):
-            await self.client.aclose()
+            await self.client.aclose(close_connection_pool=True)
 
     async def call(self, command: Callable[[Any], Awaitable[T]]) -> T:
         """`command(client)` within TIMEOUT, or Down (at once while the link is down)."""

@@ -1,0 +1,52 @@
+"""The real Redis the tests that share state through it use (127.0.0.1:6379, which CI
+starts; the `redis_url` fixture is in tests/conftest.py), and RedisProxy, which cuts and
+mends the way to it as a Redis that goes away would."""
+
+import asyncio
+from contextlib import suppress
+
+from tests.cli import free_port
+
+REDIS = ("127.0.0.1", 6379)
+
+
+class RedisProxy:
+    """Redis on another loopback port, for one process: `cut` resets its connections and
+    refuses new ones, as a Redis that went away does; `mend` lets them through again."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def mend(self) -> None:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+
+    async def cut(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection(*REDIS)
+        self._writers |= {writer, upstream_writer}
+
+        async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except OSError:
+                pass
+            finally:
+                sink.transport.abort()
+
+        with suppress(asyncio.CancelledError):  # the loop is closing, and the relay with it
+            await asyncio.gather(pump(reader, upstream_writer), pump(upstream_reader, writer))
