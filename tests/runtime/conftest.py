@@ -4,16 +4,24 @@ plan = compile_from(api_def(), request_def(endpoint_path="customers/${customerId
 plan = on_upstream(request_def(...), api={"authorization": {...}})  # base URL on loopback
 """
 
-from collections.abc import Callable, Mapping
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack
 from typing import Any
 
 import pytest
+import redis.asyncio as redis
 
 from callout.apis.schemas import ApiWrite, RequestWrite
+from callout.db.crypto import KeySource, generate_entry, parse_keys
 from callout.invocations.compile import compile_plan
+from callout.invocations.shared import KeyringSealer
 from callout.runtime.executor import Executor
 from callout.runtime.http import HttpClient
 from callout.runtime.plan import Plan, PlanKey
+from callout.runtime.shared.link import Link
+from callout.runtime.shared.tokens import RedisTokenStore
 from tests.upstream import Upstream
 
 BASE_URL = "https://crm.example.com/api"
@@ -66,3 +74,40 @@ def on_upstream(upstream: Upstream) -> PlanFactory:
 def executor(outbound: HttpClient) -> Executor:
     """An executor on a started HTTP client that may reach loopback."""
     return Executor(outbound)
+
+
+Stores = Callable[..., Awaitable[list[RedisTokenStore]]]
+
+
+@pytest.fixture
+def keys(tmp_path_factory: pytest.TempPathFactory) -> KeySource:
+    folder = tmp_path_factory.mktemp("keys")
+    return KeySource(folder / "key", parse_keys(generate_entry(), "test"))
+
+
+@pytest.fixture
+async def stores(redis_url: str, keys: KeySource) -> AsyncIterator[Stores]:
+    """`await stores(n)`: n token stores in Redis of one installation, as n processes
+    hold them, each with its own link (`await stores(1, url)`: through another address;
+    `clock=`: the stores' clock)."""
+    namespace = f"callout-test-{secrets.token_hex(6)}"
+    async with AsyncExitStack() as stack:
+
+        async def make(
+            count: int, url: str = redis_url, clock: Callable[[], float] = time.time
+        ) -> list[RedisTokenStore]:
+            made = []
+            for _ in range(count):
+                link = Link(url, namespace)
+                store = RedisTokenStore(link, KeyringSealer(keys), clock)
+                await link.start()
+                stack.push_async_callback(link.close)
+                made.append(store)
+            return made
+
+        yield make
+        plain = redis.Redis.from_url(redis_url)
+        names = [name async for name in plain.scan_iter(f"{namespace}:*")]
+        if names:
+            await plain.delete(*names)
+        await plain.aclose()

@@ -1,7 +1,8 @@
 """LiveVox authorization at run time against a LiveVox Session API on loopback
 (tests/livevox_server.py): the agent's own session relayed from the context, Callout's own
 login when there is none, one session kept for many calls, a hundred cold calls making one
-login (with the in-process store and with one that waits like a shared store), one re-login
+login (with the in-process store and with the one in Redis), a session kept alive by use,
+one re-login
 after a 401 on Callout's session and never on the agent's, refused credentials, the trace,
 and a token, password or session that never comes back out."""
 
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from callout.runtime.auth.tokens import Credential, MemoryTokenStore
+from callout.runtime.auth.tokens import MemoryTokenStore
 from callout.runtime.executor import Executor, Outcome
 from callout.runtime.http import HttpClient
 from callout.runtime.plan import Plan
@@ -29,27 +30,9 @@ from tests.livevox_server import (
     USER_NAME,
     LiveVoxServer,
 )
-from tests.runtime.conftest import KEY, api_def, compile_from, request_def
+from tests.runtime.conftest import KEY, Stores, api_def, compile_from, request_def
 
 CUSTOMER = {"customerId": "7"}
-
-
-class SharedStore(MemoryTokenStore):
-    """The in-process store behind a network, as a shared store (Redis) is: every read and
-    write waits a round trip, during which other calls run, and a write waits longer (it
-    is acknowledged once replicated)."""
-
-    async def get(self, key: str) -> Credential | None:
-        await asyncio.sleep(0.001)
-        return await super().get(key)
-
-    async def put(self, key: str, credential: Credential) -> None:
-        await asyncio.sleep(0.005)
-        await super().put(key, credential)
-
-    async def expire(self, key: str, credential: Credential) -> None:
-        await asyncio.sleep(0.005)
-        await super().expire(key, credential)
 
 
 @pytest.fixture
@@ -169,13 +152,14 @@ async def test_one_session_serves_many_calls(executor: Executor, livevox: LiveVo
     assert len(set(livevox.sessions_sent())) == 1
 
 
-@pytest.mark.parametrize("store", [MemoryTokenStore, SharedStore])
+@pytest.mark.parametrize("shared", [False, True], ids=["memory", "redis"])
 async def test_a_hundred_cold_calls_at_once_make_one_login(
-    outbound: HttpClient, store: type[MemoryTokenStore]
+    outbound: HttpClient, shared: bool, stores: Stores
 ) -> None:
     # Single flight: the others wait for the one login and read what it stored. A login
     # held back 50 ms makes sure they all arrive while it is on its way.
-    executor = Executor(outbound, store(), max_in_flight=1000)
+    store = (await stores(1))[0] if shared else MemoryTokenStore()
+    executor = Executor(outbound, store, max_in_flight=1000)
     async with LiveVoxServer(login_delay=0.05) as livevox:
         plan = livevox_plan(livevox)
 
@@ -186,6 +170,30 @@ async def test_a_hundred_cold_calls_at_once_make_one_login(
         assert {(o.outcome, o.message) for o in outcomes} == {("success", None)}
         assert len(livevox.logins) == 1
         assert len(set(livevox.sessions_sent())) == 1
+
+
+async def test_a_session_used_within_its_window_is_kept_and_one_left_unused_is_not(
+    outbound: HttpClient, livevox: LiveVoxServer
+) -> None:
+    """LiveVox keeps a session while it is used within 2 hours; Callout notes the use at
+    most once a minute, so its own window ends at most a minute before LiveVox's."""
+    now = [1_000_000.0]
+    executor = Executor(outbound, MemoryTokenStore(lambda: now[0]))
+    plan = livevox_plan(livevox)
+
+    async def call_after(minutes: float) -> None:
+        now[0] += minutes * 60
+        assert succeeded(await executor.run(plan, CUSTOMER, {}))
+
+    await call_after(0)
+    for _ in range(6):
+        await call_after(30)  # in use for 3 hours, used every half hour
+    await call_after(0.5)  # half a minute later: not noted, the window is nearly whole
+    await call_after(118)  # 1 h 58 min after the last note: still within its window
+    assert len(livevox.logins) == 1
+
+    await call_after(119)  # unused for 1 h 59 min: past Callout's window of 1 h 59 min
+    assert len(livevox.logins) == 2
 
 
 # A session that ends

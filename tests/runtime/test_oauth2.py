@@ -40,7 +40,7 @@ from tests.oauth2_server import (
     ResourceAnswer,
     challenge_of,
 )
-from tests.runtime.conftest import KEY, api_def, request_def
+from tests.runtime.conftest import KEY, Stores, api_def, request_def
 from tests.upstream import Upstream
 
 GRANTS = ["client_credentials", "password", "authorization_code", "refresh_token"]
@@ -506,6 +506,53 @@ async def test_two_executors_renew_their_own_tokens_in_the_background(
 
     assert {o.outcome for o in during} == {"success"}
     assert len(server.token_requests) == 4  # two first tokens, two renewals
+
+
+async def test_processes_sharing_redis_renew_a_token_once_in_the_background(
+    server: OAuth2Server, clock: Clock, outbound: HttpClient, stores: Stores
+) -> None:
+    # Two executors with stores in one Redis: two processes of one installation.
+    first, second = (Executor(outbound, store) for store in await stores(2, clock=clock))
+    server.expires_in = 2  # renewal from 1.6 s
+    plan = oauth_plan(server)
+    for each in (first, second):
+        assert (await each.run(plan, CUSTOMER, {})).outcome == "success"
+    assert len(server.token_requests) == 1  # the second process used the first one's token
+    clock.advance(1.7)
+    server.token_delay = 0.2  # both notice the token ageing while the renewal is out
+
+    during = [await each.run(plan, CUSTOMER, {}) for each in (first, second)]
+    await first.renewals.settled()
+    await second.renewals.settled()
+
+    assert {o.outcome for o in during} == {"success"}
+    assert len(server.token_requests) == 2  # one renewal over both
+    after = [await each.run(plan, CUSTOMER, {}) for each in (first, second)]
+    assert {o.outcome for o in after} == {"success"}
+    assert tokens_seen(server)[-2:] == [server.issued_access_tokens[1]] * 2
+
+
+async def test_a_rotated_refresh_token_is_refreshed_once_by_processes_sharing_redis(
+    server: OAuth2Server, saver: RecordingSaver, outbound: HttpClient, stores: Stores
+) -> None:
+    server.rotate_refresh_tokens = True
+    stored = server.issue_refresh_token("callout-basic")
+    plan = oauth_plan(server, "refresh_token", refresh_token=stored)
+    executors = [Executor(outbound, store, saver, max_in_flight=1000) for store in await stores(4)]
+    server.token_delay = 0.1
+
+    outcomes = await asyncio.gather(*(executors[n % 4].run(plan, CUSTOMER, {}) for n in range(400)))
+    assert {o.outcome for o in outcomes} == {"success"}
+    server.answer("unauthorized", times=4)  # the token is refused, once for each process
+    outcomes = await asyncio.gather(*(each.run(plan, CUSTOMER, {}) for each in executors))
+
+    assert {o.outcome for o in outcomes} == {"success"}
+    _, rotated, rotated_again = server.issued_refresh_tokens
+    assert [(r.form["refresh_token"], r.status) for r in server.token_requests] == [
+        (stored, 200),
+        (rotated, 200),
+    ]
+    assert saver.saved == [(OWNER, stored, rotated), (OWNER, rotated, rotated_again)]
 
 
 async def test_a_refused_background_renewal_is_not_sent_again_for_every_call(

@@ -3,55 +3,19 @@ with a link of its own, stand for several processes of one installation (a names
 test). What the processes do through it, end to end, is in tests/test_fleet.py."""
 
 import asyncio
-import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
 
 import pytest
 import redis.asyncio as redis
 
-from callout.db.crypto import KeySource, generate_entry, parse_keys
-from callout.invocations.shared import KeyringSealer
 from callout.runtime.auth.tokens import Credential, held_off, note_refusal
 from callout.runtime.errors import AuthError
 from callout.runtime.shared import tokens
-from callout.runtime.shared.link import Link
 from callout.runtime.shared.tokens import RedisTokenStore
 from tests.redis_peer import RedisProxy
+from tests.runtime.conftest import Stores
 
 KEY = "oauth2:1:2:3"
-Stores = Callable[..., Awaitable[list[RedisTokenStore]]]
-
-
-@pytest.fixture
-def keys(tmp_path_factory: pytest.TempPathFactory) -> KeySource:
-    folder = tmp_path_factory.mktemp("keys")
-    return KeySource(folder / "key", parse_keys(generate_entry(), "test"))
-
-
-@pytest.fixture
-async def stores(redis_url: str, keys: KeySource) -> AsyncIterator[Stores]:
-    """`await stores(n)`: n stores of one installation, as n processes hold them."""
-    namespace = f"callout-test-{secrets.token_hex(6)}"
-    async with AsyncExitStack() as stack:
-
-        async def make(count: int, url: str = redis_url) -> list[RedisTokenStore]:
-            made = []
-            for _ in range(count):
-                link = Link(url, namespace)
-                store = RedisTokenStore(link, KeyringSealer(keys), time.time)
-                await link.start()
-                stack.push_async_callback(link.close)
-                made.append(store)
-            return made
-
-        yield make
-        plain = redis.Redis.from_url(redis_url)
-        names = [name async for name in plain.scan_iter(f"{namespace}:*")]
-        if names:
-            await plain.delete(*names)
-        await plain.aclose()
 
 
 def token(value: str, seconds: float = 3600, refresh: str | None = None) -> Credential:

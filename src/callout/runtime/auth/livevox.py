@@ -23,6 +23,7 @@ from callout.runtime.templates import FORBIDDEN_IN_HEADER
 SESSION_SECONDS = 2 * 60 * 60
 # Renew a little early: a session unused for 2 hours is gone on LiveVox's side.
 SESSION_MARGIN = 60
+NOTED_EVERY = 60  # seconds between two notes that a session was used
 SCHEME = "livevox"
 
 
@@ -67,8 +68,12 @@ class LiveVox(Scheme):
                     cached = await self._login(ctx, key)
                     await ctx.store.put(key, cached)
                     return cached.value
-        # Used now: LiveVox's rolling window starts again.
-        await ctx.store.put(key, cached.extended(ctx.store.now(), SESSION_SECONDS - SESSION_MARGIN))
+        # Used now: LiveVox's rolling window starts again. Noted at most once a minute (a
+        # write to a shared store per call would double its round trips): the window kept
+        # here then ends at most a minute before LiveVox's own, within SESSION_MARGIN.
+        now, window = ctx.store.now(), SESSION_SECONDS - SESSION_MARGIN
+        if cached.expires_at - now < window - NOTED_EVERY:
+            await ctx.store.put(key, cached.extended(now, window))
         return cached.value
 
     async def _login(self, ctx: AuthContext, key: str) -> Credential:
