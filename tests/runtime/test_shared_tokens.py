@@ -8,10 +8,14 @@ import time
 import pytest
 import redis.asyncio as redis
 
+from callout.db.crypto import KeySource
+from callout.invocations.shared import KeyringSealer
 from callout.runtime.auth.tokens import Credential, held_off, note_refusal
 from callout.runtime.errors import AuthError
 from callout.runtime.shared import tokens
+from callout.runtime.shared.link import Link
 from callout.runtime.shared.tokens import RedisTokenStore
+from tests.cli import free_port
 from tests.redis_peer import RedisProxy
 from tests.runtime.conftest import Stores
 
@@ -154,3 +158,19 @@ async def test_calls_go_on_with_their_own_tokens_while_redis_is_lost(stores: Sto
     assert await cold_call(cut, fetched) == "at-0"  # the shared one again
     assert await cold_call(shared[0], fetched) == "at-0"
     await proxy.cut()
+
+
+async def test_a_store_whose_redis_refuses_from_the_start_goes_on_alone(keys: KeySource) -> None:
+    states: list[bool] = []
+    link = Link(f"redis://127.0.0.1:{free_port()}/0", "callout-test", on_state=states.append)
+    store = RedisTokenStore(link, KeyringSealer(keys), time.time)
+    await link.start()
+    try:
+        assert (link.state, states) == ("disconnected", [False])
+        fetched: list[str] = []
+        started = time.monotonic()
+        assert await cold_call(store, fetched) == "at-0"
+        assert await cold_call(store, fetched) == "at-0"
+        assert time.monotonic() - started < 0.5  # the down link is not tried for each call
+    finally:
+        await link.close()

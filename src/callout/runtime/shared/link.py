@@ -95,7 +95,13 @@ class Link:
 
     async def start(self) -> None:
         """Connect (or begin probing) and keep the subscription until `close`."""
-        await self._probe()
+        if not await self._probe():
+            log.warning(
+                "Redis is unreachable: tokens, sessions, hold-offs, breakers and caps are kept "
+                "by each process alone until it is"
+            )
+            for watcher in self._watchers:
+                watcher(False)
         self._task = asyncio.create_task(self._run(), name="callout-shared")
 
     async def close(self) -> None:
