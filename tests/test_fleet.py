@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 import pytest
@@ -184,6 +185,34 @@ async def test_a_refused_password_is_sent_once_for_every_process(fleet: Fleet) -
         answers = await fleet.invoke_all(invoke, 200)
         assert Counter(a.status for a in answers) == {200: 200}
         assert [login.status for login in livevox.logins] == [401, 200]
+
+
+async def test_an_authorization_begun_through_one_process_completes_through_another(
+    fleet: Fleet,
+) -> None:
+    """The browser comes back to whichever process the balancer picks: the flow's state
+    waits in Redis, and the token the code is exchanged for serves every process."""
+    async with OAuth2Server() as provider:
+        api = oauth2_api(provider, "Authorized")
+        api["authorization"] |= {
+            "grant": "authorization_code",
+            "authorization_url": provider.authorize_url,
+        }
+        path, invoke = await fleet.create(api)
+        begun = await fleet.send("POST", f"{path}/authorize", 0, json={})
+        assert begun.status == 200, begun.body
+        async with fleet.http.get(
+            begun.body["authorization_url"], allow_redirects=False
+        ) as redirected:
+            assert redirected.status == 302
+            back = dict(parse_qsl(urlsplit(redirected.headers["Location"]).query))
+
+        done = await fleet.send("GET", "/api/v1/oauth/callback", 2, params=back)
+
+        assert done.status == 200, done.body
+        answers = await fleet.invoke_all(invoke, 100)
+        assert Counter(a.status for a in answers) == {200: 100}
+        assert provider.grants == {"authorization_code": 1}
 
 
 async def test_calls_go_on_when_redis_is_killed_mid_load(fleet: Fleet) -> None:
