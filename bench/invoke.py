@@ -38,6 +38,7 @@ import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -115,17 +116,24 @@ def server_command(kind: str, target: str, port: int, workers: int, log_config: 
     raise ValueError(kind)
 
 
-def library(root: str, key: str, target: Upstream) -> str:
-    """The API and request the benchmark invokes, created over REST; the invoke path."""
+def library(
+    root: str,
+    key: str,
+    target: Upstream,
+    name: str = "Bench CRM",
+    authorization: dict[str, Any] | None = None,
+) -> str:
+    """The API and request the benchmark invokes, created over REST; the invoke path. The API
+    has bearer authorization unless `authorization` says otherwise (bench/scale.py)."""
     headers = {"Authorization": f"Bearer {key}"}
     apis = f"{root}/api/v1/clients/demo/apis"
     api = httpx.post(
         apis,
         headers=headers,
         json={
-            "name": "Bench CRM",
+            "name": name,
             "base_url": f"{target.url}/api",
-            "authorization": {"type": "bearer", "token": TOKEN},
+            "authorization": authorization or {"type": "bearer", "token": TOKEN},
         },
     )
     api.raise_for_status()

@@ -1,7 +1,8 @@
 """Runtime benchmark: requests/s through the executor against a bare aiohttp loop.
 
-Starts a loopback upstream that answers every request with the same small JSON body, in its
-own process (pinned to its own CPU when there are two), then sends the same `--requests` calls
+Starts a loopback upstream that answers every request with the same small JSON body (and a
+`POST /token` with an OAuth 2.0 token, for bench/scale.py), in its own process (pinned to its
+own CPU when there are two), then sends the same `--requests` calls
 at `--concurrency` in flight, alternating in `--rounds` rounds:
 
     a  bare      one aiohttp session (HttpClient's connector settings), a bearer header,
@@ -32,6 +33,7 @@ import itertools
 import json
 import multiprocessing
 import os
+import re
 import socket
 import statistics
 import sys
@@ -84,19 +86,35 @@ RESPONSE = (
     b"Server: bench\r\n"
     b"\r\n" + BODY
 )
+# The token endpoint's one answer (RFC 6749 section 5.1): a token for an hour, so a run of a
+# benchmark never sees it expire.
+ISSUED = json.dumps(
+    {"access_token": "bench-issued-5e0c8f3a1d7b4c2e", "token_type": "Bearer", "expires_in": 3600}
+).encode()
+TOKEN_RESPONSE = (
+    b"HTTP/1.1 200 OK\r\n"
+    b"Content-Type: application/json\r\n"
+    b"Cache-Control: no-store\r\n"
+    b"Content-Length: " + str(len(ISSUED)).encode() + b"\r\n"
+    b"Server: bench\r\n"
+    b"\r\n" + ISSUED
+)
+_CONTENT_LENGTH = re.compile(rb"(?im)^content-length:[ \t]*(\d+)")
 
 
 # The upstream: a process of its own, so its work never takes the client's CPU.
 
 
 class _Answering(asyncio.Protocol):
-    """HTTP/1.1 keep-alive, reduced to what the benchmark sends: each request head (GET, no
-    body) gets the same prepared answer. Far cheaper than a general server, so the upstream
-    is never what limits the rate (the report shows how busy it was)."""
+    """HTTP/1.1 keep-alive, reduced to what the benchmarks send: each request head (GET, no
+    body) gets the same prepared answer, and a `POST /token` (a form body) a token, counted
+    in `tokens`. Far cheaper than a general server, so the upstream is never what limits the
+    rate (the report shows how busy it was)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tokens: Any) -> None:
         self._transport: asyncio.Transport | None = None
         self._pending = b""
+        self._tokens = tokens  # a shared integer (multiprocessing.RawValue): token requests
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -104,14 +122,36 @@ class _Answering(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         data = self._pending + data
+        if b"POST " in data:
+            self._pending = self._one_by_one(data)
+            return
         heads = data.count(b"\r\n\r\n")
         if heads and self._transport is not None:
             self._transport.write(RESPONSE * heads)
             data = data[data.rfind(b"\r\n\r\n") + 4 :]
         self._pending = data
 
+    def _one_by_one(self, data: bytes) -> bytes:
+        """Answer each complete request in `data`, a body read by its Content-Length; what is
+        left is the start of the next one."""
+        while (end := data.find(b"\r\n\r\n")) >= 0:
+            head, length = data[:end], 0
+            if head.startswith(b"POST "):
+                found = _CONTENT_LENGTH.search(head)
+                length = int(found.group(1)) if found else 0
+            if len(data) < end + 4 + length:
+                break
+            data = data[end + 4 + length :]
+            answer = RESPONSE
+            if head.startswith(b"POST /token "):
+                self._tokens.value += 1
+                answer = TOKEN_RESPONSE
+            if self._transport is not None:
+                self._transport.write(answer)
+        return data
 
-def _serve(ready: Connection, cpu: int | None) -> None:
+
+def _serve(ready: Connection, cpu: int | None, tokens: Any) -> None:
     """The upstream process: bind a free loopback port, say which, answer until terminated."""
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
@@ -120,7 +160,9 @@ def _serve(ready: Connection, cpu: int | None) -> None:
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
-        server = await asyncio.get_running_loop().create_server(_Answering, sock=sock)
+        server = await asyncio.get_running_loop().create_server(
+            lambda: _Answering(tokens), sock=sock
+        )
         ready.send(sock.getsockname()[1])
         await server.serve_forever()
 
@@ -132,6 +174,15 @@ class Upstream:
     url: str
     pid: int
     cpu: int | None
+    tokens: Any  # multiprocessing.RawValue written by the upstream process
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.url}/token"
+
+    def token_requests(self) -> int:
+        """Token requests answered so far."""
+        return int(self.tokens.value)
 
     def cpu_seconds(self) -> float | None:
         """CPU time the upstream has used so far (Linux), or None when it cannot be read."""
@@ -146,7 +197,8 @@ class Upstream:
 def upstream(cpu: int | None) -> Iterator[Upstream]:
     spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing shared
     parent, child = spawn.Pipe(duplex=False)
-    process = spawn.Process(target=_serve, args=(child, cpu), daemon=True)
+    tokens = spawn.RawValue("Q", 0)  # written by the upstream alone: no lock
+    process = spawn.Process(target=_serve, args=(child, cpu, tokens), daemon=True)
     process.start()
     try:
         deadline = time.monotonic() + 30
@@ -157,7 +209,7 @@ def upstream(cpu: int | None) -> Iterator[Upstream]:
                 raise RuntimeError("the upstream did not start within 30 s")
         port: int = parent.recv()
         assert process.pid is not None
-        yield Upstream(f"http://127.0.0.1:{port}", process.pid, cpu)
+        yield Upstream(f"http://127.0.0.1:{port}", process.pid, cpu, tokens)
     finally:
         process.terminate()
         process.join(10)

@@ -1,6 +1,6 @@
 """Callout served for an end-to-end benchmark: a fresh data dir and database, `callout init`
 for the demo client's admin key, `callout serve` in a process of its own on a free loopback
-port, and the CPU time a server has used (bench/invoke.py, bench/fire.py)."""
+port, and the CPU time a server has used (bench/invoke.py, bench/fire.py, bench/scale.py)."""
 
 import argparse
 import os
@@ -98,27 +98,38 @@ def serve_command(port: int, workers: int) -> list[str]:
     return [str(CALLOUT), "serve", "--port", str(port), "--workers", str(workers)]
 
 
-def wait_up(root: str, log: Path) -> None:
+def wait_up(root: str, log: Path, workers: int = 0) -> None:
+    """Wait until the server answers and, under uvicorn, each of its `workers` has logged
+    that its app started: the first worker up answers while the others may still be
+    importing."""
     for _ in range(300):
         try:
-            if httpx.get(f"{root}/openapi.json", timeout=2).status_code == 200:
-                return
+            answered = httpx.get(f"{root}/openapi.json", timeout=2).status_code == 200
         except httpx.HTTPError:
-            pass
+            answered = False
+        if answered and log.read_text().count("Application startup complete") >= workers:
+            return
         time.sleep(0.1)
     raise RuntimeError(f"{root} did not answer within 30 s; see {log}:\n{log.read_text()[-3000:]}")
 
 
-def tree_cpu(pid: int) -> float:
-    """CPU seconds a server has used so far: its process and every worker under it (Linux)."""
-    total, pending = 0.0, [pid]
+def tree_times(pid: int) -> dict[int, float]:
+    """CPU seconds each process of a server has used so far: its own and every worker's
+    under it (Linux)."""
+    times: dict[int, float] = {}
+    pending = [pid]
     while pending:
         current = pending.pop()
         try:
             fields = Path(f"/proc/{current}/stat").read_text().rpartition(")")[2].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            times[current] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
             for task in Path(f"/proc/{current}/task").iterdir():
                 pending += [int(c) for c in (task / "children").read_text().split()]
         except OSError:
             continue
-    return total
+    return times
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds a server has used so far, its workers included (Linux)."""
+    return sum(tree_times(pid).values())
