@@ -1,45 +1,19 @@
 """Scale benchmark: bench/invoke.py's invoke load against 1, 2 and 4 Callout processes sharing
 PostgreSQL and Redis.
 
-For each process count N it starts, on a fresh PostgreSQL database (created beside
-`--database-url`, dropped afterwards) and a fresh Redis namespace (its keys deleted afterwards):
+For each process count N, on a fresh PostgreSQL database and a fresh Redis namespace, it starts
+`callout serve --workers N` (each worker a fresh interpreter with its own Runtime and link to
+Redis, as on N machines, with no balancer in front of wrk) and bench/minimal_invoke.py under the
+same options, and loads, one wrk run each: the minimal route; a bearer API, nothing kept between
+calls; an OAuth 2.0 client_credentials API, its token from the upstream's `POST /token`. It
+prints req/s, latencies, CPU per call and per worker, Redis round trips and commands per call,
+token requests, the goals (at most 1 round trip per call on a warm token, 1 token request
+however many processes) and ratios of req/s.
 
-    callout   `callout serve --workers N` with CALLOUT_REDIS_URL and CALLOUT_REDIS_NAMESPACE;
-              two APIs on the loopback upstream of bench/runtime.py (a process of its own,
-              shared by every N), each with bench/invoke.py's request:
-                bearer   a static bearer token: nothing kept between calls, the baseline
-                oauth2   OAuth 2.0 client_credentials, tokens from the upstream's `POST /token`
-    minimal   bench/minimal_invoke.py, N workers under the same uvicorn options
-
-then, after a warm-up of each, one wrk run of `--seconds` per API at `--concurrency` calls in
-flight. It prints req/s, p50/p95/p99, the servers' CPU per call and each worker's share of a
-CPU; Redis round trips per call (goal: at most 1 on a warm token); the token requests the
-upstream answered from the first call on (goal: 1 for the installation, however many
-processes); Callout/minimal req/s; and req/s at N against the first count.
-
-Why `--workers N` and not N `callout serve`s on N ports: each uvicorn worker is a fresh
-interpreter that runs the app factory and its lifespan, so each builds its own Runtime (plan
-cache, HTTP client, token store, breakers, caps) and its own link to Redis. N workers are N
-Callout processes sharing PostgreSQL and Redis, as N machines behind a balancer are, without
-the network. N ports would need a balancer in front of wrk, and on a 2-CPU machine a proxy
-copying every byte takes CPU from the servers it fronts. What the kernel does not do as a
-balancer would: spread connections evenly (each worker accepts when it is free), so each
-worker's share of a CPU is printed.
-
-Redis round trips are counted twice:
-
-    rt/call      what Callout's own processes sent: the kernel's count of data segments sent
-                 on each of their TCP connections to Redis (`ss -ti`), one per command,
-                 pipeline or script on loopback (a segment holds 64 KB; checked against
-                 redis-py: 5,000 GETs on a warm pool, 1,000 MULTI/EXEC pipelines and 2,000
-                 EVALSHAs sent as many segments). Other clients of a shared Redis do not count.
-    server       Redis's own `INFO stats` before and after each run: total_reads_processed
-                 (round trips) and total_commands_processed (a pipeline's, a MULTI/EXEC's or
-                 a script's commands one by one), less the script's own INFO and less the
-                 rate measured while Callout idled (IDLE seconds before the runs). This counts
-                 every client of that Redis: exact on a Redis of its own, noise on a busy one
-                 (the idle rate is printed, and the minimal route, which never uses Redis,
-                 shows what noise is left).
+Redis is one of its own (`redis-server` on a free loopback port, no persistence, stopped at the
+end), so its INFO before and after a run, less that INFO, counts Callout alone (the keep-alive
+PINGs of its subscriptions are listed, not counted as the calls' round trips); `--redis-url`
+names another, whose other clients then count too.
 
     .venv/bin/python bench/scale.py [--processes 1,2,4] [--seconds 10] [--concurrency 64]
                                     [--database-url URL] [--redis-url URL]
@@ -48,21 +22,21 @@ Redis round trips are counted twice:
 import argparse
 import json
 import os
-import re
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Collection, Iterator
+from collections import Counter
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import redis
+from redis.backoff import ConstantBackoff
+from redis.retry import Retry
 from sqlalchemy import create_engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -82,107 +56,54 @@ from serving import (
 )
 
 BENCH = Path(__file__).resolve().parent
-WRK, SS = shutil.which("wrk"), shutil.which("ss")
-REDIS = "redis://127.0.0.1:6379/0"
+WRK, REDIS_SERVER = shutil.which("wrk"), shutil.which("redis-server")
 APIS = ("minimal", "bearer", "oauth2")
 GOAL_ROUND_TRIPS = 1.0  # Redis round trips per call, on a warm token
 GOAL_TOKENS = 1  # token requests per installation, however many processes
-IDLE = 2.0  # seconds of Redis traffic measured with Callout idle, subtracted from each run
-# Round trips per call by which Redis's count may pass Callout's own before the report says
-# other clients were using Redis during that run.
-NOISE = 0.05
-CLIENT_ID, CLIENT_SECRET = "bench-client", "bench-secret-4c1e9a7f"
+OAUTH2 = {  # the oauth2 API's authorization, less the upstream's token URL
+    "type": "oauth2",
+    "grant": "client_credentials",
+    "client_id": "bench-client",
+    "client_secret": "bench-secret-4c1e9a7f",
+}
 
 
-# Redis, as Callout's processes used it
-
-
-class Sockets:
-    """Data segments Callout's processes sent Redis, per TCP connection (`ss -ti`)."""
-
-    PIDS = re.compile(r"pid=(\d+)")
-    SENT = re.compile(r"\bdata_segs_out:(\d+)")
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-
-    def sent(self, pids: Collection[int]) -> dict[str, int]:
-        """Segments sent so far on each connection of `pids` to Redis, by local address."""
-        assert SS is not None
-        listing = subprocess.run(  # noqa: S603
-            [SS, "-tinpH", "state", "established", f"( dport = :{self.port} )"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        wanted, sent = set(pids), {}
-        local = None
-        for line in listing.splitlines():
-            if not line[:1].isspace():  # Recv-Q Send-Q Local Peer users:(("...",pid=N,fd=N))
-                owners = {int(pid) for pid in self.PIDS.findall(line)}
-                local = line.split()[2] if owners & wanted else None
-            elif local is not None:  # the connection's tcp_info
-                found = self.SENT.search(line)
-                sent[local] = int(found.group(1)) if found else 0
-        return sent
+@contextmanager
+def own_redis(scratch: Path) -> Iterator[str]:
+    """A Redis for this benchmark alone on a free loopback port, with no persistence; its URL."""
+    assert REDIS_SERVER is not None
+    port, home = free_port(), scratch / "redis"
+    home.mkdir()
+    command = [REDIS_SERVER, "--bind", "127.0.0.1", "--port", str(port)]
+    command += ["--save", "", "--appendonly", "no", "--dir", str(home)]
+    with serving(command, dict(os.environ), scratch / "redis.log"):
+        yield f"redis://127.0.0.1:{port}/0"
 
 
 @dataclass(frozen=True)
-class Own:
-    """What Callout's processes sent Redis during a run."""
+class Counters:
+    """Redis's own counters, from INFO stats and commandstats."""
 
-    round_trips: int
-    opened: int  # connections
-    closed: int
+    reads: int  # requests read off a socket: a round trip each (a command, pipeline or script)
+    calls: Counter[str]  # commands by name; a script's or a MULTI's one by one, beside it
 
     @classmethod
-    def between(cls, before: dict[str, int], after: dict[str, int]) -> "Own":
-        """`sent` before and after; a connection opened in between counts from its start, one
-        closed in between is lost (and counted as closed)."""
-        trips = sum(n - before.get(local, 0) for local, n in after.items())
-        return cls(trips, len(after.keys() - before.keys()), len(before.keys() - after.keys()))
+    def read(cls, client: redis.Redis) -> "Counters":
+        info = client.info("stats", "commandstats")
+        prefix = "cmdstat_"  # cmdstat_get: {"calls": 3, ...}
+        calls = {k[len(prefix) :]: int(v["calls"]) for k, v in info.items() if k.startswith(prefix)}
+        return cls(int(info["total_reads_processed"]), Counter(calls))
 
+    @property
+    def round_trips(self) -> int:
+        """Reads less PINGs: those are the subscriptions' keep-alives, each process's every 5 s,
+        no call's (they show among the commands)."""
+        return self.reads - self.calls["ping"]
 
-# Redis, as it counts every client
-
-
-@dataclass(frozen=True)
-class Traffic:
-    """What Redis handled in `seconds`, from every client it has."""
-
-    reads: float  # requests read off a socket: round trips
-    commands: float
-    seconds: float
-
-    def less(self, idle: "Traffic") -> "Traffic":
-        """This, less what `idle`'s rate would have come to in as long."""
-        share = self.seconds / idle.seconds
-        return Traffic(
-            self.reads - idle.reads * share, self.commands - idle.commands * share, self.seconds
-        )
-
-
-class RedisMeter:
-    """Redis's own counters (INFO stats), read on one connection; each `lap` is the traffic
-    since the one before, less the INFO that read it."""
-
-    def __init__(self, client: redis.Redis) -> None:
-        self.client = client
-        self._last = self._read()
-
-    def _read(self) -> tuple[int, int, float]:
-        info = self.client.info("stats")
-        return (
-            int(info["total_reads_processed"]),
-            int(info["total_commands_processed"]),
-            time.perf_counter(),
-        )
-
-    def lap(self) -> Traffic:
-        now, last = self._read(), self._last
-        self._last = now
-        # The INFO that read `last` was counted once it was answered: one read, one command.
-        return Traffic(now[0] - last[0] - 1, now[1] - last[1] - 1, now[2] - last[2])
+    def __sub__(self, before: "Counters") -> "Counters":
+        """What Redis handled since `before`, less the INFOs that read the two: this one's
+        read was counted already, and `before`'s command once it had run."""
+        return Counters(self.reads - before.reads - 1, self.calls - before.calls - Counter(info=1))
 
 
 @contextmanager
@@ -199,18 +120,20 @@ def namespace(client: redis.Redis) -> Iterator[str]:
 
 
 def reach(database_url: str, redis_url: str) -> redis.Redis:
-    """Exit with a clear message unless PostgreSQL and Redis both answer; a Redis client."""
-    shown = make_url(database_url).render_as_string(hide_password=True)
+    """Exit with a clear message unless PostgreSQL and Redis (within 5 s) answer; a Redis
+    client."""
     engine = create_engine(database_url, connect_args={"connect_timeout": 5})
     try:
         with engine.connect():
             pass
     except SQLAlchemyError as error:
+        shown = make_url(database_url).render_as_string(hide_password=True)
         sys.exit(f"bench/scale.py: PostgreSQL is not reachable at {shown}: {first_line(error)}")
     finally:
         engine.dispose()
+    retry = Retry(ConstantBackoff(0.1), 50)  # a fresh redis-server takes a moment
     try:
-        client = redis.Redis.from_url(redis_url, socket_connect_timeout=5, socket_timeout=10)
+        client = redis.Redis.from_url(redis_url, socket_timeout=10, retry=retry)
         client.ping()
     except (redis.RedisError, ValueError) as error:
         sys.exit(f"bench/scale.py: Redis is not reachable at {redis_url}: {first_line(error)}")
@@ -231,17 +154,13 @@ def first_line(error: Exception) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
-# Measuring
-
-
 @dataclass(frozen=True)
 class Result:
     processes: int
     api: str
     run: Run
     cpu: list[float]  # share of one CPU each worker took, busiest first
-    own: Own
-    server: Traffic  # less the idle rate
+    redis: Counters  # what Redis handled during the run
     tokens: int | None = None  # oauth2: token requests the upstream answered at this N
 
 
@@ -254,46 +173,39 @@ class Target:
     pid: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class Bench:
-    """What every process count shares: the options, the upstream, Redis's counters."""
+    """What every process count shares: the options, the upstream, Redis."""
 
     args: argparse.Namespace
     upstream: Upstream
-    meter: RedisMeter
-    sockets: Sockets
+    redis_url: str
+    redis: redis.Redis
     scratch: Path
-    idle: dict[int, Traffic] = field(default_factory=dict)  # by process count
 
     def load(self, target: Target, seconds: int) -> Run:
         script = self.scratch / "invoke.lua"
         return load(target.url, target.key, seconds, self.args.concurrency, script, target.pid)
 
     def measure(self, processes: int, api: str, target: Target) -> Result:
-        """One wrk run of `--seconds`: its figures, each worker's share of a CPU, and what
-        Redis handled."""
-        before = tree_times(target.pid)
-        sent = self.sockets.sent(before)
-        started = time.perf_counter()
-        self.meter.lap()
+        """One wrk run of `--seconds`: its figures, each worker's CPU, what Redis handled."""
+        before, started = tree_times(target.pid), time.perf_counter()
+        counted = Counters.read(self.redis)
         run = self.load(target, self.args.seconds)
-        server = self.meter.lap()
-        wall = time.perf_counter() - started
-        after = tree_times(target.pid)
-        own = Own.between(sent, self.sockets.sent(after))
+        counted = Counters.read(self.redis) - counted
+        wall, after = time.perf_counter() - started, tree_times(target.pid)
         shares = sorted(((t - before.get(p, t)) / wall for p, t in after.items()), reverse=True)
-        return Result(
-            processes, api, run, shares[:processes], own, server.less(self.idle[processes])
-        )
+        return Result(processes, api, run, shares[:processes], counted)
 
     def processes(self, processes: int, index: int) -> list[Result]:
-        """Every API at `processes` processes, on a fresh database and Redis namespace."""
+        """Every API at `processes` processes, on a fresh database and Redis namespace; each
+        row printed once measured."""
         args, upstream = self.args, self.upstream
         with ExitStack() as stack:
             settings = stack.enter_context(database("postgresql", args.database_url))
             settings |= {
-                "CALLOUT_REDIS_URL": args.redis_url,
-                "CALLOUT_REDIS_NAMESPACE": stack.enter_context(namespace(self.meter.client)),
+                "CALLOUT_REDIS_URL": self.redis_url,
+                "CALLOUT_REDIS_NAMESPACE": stack.enter_context(namespace(self.redis)),
             }
             env = callout_env(self.scratch / f"data-{index}", settings)
             env |= {
@@ -316,24 +228,15 @@ class Bench:
                 pids[name] = stack.enter_context(serving(command, env, log))
                 wait_up(f"http://127.0.0.1:{ports[name]}", log, processes)
 
-            root = f"http://127.0.0.1:{ports['callout']}"
-            oauth2 = {
-                "type": "oauth2",
-                "grant": "client_credentials",
-                "token_url": upstream.token_url,
-                "client_id": CLIENT_ID,
-                "client_secret": CLIENT_SECRET,
-            }
+            root, minimal = (f"http://127.0.0.1:{ports[name]}" for name in ("callout", "minimal"))
             bearer = library(root, key, upstream)
-            minimal = f"http://127.0.0.1:{ports['minimal']}{bearer}"
+            oauth2 = library(
+                root, key, upstream, "Bench OAuth2", OAUTH2 | {"token_url": upstream.token_url}
+            )
             targets = {
-                "minimal": Target(minimal, None, pids["minimal"]),
+                "minimal": Target(f"{minimal}{bearer}", None, pids["minimal"]),
                 "bearer": Target(f"{root}{bearer}", key, pids["callout"]),
-                "oauth2": Target(
-                    f"{root}{library(root, key, upstream, 'Bench OAuth2', oauth2)}",
-                    key,
-                    pids["callout"],
-                ),
+                "oauth2": Target(f"{root}{oauth2}", key, pids["callout"]),
             }
             tokens = upstream.token_requests()
             for target in targets.values():  # every worker's connections, plan and token warm
@@ -341,122 +244,93 @@ class Bench:
                 self.load(target, args.warmup)
             linked(root, key)
 
-            self.meter.lap()
-            time.sleep(IDLE)
-            self.idle[processes] = self.meter.lap()
             results = []
             for api in APIS:
-                results.append(result := self.measure(processes, api, targets[api]))
-                print(
-                    f"  {processes} process{'es' if processes > 1 else ''}: {api:<8}"
-                    f"{result.run.rate:>7,.0f} req/s  p99 {result.run.p99:.1f} ms  "
-                    f"Redis {per_call(result.own.round_trips, result.run)} round trips/call"
-                    + (f"  {result.run.errors} errors" if result.run.errors else ""),
-                    flush=True,
-                )
-            tokens = upstream.token_requests() - tokens
-        results[-1] = replace(results[-1], tokens=tokens)
+                result = self.measure(processes, api, targets[api])
+                if api == "oauth2":
+                    result = replace(result, tokens=upstream.token_requests() - tokens)
+                print(row(result), flush=True)
+                results.append(result)
         return results
 
 
-# Report
-
-
 def per_call(value: float, run: Run) -> str:
-    return f"{value / max(run.requests, 1) + 0.0:.2f}"  # + 0.0: no "-0.00"
+    return f"{value / max(run.requests, 1):.2f}"
 
 
 def verdict(met: bool) -> str:
     return "met" if met else "MISSED"
 
 
-def report(results: list[Result], bench: Bench) -> None:
-    args = bench.args
-    print()
+HEADER = (
+    f"{'procs':<6}{'API':<9}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'errors':>7}"
+    f"{'CPU us/call':>12}  {'CPU per worker':<16}{'Redis rt/call':>14}{'tokens':>7}"
+    "  Redis commands/call"
+)
+
+
+def row(r: Result) -> str:
+    shares = " ".join(f"{s:.0%}" for s in r.cpu)
+    commands = ", ".join(f"{c} {per_call(n, r.run)}" for c, n in r.redis.calls.most_common())
+    return (
+        f"{r.processes:<6}{r.api:<9}{r.run.rate:>8,.0f}{r.run.p50:>8.1f}{r.run.p95:>8.1f}"
+        f"{r.run.p99:>8.1f}{r.run.errors:>7}{r.run.server_us:>12,.0f}  {shares:<16}"
+        f"{per_call(r.redis.round_trips, r.run):>14}{'-' if r.tokens is None else r.tokens:>7}"
+        f"  {commands or '-'}"
+    )
+
+
+def introduce(args: argparse.Namespace) -> None:
+    """What is measured how, and the table's header."""
     print(f"machine: {machine()}")
     database_shown = make_url(args.database_url).render_as_string(hide_password=True)
     print(
         f"load: wrk, {args.concurrency} in flight, one run of {args.seconds} s per API after a "
         f"{args.warmup} s warm-up; `callout serve --workers N` on PostgreSQL (a fresh database "
-        f"beside {database_shown} per N) with Redis {args.redis_url} (a fresh namespace per N)"
+        f"beside {database_shown} per N) with Redis {args.redis_url or 'of its own'} (a fresh "
+        "namespace per N): its INFO before and after each run; a round trip is a request it read"
     )
-    print()
-    header = (
-        f"{'procs':<6}{'API':<9}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
-        f"{'errors':>7}{'CPU us/call':>12}  {'CPU per worker':<16}"
-        f"{'Redis rt/call':>14}{'server rt, cmds/call':>22}{'tokens':>7}"
-    )
-    print(header)
-    print("-" * len(header))
-    for r in results:
-        shares = " ".join(f"{s:.0%}" for s in r.cpu)
-        server = f"{per_call(r.server.reads, r.run)}, {per_call(r.server.commands, r.run)}"
+    if args.redis_url:
         print(
-            f"{r.processes:<6}{r.api:<9}{r.run.rate:>8,.0f}{r.run.p50:>8.1f}{r.run.p95:>8.1f}"
-            f"{r.run.p99:>8.1f}{r.run.errors:>7}{r.run.server_us:>12,.0f}  {shares:<16}"
-            f"{per_call(r.own.round_trips, r.run):>14}{server:>22}"
-            f"{'-' if r.tokens is None else r.tokens:>7}"
+            f"warning: Redis at {args.redis_url} may have other clients: what they send "
+            "during a run counts in its figures too"
         )
-    print()
-    counts = sorted(bench.idle)
-    rates = {n: bench.idle[n].reads / bench.idle[n].seconds for n in counts}
-    print(
-        "Redis rt/call: what Callout's processes sent (their sockets' segments); server: "
-        "Redis's INFO, every client, less its rate while Callout idled "
-        f"({IDLE:g} s; round trips/s: "
-        + ", ".join(f"{n} proc {rates[n]:,.1f}" for n in counts)
-        + ")"
-    )
-    for r in results:
-        others = (r.server.reads - r.own.round_trips) / max(r.run.requests, 1)
-        if abs(others) > NOISE:
-            print(
-                f"  {r.processes} proc {r.api}: Redis counted {others:+.2f} round trips/call "
-                "beside Callout's: other clients used it during the run (rt/call is not affected)"
-            )
-        if r.own.opened or r.own.closed:
-            print(
-                f"  {r.processes} proc {r.api}: Callout opened {r.own.opened} and closed "
-                f"{r.own.closed} Redis connections during the run"
-            )
+    print(f"\n{HEADER}\n{'-' * len(HEADER)}", flush=True)
 
-    def find(n: int, api: str) -> Result:
-        return next(r for r in results if r.processes == n and r.api == api)
 
-    print()
-    trips = {
-        n: find(n, "oauth2").own.round_trips / max(find(n, "oauth2").run.requests, 1)
-        for n in counts
-    }
+def summarize(results: list[Result], counts: list[int]) -> None:
+    """The goals, met or not, and ratios of req/s."""
+    by = {(r.processes, r.api): r for r in results}
+    oauth2 = {n: by[n, "oauth2"] for n in counts}
+    # Judged as printed: wrk counts the calls answered within its run, while the calls still in
+    # flight when it stopped (up to --concurrency) made their round trips too.
+    trips = {n: round(r.redis.round_trips / max(r.run.requests, 1), 2) for n, r in oauth2.items()}
     print(
-        f"goal: at most {GOAL_ROUND_TRIPS:g} Redis round trip per call on a warm token (oauth2): "
+        f"\ngoal: at most {GOAL_ROUND_TRIPS:g} Redis round trip per call on a warm token (oauth2): "
         + "; ".join(f"{n} proc {t:.2f} {verdict(t <= GOAL_ROUND_TRIPS)}" for n, t in trips.items())
     )
-    tokens = {n: find(n, "oauth2").tokens for n in counts}
     print(
         f"goal: {GOAL_TOKENS} token request per installation, however many processes: "
-        + "; ".join(f"{n} proc {t} {verdict(t == GOAL_TOKENS)}" for n, t in tokens.items())
+        + "; ".join(
+            f"{n} proc {r.tokens} {verdict(r.tokens == GOAL_TOKENS)}" for n, r in oauth2.items()
+        )
     )
 
-    def ratio(n: int, api: str, to: Result) -> str:
-        return f"{find(n, api).run.rate / max(to.run.rate, 1):.2f}"
+    def ratios(n: int, apis: tuple[str, ...], to: int | None = None) -> str:
+        """req/s of `apis` at `n` against the minimal route, or against themselves at `to`."""
+        base = [by[n, "minimal"] if to is None else by[to, api] for api in apis]
+        return ", ".join(
+            f"{by[n, a].run.rate / max(b.run.rate, 1):.2f}" for a, b in zip(apis, base, strict=True)
+        )
 
     print(
         "Callout/minimal req/s (bearer, oauth2): "
-        + "; ".join(
-            f"{n} proc {ratio(n, 'bearer', find(n, 'minimal'))}, "
-            f"{ratio(n, 'oauth2', find(n, 'minimal'))}"
-            for n in counts
-        )
+        + "; ".join(f"{n} proc {ratios(n, APIS[1:])}" for n in counts)
     )
     if len(counts) > 1:
-        first = counts[0]
         print(
-            f"req/s against {first} proc (minimal, bearer, oauth2): "
-            + "; ".join(
-                f"{n} proc " + ", ".join(ratio(n, api, find(first, api)) for api in APIS)
-                for n in counts[1:]
-            )
+            f"req/s against {counts[0]} proc (minimal, bearer, oauth2): "
+            + "; ".join(f"{n} proc {ratios(n, APIS, counts[0])}" for n in counts[1:])
         )
 
 
@@ -478,7 +352,9 @@ def main() -> None:
         default=os.environ.get("CALLOUT_BENCH_POSTGRES", POSTGRES),
         help="PostgreSQL; each process count gets a fresh database beside it",
     )
-    parser.add_argument("--redis-url", default=REDIS, help=f"Redis over TCP ({REDIS})")
+    parser.add_argument(
+        "--redis-url", help="another Redis (its other clients count too); by default its own"
+    )
     args = parser.parse_args()
     if args.seconds < 1 or args.warmup < 1 or args.concurrency < 1:
         parser.error("--seconds, --warmup and --concurrency must be positive")
@@ -487,22 +363,23 @@ def main() -> None:
             parser.error("--database-url must be a PostgreSQL URL")
     except ArgumentError:
         parser.error("--database-url is not a database URL")
-    if urlsplit(args.redis_url).scheme != "redis":
-        parser.error("--redis-url must be redis://: round trips are counted on TCP connections")
-    if WRK is None or SS is None:
-        sys.exit("bench/scale.py needs wrk and ss: apt-get install wrk iproute2")
-    meter = RedisMeter(reach(args.database_url, args.redis_url))
-    sockets = Sockets(urlsplit(args.redis_url).port or 6379)
+    if WRK is None:
+        sys.exit("bench/scale.py needs wrk: apt-get install wrk")
+    if REDIS_SERVER is None and not args.redis_url:
+        sys.exit("bench/scale.py needs redis-server (apt-get install redis-server) or --redis-url")
 
     with ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="callout-bench-")))
         (scratch / "invoke.lua").write_text(WRK_SCRIPT)
         (scratch / "logging.json").write_text(json.dumps(callout_logging.config()))
-        bench = Bench(args, stack.enter_context(upstream(None)), meter, sockets, scratch)
+        redis_url = args.redis_url or stack.enter_context(own_redis(scratch))
+        client = reach(args.database_url, redis_url)
+        bench = Bench(args, stack.enter_context(upstream(None)), redis_url, client, scratch)
+        introduce(args)
         results = []
         for index, processes in enumerate(args.processes):
             results += bench.processes(processes, index)
-    report(results, bench)
+    summarize(results, args.processes)
 
 
 if __name__ == "__main__":
