@@ -35,18 +35,30 @@ class RedisProxy:
         self._writers.clear()
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        upstream_reader, upstream_writer = await asyncio.open_connection(*REDIS)
-        self._writers |= {writer, upstream_writer}
+        ends, pumps = [writer], []
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(*REDIS)
+            ends.append(upstream_writer)
+            if self._server is None:
+                return  # cut while this connection was being made
+            self._writers |= {writer, upstream_writer}
+            pumps = [
+                asyncio.create_task(pump(reader, upstream_writer)),
+                asyncio.create_task(pump(upstream_reader, writer)),
+            ]
+            # Either side closing ends the relay, as a TCP proxy's would.
+            await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+        except (OSError, asyncio.CancelledError):
+            pass  # Redis refused, or the loop is closing, and the relay with it
+        finally:
+            for end in ends:  # every transport ends here, whoever stopped the relay
+                end.transport.abort()
+            for task in pumps:
+                task.cancel()
 
-        async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-            try:
-                while data := await source.read(65536):
-                    sink.write(data)
-                    await sink.drain()
-            except OSError:
-                pass
-            finally:
-                sink.transport.abort()
 
-        with suppress(asyncio.CancelledError):  # the loop is closing, and the relay with it
-            await asyncio.gather(pump(reader, upstream_writer), pump(upstream_reader, writer))
+async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+    with suppress(OSError):
+        while data := await source.read(65536):
+            sink.write(data)
+            await sink.drain()
