@@ -187,9 +187,10 @@ class RuntimeRead(Model):
     failures: dict[str, int] = Field(description="Calls that did not succeed, by reason.")
     circuits: list[CircuitRead]
     redis: Literal["off", "connected", "disconnected"] = Field(
-        description="Whether this process hears the others' commits through Redis "
-        "(CALLOUT_REDIS_URL): off when unset; disconnected while Redis is lost, when edits "
-        "made through other processes are seen after plan_ttl instead of at once.",
+        description="Whether this process shares its state with the others through Redis "
+        "(CALLOUT_REDIS_URL): off when unset; disconnected while Redis is lost, when this "
+        "process keeps its own tokens, sessions, hold-offs, breakers and cap, and sees edits "
+        "made through other processes after plan_ttl instead of at once.",
     )
 
 
