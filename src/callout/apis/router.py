@@ -9,11 +9,11 @@ from fastapi import APIRouter, Body, Query, Response, status
 from pydantic import AfterValidator
 
 from callout.apis import request_service, service
+from callout.apis.api_types import ApiType
 from callout.apis.repository import ApiFilter
 from callout.apis.schemas import (
     ApiRead,
     ApiSummary,
-    ApiType,
     ApiWrite,
     Blank,
     CopyApi,

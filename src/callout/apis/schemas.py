@@ -8,6 +8,7 @@ import jsonpath_rfc9535
 from defusedxml import DefusedXmlException, ElementTree
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
+from callout.apis.api_types import ApiType
 from callout.apis.authorization import Authorization, AuthorizationType, NoAuth
 from callout.apis.fields import (
     IDENTIFIER,
@@ -24,7 +25,6 @@ from callout.apis.fields import (
 from callout.runtime import templates
 from callout.schemas import Description, Id, Model, Name, field_error, name_key
 
-ApiType = Literal["api", "slack", "teams"]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 ContentType = Literal["none", "json", "form", "multipart", "text", "xml"]
 ValueType = Literal["string", "number", "boolean", "object"]

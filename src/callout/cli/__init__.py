@@ -3,8 +3,6 @@ holds one group of commands."""
 
 import sys
 
-from pydantic import ValidationError
-
 from callout.cli import (  # noqa: F401 - each registers its commands
     backup,
     calls,
@@ -13,9 +11,7 @@ from callout.cli import (  # noqa: F401 - each registers its commands
     library,
 )
 from callout.cli.common import app, report
-from callout.db import crypto
 from callout.errors import CalloutError
-from callout.validation import validation_problems
 
 __all__ = ["app", "main"]
 
@@ -26,10 +22,26 @@ def main() -> None:
         app()
     except CalloutError as error:
         report(error.detail)
-    except ValidationError as error:
-        report("; ".join(f"{p.field}: {p.message}" for p in validation_problems(error.errors())))
-    except crypto.KeyMaterialError as error:
-        report(str(error))
+    except Exception as error:
+        message = _expected(error)
+        if message is None:
+            raise
+        report(message)
     else:
         return
     sys.exit(1)
+
+
+def _expected(error: Exception) -> str | None:
+    """The line an expected failure is printed as, or None for a bug. Its kinds are imported
+    only once a command has failed, not on every start (see `cli.common`)."""
+    from pydantic import ValidationError
+
+    from callout.db.crypto import KeyMaterialError
+    from callout.validation import validation_problems
+
+    if isinstance(error, ValidationError):
+        return "; ".join(f"{p.field}: {p.message}" for p in validation_problems(error.errors()))
+    if isinstance(error, KeyMaterialError):
+        return str(error)
+    return None

@@ -10,9 +10,6 @@ from rich.table import Table
 
 from callout.cli.common import app, err, fail, installed, out, set_up
 from callout.cli.interchange import PassphraseFile, read_passphrase
-from callout.interchange import backup as backups
-from callout.interchange.sealing import Opener, Sealer
-from callout.settings import get_settings
 
 
 @app.command("backup")
@@ -32,6 +29,10 @@ def backup(
     Examples:
       callout backup backups/2024-06-01 --with-secrets
     """
+    from callout.interchange import backup as backups
+    from callout.interchange.sealing import Sealer
+    from callout.settings import get_settings
+
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         fail(f"{folder} is not an empty folder: back up into a new one")
     sealer = Sealer(read_passphrase(passphrase_file, confirm=True)) if with_secrets else None
@@ -64,6 +65,9 @@ def restore(
     Examples:
       callout restore backups/2024-06-01 --passphrase-file passphrase.txt
     """
+    from callout.interchange import backup as backups
+    from callout.interchange.sealing import Opener
+
     if not folder.is_dir():
         fail(f"{folder} is not a folder")
     files = backups.read_folder(folder)

@@ -3,20 +3,14 @@
 import asyncio
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from callout.cli.common import app, fail, installed, json_file, out, parse_parameter
-from callout.clients.access import OPERATOR
-from callout.designers import engine
-from callout.designers.effects import FireBody
-from callout.interchange import curl
-from callout.invocations import authorize as authorize_flow
-from callout.invocations import service as invocations
-from callout.invocations.schemas import AuthorizeDone, InvokeBody, TracedResult
-from callout.settings import get_settings
-from callout.show import show_fire, show_outcome
+
+if TYPE_CHECKING:
+    from callout.invocations.schemas import AuthorizeDone
 
 
 @app.command()
@@ -63,6 +57,13 @@ def send(
       callout send demo "Customer CRM" "Get customer" -p customerId=42 -v
       callout send demo "Customer CRM" "Get customer" -p customerId=42 --curl
     """
+    from callout.clients.access import OPERATOR
+    from callout.interchange import curl
+    from callout.invocations import service as invocations
+    from callout.invocations.schemas import InvokeBody, TracedResult
+    from callout.settings import get_settings
+    from callout.show import show_outcome
+
     body = InvokeBody.model_validate(
         {
             "parameters": dict(parse_parameter(p) for p in parameter or []),
@@ -111,6 +112,12 @@ def fire(
     Examples:
       callout fire demo "Agent desktop" "In Call" --context call.json --mode mock
     """
+    from callout.clients.access import OPERATOR
+    from callout.designers import engine
+    from callout.designers.effects import FireBody
+    from callout.settings import get_settings
+    from callout.show import show_fire
+
     body = FireBody.model_validate({"context": json_file(context) if context else {}, "mode": mode})
     database = installed()
     settings = get_settings()
@@ -147,7 +154,12 @@ def authorize(
     out.print(done.message)
 
 
-async def _authorize(client: str, api: str, port: int, wait: float) -> AuthorizeDone:
+async def _authorize(client: str, api: str, port: int, wait: float) -> "AuthorizeDone":
+    from callout.clients.access import OPERATOR
+    from callout.invocations import authorize as authorize_flow
+    from callout.invocations import service as invocations
+    from callout.settings import get_settings
+
     settings = get_settings()
     database = installed()
     keys = settings.key_source()

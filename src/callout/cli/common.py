@@ -1,22 +1,30 @@
 """What every `callout` command shares: the command groups, the consoles, failing with one
-clear line, and opening the installation's database."""
+clear line, and opening the installation's database.
+
+A console script pays for all it imports before it does anything, and every command runs in
+a fresh process: `callout --help` or a mistyped option should answer as HTTPie does, at once,
+not after the web framework, the ORM, the migrations, the catalogue and the runtime have
+loaded (1.5 s of imports when the modules here imported them at their top). So every module
+of `cli/` imports at its top only the standard library, Typer, Rich, this module and the
+plain word lists its options are typed with (`apis.api_types`, `interchange.options`: Typer
+reads the annotations to build `--help`); each command, and each helper here, imports the
+services, schemas and database it uses in its body, when it runs. tests/test_cli_startup.py
+checks that `import callout.cli` and `callout --help` load none of them.
+"""
 
 import inspect
 import json
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy import make_url
 from typer.core import TyperCommand, TyperGroup
 
-from callout.apis import catalog
-from callout.db import migrations
-from callout.db.crypto import Keyring
-from callout.db.engine import Database
-from callout.settings import get_settings
+if TYPE_CHECKING:
+    from callout.db.crypto import Keyring
+    from callout.db.engine import Database
 
 # How `callout --help` lists the commands: by panel, setting up first, each panel in this
 # order. A command not named here is listed last, under "Other".
@@ -76,21 +84,29 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
-def open_database() -> Database:
+def open_database() -> "Database":
+    from callout.db.engine import Database
+    from callout.settings import get_settings
+
     return Database.from_settings(get_settings())
 
 
-def upgrade(database: Database) -> int:
+def upgrade(database: "Database") -> int:
     """Migrate the database to the newest revision and sync the system APIs: how many of
     them changed."""
+    from callout.apis import catalog
+    from callout.db import migrations
+
     migrations.upgrade(database.engine)
     with database.transaction() as session:
         return catalog.sync(session)
 
 
-def set_up() -> tuple[Keyring, Database]:
+def set_up() -> tuple["Keyring", "Database"]:
     """A data dir ready to hold an installation: made if missing, with a secret key (made if
     missing) and the database at the newest revision. What `init` and `restore` start from."""
+    from callout.settings import get_settings
+
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     keyring = settings.key_source(create=True).keyring()
@@ -99,9 +115,14 @@ def set_up() -> tuple[Keyring, Database]:
     return keyring, database
 
 
-def installed() -> Database:
+def installed() -> "Database":
     """The database of a set-up installation. Without one, says what to run and exits,
     creating nothing: opening a SQLite file that is not there would create it, empty."""
+    from sqlalchemy import make_url
+
+    from callout.db import migrations
+    from callout.settings import get_settings
+
     url = make_url(get_settings().resolved_database_url)
     path = url.database if url.get_backend_name() == "sqlite" else None
     if path and path != ":memory:" and not Path(path).is_file():

@@ -9,12 +9,10 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from callout import logging as callout_logging
-from callout.apis import catalog
 from callout.cli.common import (
     apikey_app,
     app,
@@ -27,16 +25,9 @@ from callout.cli.common import (
     set_up,
     upgrade,
 )
-from callout.clients import service as clients
-from callout.clients.access import OPERATOR
-from callout.clients.repository import ClientRepository
-from callout.clients.schemas import ApiKeyCreate, Role
-from callout.db import crypto
-from callout.db.engine import Database
-from callout.db.secrets import rotate
-from callout.demo import seed
-from callout.settings import Settings, get_settings
-from callout.web import ui
+
+if TYPE_CHECKING:
+    from callout.settings import Settings
 
 
 @app.command()
@@ -48,6 +39,10 @@ def init() -> None:
     Examples:
       CALLOUT_DATA_DIR=/srv/callout callout init
     """
+    from callout.clients.repository import ClientRepository
+    from callout.demo import seed
+    from callout.settings import get_settings
+
     keyring, database = set_up()
     with database.transaction() as session:
         if ClientRepository(session).count():
@@ -79,6 +74,10 @@ def serve(
       callout serve --host 0.0.0.0 --port 8000 --workers 4
     """
     import uvicorn
+
+    from callout import logging as callout_logging
+    from callout.apis import catalog
+    from callout.settings import get_settings
 
     settings = get_settings()
     settings.key_source().keyring()  # a missing or bad key fails now, not on a save
@@ -118,9 +117,11 @@ def serve(
             shutil.rmtree(shared, ignore_errors=True)
 
 
-def _announce_when_up(settings: Settings, host: str, port: int) -> None:
+def _announce_when_up(settings: "Settings", host: str, port: int) -> None:
     """Print the address to open once the server answers (with several workers, once the
     first one does): a thread asks the server for its OpenAPI document until it comes."""
+    from callout.web import ui
+
     local = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104 - mapped away
     root = f"http://[{local}]:{port}" if ":" in local else f"http://{local}:{port}"
     shown = (settings.public_url or root).rstrip("/")
@@ -160,6 +161,8 @@ def openapi(
     Examples:
       callout openapi --output openapi.json
     """
+    from callout.db.engine import Database
+    from callout.settings import get_settings
     from callout.web.app import create_app
 
     # The document is read off the routes: the app is built, never started, and opens no
@@ -197,6 +200,8 @@ def keys_generate() -> None:
     Examples:
       callout keys generate
     """
+    from callout.db import crypto
+
     out.print(crypto.generate_entry(), highlight=False)
 
 
@@ -211,6 +216,9 @@ def keys_rotate() -> None:
     Examples:
       callout keys rotate
     """
+    from callout.db.secrets import rotate
+    from callout.settings import get_settings
+
     database = installed()
     keys = get_settings().key_source()
     keys.keyring()  # the key file must be there to add a key to it
@@ -242,6 +250,10 @@ def apikey_create(
       callout apikey create --client demo --role editor --name scripts
       callout apikey create --platform --name prometheus
     """
+    from callout.clients import service as clients
+    from callout.clients.access import OPERATOR
+    from callout.clients.schemas import ApiKeyCreate, Role
+
     if platform == (client is not None):
         fail("give either --client CODE or --platform")
     if role not in ("viewer", "editor", "admin"):

@@ -3,30 +3,19 @@
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import TypeAdapter
 from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from callout.apis import definitions
 from callout.cli.common import app, err, fail, installed, out
-from callout.clients import service as clients
-from callout.clients.access import OPERATOR
-from callout.interchange import archive, service
-from callout.interchange import export as exporting
-from callout.interchange.schemas import (
-    Clash,
-    ExportFormat,
-    Format,
-    ImportReport,
-    file_schema,
-)
-from callout.interchange.sealing import Sealer
-from callout.schemas import Name
-from callout.settings import get_settings
+from callout.interchange.options import Clash, ExportFormat, Format
+
+if TYPE_CHECKING:
+    from callout.interchange.schemas import ImportReport
+    from callout.interchange.service import File
 
 
 def read_passphrase(path: Path | None, *, confirm: bool) -> str:
@@ -80,6 +69,14 @@ def export(
       callout export demo -o library/
       callout export demo -o library/ --with-secrets
     """
+    from callout.apis import definitions
+    from callout.clients import service as clients
+    from callout.clients.access import OPERATOR
+    from callout.interchange import archive
+    from callout.interchange import export as exporting
+    from callout.interchange.sealing import Sealer
+    from callout.settings import get_settings
+
     if api is None and output is None:
         fail("give --output DIR to export a whole library (one file per API)")
     if format != "callout" and (api is None or with_secrets):
@@ -141,6 +138,11 @@ def import_(
       callout import demo library/ --clash rename
       callout import demo collection.json --dry-run --json
     """
+    from callout.clients import service as clients
+    from callout.clients.access import OPERATOR
+    from callout.interchange import service
+    from callout.settings import get_settings
+
     files = [file for path in paths for file in _files(path)]
 
     def passphrase() -> str:  # asked for only if a file holds sealed secrets
@@ -172,7 +174,9 @@ def import_(
     _show(report, as_json)
 
 
-def _files(path: Path) -> list[service.File]:
+def _files(path: Path) -> list["File"]:
+    from callout.interchange import archive, service
+
     if str(path) == "-":
         return [service.File("stdin", sys.stdin.buffer.read())]
     if path.is_dir():
@@ -186,7 +190,7 @@ def _files(path: Path) -> list[service.File]:
     return [service.File(str(path), data)]
 
 
-def _show(report: ImportReport, as_json: bool) -> None:
+def _show(report: "ImportReport", as_json: bool) -> None:
     if as_json:
         out.print_json(report.model_dump_json())
         return
@@ -224,6 +228,8 @@ def schema(
     Examples:
       callout schema --output callout-file.schema.json
     """
+    from callout.interchange.schemas import file_schema
+
     text = json.dumps(file_schema(), indent=2, ensure_ascii=False) + "\n"
     if output is None:
         sys.stdout.write(text)
@@ -251,6 +257,14 @@ def import_curl(
       callout import-curl demo 'curl -u alice https://api.example.com/v1/customers/42'
       pbpaste | callout import-curl demo - --name "CRM"
     """
+    from pydantic import TypeAdapter
+
+    from callout.clients import service as clients
+    from callout.clients.access import OPERATOR
+    from callout.interchange import service
+    from callout.schemas import Name
+    from callout.settings import get_settings
+
     text = sys.stdin.read() if command == "-" else command
     converted = service.convert(service.File("command line", text.encode()), "curl")
     if name is not None:

@@ -3,23 +3,19 @@ and deleted through the services the REST API uses, as the operator."""
 
 import sys
 from collections.abc import Callable
-from typing import Annotated, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 
 import typer
-from pydantic import TypeAdapter
-from sqlalchemy.orm import Session
 
-from callout.apis import definitions, request_service
-from callout.apis import service as apis
-from callout.apis.repository import ApiFilter
-from callout.apis.schemas import ApiSummary, ApiType, ApiWrite, RequestRead
+from callout.apis.api_types import ApiType
 from callout.cli.common import app, err, fail, installed, out
-from callout.clients import service as clients
-from callout.clients.access import OPERATOR
-from callout.db.models import Client
-from callout.schemas import IfMatch, Page
-from callout.settings import get_settings
-from callout.show import show_api, show_apis, show_request, show_requests
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+    from sqlalchemy.orm import Session
+
+    from callout.db.models import Client
+    from callout.schemas import Page
 
 T = TypeVar("T")
 
@@ -37,11 +33,9 @@ AsJson = Annotated[
 
 # Rows read per query while listing everything: the REST API's largest page.
 PAGE = 200
-API_LIST = TypeAdapter(list[ApiSummary])
-REQUEST_LIST = TypeAdapter(list[RequestRead])
 
 
-def _every(page: Callable[[int, int], Page[T]]) -> list[T]:
+def _every(page: Callable[[int, int], "Page[T]"]) -> list[T]:
     """Every item of a paged list, page after page: a terminal lists them all."""
     items: list[T] = []
     while True:
@@ -51,11 +45,14 @@ def _every(page: Callable[[int, int], Page[T]]) -> list[T]:
             return items
 
 
-def _client(session: Session, code: str) -> Client:
+def _client(session: "Session", code: str) -> "Client":
+    from callout.clients import service as clients
+    from callout.clients.access import OPERATOR
+
     return clients.visible_client(session, OPERATOR, code)
 
 
-def _print_json(items: list[T], adapter: TypeAdapter[list[T]]) -> None:
+def _print_json(items: list[T], adapter: "TypeAdapter[list[T]]") -> None:
     out.print_json(adapter.dump_json(items).decode())
 
 
@@ -75,12 +72,19 @@ def apis_list(
       callout apis list demo
       callout apis list demo --kind client --search crm --json
     """
+    from pydantic import TypeAdapter
+
+    from callout.apis import service as apis
+    from callout.apis.repository import ApiFilter
+    from callout.apis.schemas import ApiSummary
+    from callout.show import show_apis
+
     where = ApiFilter(kind=kind, search=search)
     with installed().transaction(reads_only=True) as session:
         owner = _client(session, client)
         found = _every(lambda limit, offset: apis.list_apis(session, owner, where, limit, offset))
     if as_json:
-        _print_json(found, API_LIST)
+        _print_json(found, TypeAdapter(list[ApiSummary]))
     else:
         show_apis(out, found)
 
@@ -92,6 +96,11 @@ def apis_show(client: ClientArg, api: ApiArg, as_json: AsJson = False) -> None:
     Examples:
       callout apis show demo "Customer CRM"
     """
+    from callout.apis import definitions
+    from callout.apis import service as apis
+    from callout.clients import service as clients
+    from callout.show import show_api
+
     with installed().transaction(reads_only=True) as session:
         owner = _client(session, client)
         found = apis.get_api(session, owner, definitions.resolve_api(session, owner, api))
@@ -121,6 +130,11 @@ def apis_create(
     Examples:
       callout apis create demo --name Billing --base-url https://billing.example.com/api
     """
+    from callout.apis import service as apis
+    from callout.apis.schemas import ApiWrite
+    from callout.clients.access import OPERATOR
+    from callout.settings import get_settings
+
     data = ApiWrite.model_validate(
         {"name": name, "base_url": base_url, "description": description, "type": api_type}
     )
@@ -146,6 +160,11 @@ def apis_delete(
     Examples:
       callout apis delete demo "Old CRM" --yes
     """
+    from callout.apis import definitions
+    from callout.apis import service as apis
+    from callout.clients.access import OPERATOR
+    from callout.schemas import IfMatch
+
     database = installed()
     with database.transaction(reads_only=True) as session:
         owner = _client(session, client)
@@ -174,6 +193,12 @@ def requests_list(client: ClientArg, api: ApiArg, as_json: AsJson = False) -> No
     Examples:
       callout requests list demo "Customer CRM"
     """
+    from pydantic import TypeAdapter
+
+    from callout.apis import definitions, request_service
+    from callout.apis.schemas import RequestRead
+    from callout.show import show_requests
+
     with installed().transaction(reads_only=True) as session:
         owner = _client(session, client)
         api_id = definitions.resolve_api(session, owner, api)
@@ -183,7 +208,7 @@ def requests_list(client: ClientArg, api: ApiArg, as_json: AsJson = False) -> No
             )
         )
     if as_json:
-        _print_json(found, REQUEST_LIST)
+        _print_json(found, TypeAdapter(list[RequestRead]))
     else:
         show_requests(out, found)
 
@@ -198,6 +223,9 @@ def requests_show(
     Examples:
       callout requests show demo "Customer CRM" "Get customer" --json
     """
+    from callout.apis import definitions, request_service
+    from callout.show import show_request
+
     with installed().transaction(reads_only=True) as session:
         owner = _client(session, client)
         api_id, request_id = definitions.resolve(session, owner, api, request)

@@ -18,7 +18,8 @@ from callout.db.crypto import Keyring
 from callout.db.models import Api, Client
 from callout.db.secrets import Vault, api_owner, request_owner, stored_fields
 from callout.interchange import curl, native, postman
-from callout.interchange.schemas import FORMAT, ApiDocument, ExportFormat
+from callout.interchange.options import ExportFormat
+from callout.interchange.schemas import FORMAT, ApiDocument
 from callout.interchange.sealing import Sealer
 
 # Writers of one API as a file: a Callout file, a Postman v2.1 collection, cURL commands.

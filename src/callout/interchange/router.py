@@ -11,7 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from callout.interchange import archive, export, service
-from callout.interchange.schemas import Clash, ExportFormat, Format, ImportReport
+from callout.interchange.options import Clash, ExportFormat, Format
+from callout.interchange.schemas import ImportReport
 from callout.web.deps import ClientDep, IdPath, KeyringDep, PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/clients/{client}", tags=["interchange"])

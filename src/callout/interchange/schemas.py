@@ -12,12 +12,10 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 
 from callout.apis.schemas import ApiSettings, RequestFields, unique_names
+from callout.interchange.options import Format
 from callout.schemas import Model, Name
 
 FORMAT = 1
-Format = Literal["callout", "postman", "openapi", "curl"]
-ExportFormat = Literal["callout", "postman", "curl"]
-Clash = Literal["fail", "skip", "rename"]
 SecretName = Annotated[str, Field(max_length=300)]
 
 

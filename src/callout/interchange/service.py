@@ -28,11 +28,10 @@ from callout.db.crypto import Keyring
 from callout.db.models import Client
 from callout.errors import CalloutError, Conflict, FieldProblem
 from callout.interchange import curl, loading, native, openapi, postman
+from callout.interchange.options import Clash, Format
 from callout.interchange.schemas import (
     ApiDocument,
-    Clash,
     Converted,
-    Format,
     ImportedApi,
     ImportReport,
     RequestDocument,
