@@ -1,9 +1,12 @@
 """The real Redis the tests that share state through it use (127.0.0.1:6379, which CI
-starts; the `redis_url` fixture is in tests/conftest.py), and RedisProxy, which cuts and
-mends the way to it as a Redis that goes away would."""
+starts; the `redis_url` fixture is in tests/conftest.py), RedisProxy, which cuts and
+mends the way to it as a Redis that goes away would, and `forget`, which deletes what a test
+left under its namespace."""
 
 import asyncio
 from contextlib import suppress
+
+import redis.asyncio as redis
 
 from tests.cli import free_port
 
@@ -62,3 +65,14 @@ async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None
         while data := await source.read(65536):
             sink.write(data)
             await sink.drain()
+
+
+async def forget(url: str, namespace: str) -> None:
+    """Delete every key of a test's namespace."""
+    client = redis.Redis.from_url(url)
+    try:
+        keys = [key async for key in client.scan_iter(f"{namespace}:*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()

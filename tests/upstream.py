@@ -6,7 +6,8 @@
         upstream.received[0].raw_path  # '/api/customers/7'
 
 Answers queue up in order; when the queue is empty the last one repeats. `delay` holds the
-answer back (for deadlines); `echo()` answers with the request itself as JSON.
+answer back (for deadlines); `echo()` answers with the request itself as JSON. `busiest` is
+the most requests it was answering at once.
 """
 
 import asyncio
@@ -42,6 +43,7 @@ class Answer:
 class Upstream(LoopbackServer):
     def __init__(self) -> None:
         self.received: list[Seen] = []
+        self.busy = self.busiest = 0  # requests being answered now, and the most at once
         self._answers: list[Answer] = []  # none queued: echo
 
     def answer(
@@ -64,6 +66,14 @@ class Upstream(LoopbackServer):
         self._answers.append(Answer(echo=True))
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.busy += 1
+        self.busiest = max(self.busiest, self.busy)
+        try:
+            return await self._answer(request)
+        finally:
+            self.busy -= 1
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         seen = Seen(
             request.method, request.raw_path, list(request.headers.items()), await request.read()
         )

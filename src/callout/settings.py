@@ -53,7 +53,8 @@ class Settings(BaseSettings):
         default=None,
         description="Redis (redis://, rediss:// or unix://) through which every process hears "
         "what the others' commits changed and drops the plans, designers and keys it made "
-        "stale at once; unset means each process checks them after plan_ttl and access_ttl.",
+        "stale at once, and shares circuit breakers and the per-client cap; unset means each "
+        "process checks them after plan_ttl and access_ttl, and keeps its own.",
     )
     redis_namespace: str = Field(
         default="callout",
@@ -91,7 +92,13 @@ class Settings(BaseSettings):
     outbound_ca_file: Path | None = Field(
         default=None, description="PEM file of CAs to trust; unset means the system store."
     )
-    client_max_in_flight: int = Field(default=100, ge=1, le=100_000)
+    client_max_in_flight: int = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        description="Calls one client may have in flight: in this process, or in all of them "
+        "with redis_url.",
+    )
     fire_deadline: float = Field(
         default=30.0,
         gt=0,

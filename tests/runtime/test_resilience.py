@@ -24,7 +24,7 @@ from fastapi import FastAPI
 
 from callout.apis.schemas import ApiWrite, RequestWrite
 from callout.invocations.compile import compile_plan
-from callout.runtime.breaker import BreakerPolicy, Breakers
+from callout.runtime.breaker import Breaker, BreakerPolicy, Breakers, InFlight
 from callout.runtime.executor import Executor, Outcome
 from callout.runtime.guard import Guard, Verdict
 from callout.runtime.http import HttpClient, Limits
@@ -97,6 +97,18 @@ def closed_port() -> int:
 
 def kinds(outcome: Outcome) -> tuple[str, str | None, int | None]:
     return outcome.outcome, outcome.reason, outcome.status
+
+
+def breaker_of(executor: Executor, client_id: int = 1, api_id: int = 1) -> Breaker:
+    """The API's breaker in the executor's own `Breakers`."""
+    assert isinstance(executor.breakers, Breakers)
+    return executor.breakers.of_client(client_id)[api_id]
+
+
+def counts(executor: Executor) -> dict[int, int]:
+    """Calls in flight by client in the executor's own `InFlight`."""
+    assert isinstance(executor.in_flight, InFlight)
+    return executor.in_flight.counts
 
 
 # Retries
@@ -341,7 +353,7 @@ async def test_consecutive_server_errors_open_the_circuit_and_later_calls_fail_a
         plan = plan_at(upstream.url)
         failed = [await executor.run(plan, CUSTOMER, {}) for _ in range(3)]
         refused = await executor.run(plan, CUSTOMER, {})
-        breaker = executor.breakers.of_client(1)[1]
+        breaker = breaker_of(executor)
 
     assert [kinds(outcome) for outcome in failed] == [("failure", "status", 500)] * 3
     assert kinds(refused) == ("failure", "circuit_open", None)
@@ -375,7 +387,7 @@ async def open_circuit(executor: Executor, plan: Plan) -> None:
     """Fail enough calls in a row to open the plan's circuit; the upstream must answer 500s."""
     for _ in range(SHORT.consecutive):
         await executor.run(plan, CUSTOMER, {})
-    assert executor.breakers.of_client(plan.key.client_id)[plan.key.api_id].state == "open"
+    assert breaker_of(executor, plan.key.client_id, plan.key.api_id).state == "open"
 
 
 async def test_after_open_seconds_one_probe_goes_through_and_its_success_closes_the_circuit(
@@ -391,7 +403,7 @@ async def test_after_open_seconds_one_probe_goes_through_and_its_success_closes_
 
         outcomes = await asyncio.gather(*(executor.run(plan, CUSTOMER, {}) for _ in range(3)))
         probes = len(upstream.received) - received_before
-        state = executor.breakers.of_client(1)[1].state
+        state = breaker_of(executor).state
         after = await executor.run(plan, CUSTOMER, {})
 
     assert sorted(outcome.reason or "success" for outcome in outcomes) == [
@@ -436,7 +448,7 @@ async def test_a_cancelled_probe_neither_closes_nor_reopens_the_circuit(
         probe.cancel()
         with pytest.raises(asyncio.CancelledError):
             await probe
-        breaker = executor.breakers.of_client(1)[1]
+        breaker = breaker_of(executor)
         state_after_cancel = breaker.state
         next_probe = await executor.run(plan, CUSTOMER, {})
 
@@ -462,7 +474,7 @@ async def test_a_call_from_before_the_circuit_opened_has_no_say_in_its_probe(
         await asyncio.sleep(SHORT.open_seconds + 0.05)
         probe = asyncio.create_task(executor.run(plan, CUSTOMER, {}))
         late = await slow  # succeeds while the probe is out
-        breaker = executor.breakers.of_client(1)[1]
+        breaker = breaker_of(executor)
         state_after_late_success = breaker.state
         failed_probe = await probe
 
@@ -482,13 +494,13 @@ async def test_failing_tests_and_dry_runs_leave_the_live_circuit_closed(
         await executor.run(plan, {}, {}, mode="dry_run")  # a missing parameter: a failure
         await executor.run(plan, CUSTOMER, {}, mode="mock")  # no sample: a failure
         real = await executor.run(plan, CUSTOMER, {})
-        breaker = executor.breakers.of_client(1)[1]
+        breaker = breaker_of(executor)
 
     assert [kinds(outcome) for outcome in tests] == [("failure", "status", 500)] * 4
     assert kinds(real) == ("failure", "status", 500)
     assert (breaker.state, breaker.consecutive) == ("closed", 1)
     assert dict(executor.failures) == {(1, "status"): 1}  # the real call's only
-    assert executor.in_flight.counts == {1: 0}
+    assert counts(executor) == {1: 0}
 
 
 async def test_a_test_goes_through_an_open_circuit_and_leaves_it_open(
@@ -522,7 +534,7 @@ async def test_client_errors_do_not_open_the_circuit(upstream: Upstream) -> None
     upstream.answer(404)
     async with running(breakers=breakers()) as executor:
         outcomes = [await executor.run(plan_at(upstream.url), CUSTOMER, {}) for _ in range(6)]
-        breaker = executor.breakers.of_client(1)[1]
+        breaker = breaker_of(executor)
 
     # A 404 is the caller's problem, not a sign the API is down.
     assert [outcome.reason for outcome in outcomes] == ["status"] * 6
@@ -570,7 +582,7 @@ async def test_past_the_cap_calls_are_refused_at_once_while_other_clients_go_thr
         a_plan, b_plan = plan_at(upstream.url, client_id=1), plan_at(other.url, client_id=2)
         a_calls = [asyncio.create_task(executor.run(a_plan, CUSTOMER, {})) for _ in range(20)]
         await asyncio.sleep(0.1)  # the five admitted are out, held by the upstream
-        in_flight = dict(executor.in_flight.counts)
+        in_flight = dict(counts(executor))
 
         b_outcomes = await asyncio.gather(*(executor.run(b_plan, CUSTOMER, {}) for _ in range(5)))
         a_still_out = sum(not call.done() for call in a_calls)
@@ -587,7 +599,7 @@ async def test_past_the_cap_calls_are_refused_at_once_while_other_clients_go_thr
     assert sum(outcome.outcome == "success" for outcome in a_outcomes) == 5
     assert len(upstream.received) == 6  # the five admitted and the last call; no refused one
     assert again.outcome == "success"
-    assert executor.in_flight.counts == {1: 0, 2: 0}
+    assert counts(executor) == {1: 0, 2: 0}
 
 
 async def test_the_cap_is_released_after_failures_and_timeouts(upstream: Upstream) -> None:
@@ -613,7 +625,7 @@ async def test_the_cap_is_released_after_failures_and_timeouts(upstream: Upstrea
     assert [outcome.reason for outcome in unconnected] == ["upstream_error"] * 2
     assert [outcome.reason for outcome in timeouts] == ["timeout"] * 2
     assert [outcome.outcome for outcome in successes] == ["success"] * 2  # none refused
-    assert executor.in_flight.counts == {1: 0}
+    assert counts(executor) == {1: 0}
 
 
 # Through REST

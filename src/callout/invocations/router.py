@@ -140,12 +140,12 @@ def api_metrics(
 
 
 @router.get("/runtime")
-def runtime_state(runtime: RuntimeDep, client: ClientDep) -> RuntimeRead:
-    """This process's view of the client's calls: how many are in flight against the cap,
-    how many failed by reason (blocked_address, too_large, circuit_open, too_many_calls,
-    timeout...), each API's circuit breaker, and whether it hears the other processes'
-    commits through Redis."""
-    return service.state(runtime, client)
+async def runtime_state(runtime: RuntimeDep, client: ClientDep) -> RuntimeRead:
+    """The client's calls: how many are in flight against the cap, how many failed by reason
+    in this process (blocked_address, too_large, circuit_open, too_many_calls, timeout...),
+    each API's circuit breaker, and whether this process hears the other processes' commits
+    through Redis. With Redis, calls in flight and circuits are those of every process."""
+    return await service.state(runtime, client)
 
 
 @router.post("/apis/{api_id}/authorize", tags=["oauth"])

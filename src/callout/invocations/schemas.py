@@ -171,7 +171,7 @@ class ApiMetrics(Model):
 
 
 class CircuitRead(Model):
-    """One API's circuit breaker in this process."""
+    """One API's circuit breaker: this process's, or every process's with Redis."""
 
     api_id: int
     state: Literal["closed", "open", "half_open"]
@@ -180,7 +180,8 @@ class CircuitRead(Model):
 
 
 class RuntimeRead(Model):
-    """How the client's calls stand in this process: in flight, failed, and circuits."""
+    """How the client's calls stand: in flight and circuits (over every process with
+    Redis), and failed in this process."""
 
     in_flight: int
     max_in_flight: int

@@ -45,6 +45,7 @@ from callout.runtime.executor import Executor, Outcome
 from callout.runtime.guard import Guard
 from callout.runtime.http import HttpClient, Limits
 from callout.runtime.plan import Plan
+from callout.runtime.shared.limits import SharedLimits
 from callout.runtime.shared.link import Link
 from callout.schemas import Page
 from callout.settings import Settings
@@ -59,6 +60,7 @@ class Runtime:
     history: History
     link: Link | None = None  # Redis, when CALLOUT_REDIS_URL is set
     broadcast: Broadcast | None = None  # set by the app when CALLOUT_REDIS_URL is
+    limits: SharedLimits | None = None  # breakers and caps over every process, through `link`
 
     @classmethod
     async def start(
@@ -79,11 +81,16 @@ class Runtime:
         )
         http = HttpClient(Guard.from_entries(settings.outbound_allow), limits)
         await http.start()
-        link, store = None, None
+        link, store, shared = None, None, None
         if settings.redis_url:
-            link, store = await shared_store(settings, keys)
+            link, store, shared = await shared_store(settings, keys)
         executor = Executor(
-            http, store or MemoryTokenStore(), saver, max_in_flight=settings.client_max_in_flight
+            http,
+            store or MemoryTokenStore(),
+            saver,
+            breakers=shared.breakers if shared else None,
+            in_flight=shared.in_flight if shared else None,
+            max_in_flight=settings.client_max_in_flight,
         )
         history = History(
             database,
@@ -92,7 +99,7 @@ class Runtime:
             keep_rows=settings.history_rows,
         )
         history.start()
-        return cls(executor, PlanCache(ttl=settings.plan_ttl), history, link)
+        return cls(executor, PlanCache(ttl=settings.plan_ttl), history, link, limits=shared)
 
     @property
     def redis(self) -> Literal["off", "connected", "disconnected"]:
@@ -104,6 +111,8 @@ class Runtime:
 
     async def close(self) -> None:
         await self.history.close()
+        if self.limits is not None:  # gives its slots back, through the link
+            await self.limits.close()
         if self.link is not None:
             await self.link.close()
         await self.executor.http.close()
@@ -264,7 +273,9 @@ def result(outcome: Outcome) -> InvokeResult:
     return data
 
 
-def state(runtime: Runtime, client: Client) -> RuntimeRead:
+async def state(runtime: Runtime, client: Client) -> RuntimeRead:
+    """The client's calls in flight and circuits, over every process while Redis is
+    connected (`shared/limits.py`); failures by reason in this process."""
     executor = runtime.executor
     circuits = [
         CircuitRead(
@@ -273,10 +284,10 @@ def state(runtime: Runtime, client: Client) -> RuntimeRead:
             failures_in_a_row=breaker.consecutive,
             retry_at=_moment(breaker.retry_at()),
         )
-        for api_id, breaker in sorted(executor.breakers.of_client(client.id).items())
+        for api_id, breaker in sorted((await executor.breakers.view(client.id)).items())
     ]
     return RuntimeRead(
-        in_flight=executor.in_flight.counts.get(client.id, 0),
+        in_flight=await executor.in_flight.count(client.id),
         max_in_flight=executor.in_flight.cap,
         failures={
             reason: count

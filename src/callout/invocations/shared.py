@@ -1,11 +1,12 @@
 """The runtime's state shared through Redis (CALLOUT_REDIS_URL), wired from the settings:
-the link, and tokens and sessions sealed with the database's keyring."""
+the link, tokens and sessions sealed with the database's keyring, and breakers and caps."""
 
 import time
 
 from callout.db.crypto import Binding, KeySource, Sealed
 from callout.errors import SecretUnreadable
 from callout.invocations import prometheus
+from callout.runtime.shared.limits import SharedLimits
 from callout.runtime.shared.link import Link
 from callout.runtime.shared.tokens import RedisTokenStore
 from callout.settings import Settings
@@ -36,8 +37,11 @@ def _binding(where: str) -> Binding:
     return Binding(0, "redis", where)
 
 
-async def shared_store(settings: Settings, keys: KeySource) -> tuple[Link, RedisTokenStore]:
-    """The Redis link, started, and the token store over it."""
+async def shared_store(
+    settings: Settings, keys: KeySource
+) -> tuple[Link, RedisTokenStore, SharedLimits]:
+    """The Redis link, started, and the token store, breakers and caps over it (their
+    channels subscribed before it starts)."""
     assert settings.redis_url is not None
     link = Link(
         settings.redis_url,
@@ -45,5 +49,7 @@ async def shared_store(settings: Settings, keys: KeySource) -> tuple[Link, Redis
         on_state=lambda up: prometheus.redis_connected(up, "runtime"),
     )
     store = RedisTokenStore(link, KeyringSealer(keys), time.time)
+    limits = SharedLimits(link, settings.client_max_in_flight)
     await link.start()
-    return link, store
+    limits.start()
+    return link, store, limits

@@ -12,16 +12,81 @@ answer, or a 5xx status. A 4xx is the caller's problem, not the API's health.
 
 The cap keeps one noisy client from holding every connection: past it, a call is refused at
 once ("too many calls") rather than queued without end, and other clients' calls go through.
+
+These are one process's breakers and cap: the default, and what each process falls back on
+while Redis is away. With Redis (CALLOUT_REDIS_URL) the same rules hold over every process
+(`shared/limits.py`); the executor asks either through `Circuits` and `Cap`.
 """
 
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 from callout.runtime.errors import CircuitOpen, TooManyCalls
 
 State = Literal["closed", "open", "half_open"]
+
+
+class Verdict(Protocol):
+    """A call let through a circuit, whose verdict goes back to it."""
+
+    async def record(self, failed: bool | None) -> None:
+        """True: the API failed; False: it answered; None: no verdict (refused on this
+        side, or cancelled)."""
+
+
+class CircuitView(Protocol):
+    """A circuit as GET .../runtime shows it."""
+
+    @property
+    def state(self) -> State: ...
+
+    @property
+    def consecutive(self) -> int: ...
+
+    def retry_at(self) -> float | None: ...
+
+
+class Circuits(Protocol):
+    """Every API's circuit: this process's (`Breakers`) or every process's (shared)."""
+
+    async def admit(self, client_id: int, api_id: int) -> Verdict:
+        """Let a call through the API's circuit, or raise CircuitOpen."""
+
+    async def view(self, client_id: int) -> Mapping[int, CircuitView]:
+        """The client's circuits by API id."""
+
+
+class Slots(Protocol):
+    """Where a call took its place under the cap, and gives it back."""
+
+    def leave(self, client_id: int) -> None: ...
+
+
+class Cap(Protocol):
+    """The per-client cap on calls in flight: this process's (`InFlight`) or every
+    process's (shared)."""
+
+    cap: int
+
+    async def enter(self, client_id: int) -> Slots:
+        """Take a place for a call, or raise TooManyCalls at once."""
+
+    async def count(self, client_id: int) -> int:
+        """The client's calls in flight."""
+
+
+def circuit_open(retry_in: float) -> CircuitOpen:
+    return CircuitOpen(
+        f"the API's circuit is open after repeated failures; calls resume in "
+        f"{retry_in:.0f} s or when a probe succeeds"
+    )
+
+
+def too_many_calls(cap: int) -> TooManyCalls:
+    return TooManyCalls(f"this client already has {cap} calls in flight; try again shortly")
 
 
 @dataclass(frozen=True)
@@ -54,11 +119,7 @@ class Breaker:
         if self.state == "half_open" and not self.probing:
             self.probing = True  # this call is the probe; the others wait for its verdict
             return self.openings
-        retry_in = max(self.opened_at + self.policy.open_seconds - now, 0.0)
-        raise CircuitOpen(
-            f"the API's circuit is open after repeated failures; calls resume in "
-            f"{retry_in:.0f} s or when a probe succeeds"
-        )
+        raise circuit_open(max(self.opened_at + self.policy.open_seconds - now, 0.0))
 
     def record(self, failed: bool | None, now: float, era: int) -> None:
         """Take the verdict of a call let through in `era`; None when it gave none (refused
@@ -98,6 +159,17 @@ class Breaker:
         self.recent.clear()
 
 
+@dataclass(slots=True)
+class Admitted:
+    """A call let through one of this process's breakers, in an era."""
+
+    breaker: Breaker
+    era: int
+
+    async def record(self, failed: bool | None) -> None:
+        self.breaker.record(failed, time.time(), self.era)
+
+
 class Breakers:
     """Every API's breaker in this process, made on first use."""
 
@@ -105,32 +177,41 @@ class Breakers:
         self.policy = policy or BreakerPolicy()
         self._breakers: dict[tuple[int, int], Breaker] = {}
 
-    def admit(self, client_id: int, api_id: int) -> tuple[Breaker, int]:
-        """The API's breaker and the era the call was let through in, or CircuitOpen."""
+    async def admit(self, client_id: int, api_id: int) -> Admitted:
+        """The call let through the API's breaker, or CircuitOpen."""
         breaker = self._breakers.get((client_id, api_id))
         if breaker is None:
             breaker = self._breakers[(client_id, api_id)] = Breaker(self.policy)
-        return breaker, breaker.admit(time.time())
+        return Admitted(breaker, breaker.admit(time.time()))
+
+    def opened(self, client_id: int, api_id: int, at: float) -> None:
+        """Take the API's circuit as open since `at` (as every process saw it)."""
+        self._breakers[(client_id, api_id)] = Breaker(self.policy, "open", opened_at=at)
 
     def of_client(self, client_id: int) -> dict[int, Breaker]:
         """The client's breakers by API id."""
         return {api: b for (client, api), b in self._breakers.items() if client == client_id}
 
+    async def view(self, client_id: int) -> dict[int, Breaker]:
+        return self.of_client(client_id)
+
 
 class InFlight:
-    """Calls each client has in flight, capped."""
+    """Calls each client has in flight in this process, capped."""
 
     def __init__(self, cap: int) -> None:
         self.cap = cap
         self.counts: dict[int, int] = {}
 
-    def enter(self, client_id: int) -> None:
+    async def enter(self, client_id: int) -> "InFlight":
         count = self.counts.get(client_id, 0)
         if count >= self.cap:
-            raise TooManyCalls(
-                f"this client already has {self.cap} calls in flight; try again shortly"
-            )
+            raise too_many_calls(self.cap)
         self.counts[client_id] = count + 1
+        return self
 
     def leave(self, client_id: int) -> None:
         self.counts[client_id] -= 1
+
+    async def count(self, client_id: int) -> int:
+        return self.counts.get(client_id, 0)

@@ -17,7 +17,6 @@ import asyncio
 import itertools
 import logging
 import secrets
-import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from callout.runtime import retry, templates
 from callout.runtime.auth.base import AuthContext, CredentialSaver
 from callout.runtime.auth.renewals import Renewals
 from callout.runtime.auth.tokens import MemoryTokenStore, TokenStore
-from callout.runtime.breaker import Breakers, InFlight
+from callout.runtime.breaker import Breakers, Cap, Circuits, InFlight
 from callout.runtime.errors import (
     ExecutionError,
     MappingError,
@@ -76,11 +75,12 @@ class Executor:
     """Runs plans; one per process, sharing one HTTP client.
 
     `store` keeps tokens and sessions between calls, and `renewals` the token renewals this
-    executor runs in the background. `failures` counts the real calls that did not succeed,
-    by client and reason. A test (`trace=True`), a dry run or a mock leaves what real calls
-    see alone: the counts, the client's cap (a test has a cap of its own) and the API's
-    breaker, which a test neither moves nor asks (it goes through an open circuit, and shows
-    whether the API is back).
+    executor runs in the background. `breakers` and `in_flight` are this process's own
+    unless given (shared by every process through Redis: `shared/limits.py`). `failures`
+    counts the real calls that did not succeed, by client and reason. A test (`trace=True`),
+    a dry run or a mock leaves what real calls see alone: the counts, the client's cap (a test
+    has a cap of its own) and the API's breaker, which a test neither moves nor asks (it goes
+    through an open circuit, and shows whether the API is back).
     """
 
     def __init__(
@@ -90,7 +90,8 @@ class Executor:
         saver: CredentialSaver | None = None,
         *,
         retries: RetryPolicy | None = None,
-        breakers: Breakers | None = None,
+        breakers: Circuits | None = None,
+        in_flight: Cap | None = None,
         max_in_flight: int = 100,
     ) -> None:
         self.http = http
@@ -98,9 +99,9 @@ class Executor:
         self.saver = saver
         self.renewals = Renewals()
         self.retries = retries or RetryPolicy()
-        self.breakers = breakers or Breakers()
-        self.in_flight = InFlight(max_in_flight)
-        self.testing = InFlight(max_in_flight)
+        self.breakers: Circuits = breakers or Breakers()
+        self.in_flight: Cap = in_flight or InFlight(max_in_flight)
+        self.testing = InFlight(max_in_flight)  # in this process only, whatever is shared
         self.failures: Counter[tuple[int, str]] = Counter()
 
     async def run(
@@ -172,12 +173,11 @@ class Executor:
         """Send for real, within the client's cap and through the API's breaker; a test
         within its own cap, past the breaker."""
         client = plan.key.client_id
-        in_flight = self.testing if recorder.tracing else self.in_flight
-        in_flight.enter(client)
+        slots = await (self.testing if recorder.tracing else self.in_flight).enter(client)
         try:
             if recorder.tracing:
                 return await self._send(plan, outgoing, scope, recorder)
-            breaker, era = self.breakers.admit(client, plan.key.api_id)
+            admitted = await self.breakers.admit(client, plan.key.api_id)
             failed: bool | None = None  # no verdict unless the API answered or could not
             try:
                 received, refused = await self._send(plan, outgoing, scope, recorder)
@@ -188,10 +188,10 @@ class Executor:
                 failed = True
                 raise
             finally:
-                breaker.record(failed, time.time(), era)
+                await admitted.record(failed)
             return received, refused
         finally:
-            in_flight.leave(client)
+            slots.leave(client)
 
     async def _send(
         self, plan: Plan, outgoing: Outgoing, scope: templates.Scope, recorder: Recorder

@@ -143,6 +143,9 @@ class Link:
     async def _probe(self) -> bool:
         try:
             async with asyncio.timeout(TIMEOUT):
+                # A pooled connection from before the loss may be dead without knowing it:
+                # its first command would take the link down again.
+                await self.client.connection_pool.disconnect()
                 await self.client.ping()
         except (RedisError, OSError, TimeoutError):
             return False
