@@ -308,3 +308,20 @@ def test_a_wrong_passphrase_is_refused(backed_up: Path, tmp_path: Path) -> None:
     said = _restore(data_dir, backed_up, backed_up / "backup", "not the passphrase")
     assert "secrets: do not open: a wrong passphrase, or the file was changed" in said
     assert snapshot(data_dir)["rows"] == before
+
+
+def test_a_refused_restore_into_a_new_data_dir_leaves_none(backed_up: Path, tmp_path: Path) -> None:
+    data_dir = tmp_path / "new" / "data"
+    data_dir.parent.mkdir()
+
+    said = _restore(data_dir, backed_up, backed_up / "backup", "not the passphrase")
+    assert "a wrong passphrase" in said
+    assert not data_dir.exists()
+    restored = callout(
+        data_dir,
+        "restore",
+        str(backed_up / "backup"),
+        "--passphrase-file",
+        str(backed_up / "passphrase"),
+    )
+    assert restored.returncode == 0, restored.stderr

@@ -26,6 +26,33 @@ def test_billion_laughs_yaml_is_refused() -> None:
     )
 
 
+def test_aliases_are_measured_once_so_any_expansion_is_refused_at_once() -> None:
+    # Thirty levels: 10**30 values, which a walk of each use would never finish.
+    lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 30)]
+    assert refusal("\n".join(lines).encode()) == (
+        "shop.yaml: expands to more than 5,000,000 values (YAML aliases?)"
+    )
+
+
+def test_a_shared_value_counts_where_it_is_used() -> None:
+    # 99 levels of nesting under the anchor are fine at the top; used one level down they
+    # are 100.
+    deep = "[" * 98 + "x" + "]" * 98
+    assert loading.parse(f"a: &d {deep}\nb: *d\n".encode(), "x")["b"] == loading.parse(
+        deep.encode(), "x"
+    )
+    assert refusal(f"a: &d {deep}\nb: [*d]\n".encode()) == (
+        "shop.yaml: nests deeper than 100 levels"
+    )
+    assert loading.parse(b"a: &b [1]\nc: [*b, *b]\n", "x") == {"a": [1], "c": [[1], [1]]}
+
+
+def test_a_value_that_holds_itself_is_refused() -> None:
+    assert refusal(b"&a [*a]") == "shop.yaml: nests deeper than 100 levels"
+    assert refusal(b"&a {x: *a}") == "shop.yaml: nests deeper than 100 levels"
+
+
 def test_json_ten_thousand_deep_is_refused() -> None:
     assert refusal(b"[" * 10_000 + b"]" * 10_000) == "shop.yaml: nests deeper than 100 levels"
     deep_object = b'{"a": ' * 10_000 + b"1" + b"}" * 10_000

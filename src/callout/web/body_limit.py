@@ -59,7 +59,7 @@ class BodyLimit:
             413,
             "too-large",
             "Request body too large",
-            f"the request body passes the cap of {limit} bytes",
+            f"the request body is larger than {limit:,} bytes, the most this route takes",
             headers={"Connection": "close"},
         )
         await response(scope, receive, send)
