@@ -5,6 +5,7 @@ process loaded, not by a timing: timings flake on a loaded machine."""
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,24 @@ def test_the_check_finds_a_command_that_loads_its_services(tmp_path: Path) -> No
     assert {"sqlalchemy", "callout.settings", "callout.db.migrations"} <= set(
         heavy(imported(done.stderr))
     )
+
+
+def test_every_group_sums_up_each_command_on_one_line() -> None:
+    from typer.core import TyperGroup
+    from typer.main import get_group
+
+    from callout.cli import app
+
+    def summaries(group: TyperGroup, path: str) -> Iterator[tuple[str, str]]:
+        for name, command in group.commands.items():
+            # What rich help lists a command by: its docstring, line breaks kept, if no summary.
+            yield f"{path} {name}", command.short_help or command.help or ""
+            if isinstance(command, TyperGroup):
+                yield from summaries(command, f"{path} {name}")
+
+    found = dict(summaries(get_group(app), "callout"))
+    assert found["callout apis create"] == (
+        "Create an API with no headers and no authorization (`callout import` reads a whole one "
+        "from a file)."
+    )
+    assert [path for path, summary in found.items() if "\n" in summary] == []

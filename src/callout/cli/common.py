@@ -36,10 +36,21 @@ HELP_ORDER = {
 OTHER = "Other"
 
 
-class InPanels(TyperGroup):
+class Summed(TyperGroup):
+    """Sums up each command by its docstring's first paragraph on one line (rich help keeps
+    the docstring's line breaks, which cut it mid-sentence)."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        for command in self.commands.values():
+            if command.short_help is None and command.help:
+                first = inspect.cleandoc(command.help).split("\n\n")[0]
+                command.short_help = " ".join(first.split())
+
+
+class InPanels(Summed):
     """Lists the commands as HELP_ORDER says, not in the order their modules happened to
-    be imported. Each is summed up by its docstring's first paragraph on one line (rich
-    help keeps the docstring's line breaks, which cut it mid-sentence)."""
+    be imported."""
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
@@ -50,9 +61,6 @@ class InPanels(TyperGroup):
         for name, command in self.commands.items():
             if isinstance(command, TyperCommand | TyperGroup):
                 command.rich_help_panel = panels.get(name, OTHER)
-            if command.short_help is None and command.help:
-                first = inspect.cleandoc(command.help).split("\n\n")[0]
-                command.short_help = " ".join(first.split())
 
 
 # Locals stay out of tracebacks: a frame may hold a secret on its way to being sealed.
@@ -62,9 +70,11 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     help="Callout: the function library for agent scripts.",
 )
-db_app = typer.Typer(no_args_is_help=True, help="The database.")
-keys_app = typer.Typer(no_args_is_help=True, help="The keys that encrypt stored secrets.")
-apikey_app = typer.Typer(no_args_is_help=True, help="API keys for the REST API.")
+db_app = typer.Typer(cls=Summed, no_args_is_help=True, help="The database.")
+keys_app = typer.Typer(
+    cls=Summed, no_args_is_help=True, help="The keys that encrypt stored secrets."
+)
+apikey_app = typer.Typer(cls=Summed, no_args_is_help=True, help="API keys for the REST API.")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(apikey_app, name="apikey")

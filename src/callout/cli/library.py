@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 import typer
 
 from callout.apis.api_types import ApiType
-from callout.cli.common import app, err, fail, installed, out
+from callout.cli.common import Summed, app, err, fail, installed, out
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
@@ -19,8 +19,12 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-apis_app = typer.Typer(no_args_is_help=True, help="A client's APIs: list, show, create, delete.")
-requests_app = typer.Typer(no_args_is_help=True, help="The requests of an API: list, show.")
+apis_app = typer.Typer(
+    cls=Summed, no_args_is_help=True, help="A client's APIs: list, show, create, delete."
+)
+requests_app = typer.Typer(
+    cls=Summed, no_args_is_help=True, help="The requests of an API: list, show."
+)
 app.add_typer(apis_app, name="apis")
 app.add_typer(requests_app, name="requests")
 
