@@ -187,7 +187,7 @@ async def test_a_refused_password_is_sent_once_for_every_process(fleet: Fleet) -
         assert [login.status for login in livevox.logins] == [401, 200]
 
 
-async def test_an_authorization_begun_through_one_process_completes_through_another(
+async def test_an_authorization_begun_through_one_process_completes_through_another_once(
     fleet: Fleet,
 ) -> None:
     """The browser comes back to whichever process the balancer picks: the flow's state
@@ -207,9 +207,14 @@ async def test_an_authorization_begun_through_one_process_completes_through_anot
             assert redirected.status == 302
             back = dict(parse_qsl(urlsplit(redirected.headers["Location"]).query))
 
-        done = await fleet.send("GET", "/api/v1/oauth/callback", 2, params=back)
+        # The redirect reaches three processes at once (a reload, a replay): one completes.
+        done = await asyncio.gather(
+            *(fleet.send("GET", "/api/v1/oauth/callback", n, params=back) for n in (1, 2, 3))
+        )
 
-        assert done.status == 200, done.body
+        assert sorted(a.status for a in done) == [200, 422, 422], [a.body for a in done]
+        refused = [a.body for a in done if a.status == 422]
+        assert all(b["errors"][0]["field"] == "state" for b in refused), refused
         answers = await fleet.invoke_all(invoke, 100)
         assert Counter(a.status for a in answers) == {200: 100}
         assert provider.grants == {"authorization_code": 1}

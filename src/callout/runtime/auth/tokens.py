@@ -104,7 +104,7 @@ class MemoryTokenStore:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._credentials: dict[str, Credential] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # with flights holding or waiting
 
     def now(self) -> float:
         return self._clock()
@@ -121,13 +121,22 @@ class MemoryTokenStore:
 
     @asynccontextmanager
     async def flight(self, key: str) -> AsyncIterator[None]:
-        # One lock per key, kept: keys are API versions, a few per API over its life.
-        async with self._locks.setdefault(key, asyncio.Lock()):
-            yield
+        # A key's lock lives while a flight holds or waits for it: keys include each
+        # authorization's state, one per flow, which would otherwise pile up.
+        lock, waiting = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, waiting + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, waiting = self._locks[key]
+            if waiting == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, waiting - 1)
 
     def in_flight(self, key: str) -> bool:
-        lock = self._locks.get(key)
-        return lock is not None and lock.locked()
+        return key in self._locks
 
 
 async def held_off(store: TokenStore, key: str, version: int) -> None:
