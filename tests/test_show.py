@@ -127,3 +127,29 @@ def test_an_apis_values_that_look_like_markup_are_printed_as_they_are() -> None:
     assert f"service        {MARKUP}" in text
     assert f"X-Note  {MARKUP}" in text
     assert "No requests." in text
+
+
+def test_secrets_not_stored_are_shown_as_not_set() -> None:
+    api = ApiRead.model_validate(
+        {
+            "id": 1,
+            "name": "CRM",
+            "base_url": "https://crm.example",
+            "headers": [
+                {"name": "X-Api-Key", "value": "", "secret": True},
+                {"name": "X-Tenant", "value": "**********", "secret": True},
+            ],
+            "authorization": {"type": "bearer", "token": None},
+            "system": False,
+            "version": 1,
+            "created_at": "2025-01-01T00:00:00Z",
+            "updated_at": "2025-01-01T00:00:00Z",
+            "requests": [],
+        }
+    )
+
+    text = printed(lambda console: show_api(console, api, None))
+
+    assert "authorization  bearer token=(not set)" in text
+    assert "X-Api-Key  (not set)" in text
+    assert "X-Tenant   **********" in text

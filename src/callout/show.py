@@ -166,14 +166,16 @@ def show_api(console: Console, api: ApiRead, service: str | None) -> None:
 
 
 def _authorization(scheme: Authorization) -> str:
-    """The scheme's type, then each setting given, secrets as the mask."""
+    """The scheme's type, then each setting given, secrets as the mask, and the secrets
+    it requires that are not stored (after an import without them)."""
     given = scheme.model_dump(mode="json", exclude=set(type(scheme).model_computed_fields))
     settings = [
         f"{name}={value if isinstance(value, str) else json.dumps(value)}"
         for name, value in given.items()
         if name != "type" and value not in (None, "", [], {})
     ]
-    return " ".join([scheme.type, *settings])
+    unset = [f"{name}=(not set)" for name in scheme.required_secrets() if given[name] is None]
+    return " ".join([scheme.type, *settings, *unset])
 
 
 def show_requests(console: Console, requests: list[RequestRead]) -> None:
@@ -260,14 +262,16 @@ def _settings(console: Console, rows: list[tuple[str, str]]) -> None:
 
 
 def _headers(console: Console, headers: list[Header]) -> None:
-    """Secret values as their serializer writes them: the mask, whatever the read held."""
+    """Secret values as their serializer writes them: the mask, whatever the read held, or
+    "(not set)" when none is stored."""
     if not headers:
         return
     console.print()
     table = Table("header", "value", "enabled", box=None)
     for header in headers:
         shown = header.model_dump()
-        table.add_row(escape(shown["name"]), escape(shown["value"]), _yes_no(header.enabled))
+        value = "(not set)" if header.secret and not shown["value"] else escape(shown["value"])
+        table.add_row(escape(shown["name"]), value, _yes_no(header.enabled))
     console.print(table)
 
 

@@ -19,8 +19,17 @@ from callout.errors import Invalid
 from callout.interchange import export, native, service
 from callout.interchange.schemas import ApiDocument
 from callout.interchange.sealing import Sealer
+from tests.apis import checks
 from tests.conftest import Tenant, Tenants
-from tests.factories import SENTINEL, every_authorization, make_api, make_request, rows_of
+from tests.factories import (
+    SENTINEL,
+    every_authorization,
+    invoke_url,
+    make_api,
+    make_request,
+    rows_of,
+)
+from tests.upstream import Upstream
 
 PASSPHRASE = "correct horse battery staple"
 SETTINGS_READ_ONLY = {"id", "version", "created_at", "updated_at", "api_id", "service_id"}
@@ -338,3 +347,71 @@ async def test_a_rule_a_request_breaks_at_save_is_named_with_its_place(
         {"field": "alerts.yaml: requests[1].method", "message": "a slack webhook takes POST"}
     ]
     assert rows_of(session, b.client.id) == before
+
+
+UNENTERED = """callout: 1
+name: Echo
+base_url: {url}
+headers:
+  - name: X-Api-Key
+    secret: true
+missing_secrets: [headers.x-api-key]
+requests:
+  - name: Ping
+    endpoint_path: ping
+    headers:
+      - name: X-Token
+        secret: true
+    missing_secrets: [headers.x-token]
+"""
+
+
+async def test_secrets_never_entered_show_unset_are_named_again_and_refuse_calls(
+    http: httpx.AsyncClient, tenants: Tenants, upstream: Upstream
+) -> None:
+    a = tenants.a
+    text = UNENTERED.format(url=upstream.url)
+    imported = await http.post(
+        f"/api/v1/clients/{a.code}/import", content=text.encode(), headers=a.editor
+    )
+    assert imported.status_code == 201, imported.text
+    api_id = imported.json()["apis"][0]["id"]
+    url = f"{a.apis}/{api_id}"
+    read, etag = await checks.read(http, url, a)
+    request_id = read["requests"][0]["id"]
+    # Shown as not set: the mask would say a value is stored.
+    assert read["headers"][0]["value"] == read["requests"][0]["headers"][0]["value"] == ""
+
+    exported = yaml.safe_load((await http.get(f"{url}/export", headers=a.viewer)).text)
+    assert exported["missing_secrets"] == ["headers.x-api-key"]
+    assert exported["requests"][0]["missing_secrets"] == ["headers.x-token"]
+
+    async def invoke() -> tuple[int, dict[str, Any]]:
+        answer = await http.post(invoke_url(a, api_id, request_id), json={}, headers=a.editor)
+        body: dict[str, Any] = answer.json()
+        return answer.status_code, body
+
+    status, called = await invoke()
+    assert (status, called["reason"], called["detail"]) == (
+        502,
+        "authorization",
+        "the secret headers X-Api-Key and X-Token have no value stored: enter them before calling",
+    )
+    assert upstream.received == []  # never sent empty
+
+    entered = read | {"headers": [read["headers"][0] | {"value": "k-" + SENTINEL}]}
+    saved = await http.put(url, json=entered, headers=a.editor | {"If-Match": etag})
+    assert saved.status_code == 200, saved.text
+    assert (await invoke())[1]["detail"] == (
+        "the secret header X-Token has no value stored: enter it before calling"
+    )
+    request_url = f"{url}/requests/{request_id}"
+    request, etag = await checks.read(http, request_url, a)
+    entered = request | {"headers": [request["headers"][0] | {"value": "t-" + SENTINEL}]}
+    saved = await http.put(request_url, json=entered, headers=a.editor | {"If-Match": etag})
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["headers"][0]["value"] == "**********"
+
+    assert (await invoke())[0] == 200
+    [seen] = upstream.received
+    assert (seen.header("X-Api-Key"), seen.header("X-Token")) == ("k-" + SENTINEL, "t-" + SENTINEL)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from callout.apis import mappers
+from callout.apis import secret_fields as sf
 from callout.apis.repository import ApiRepository, RequestRepository
 from callout.apis.schemas import ApiFields, RequestFields
 from callout.apis.service import find_api, writable
@@ -35,6 +36,9 @@ class Definition:
     api: ApiFields
     request: RequestFields
     versions: Versions
+    # The secret headers (names in lower case) of the API and of the request with no value
+    # stored: an import leaves secrets out, for the admin to enter.
+    unset: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
 
 
 def versions(session: Session, client: Client, api_id: int, request_id: int) -> Versions:
@@ -53,11 +57,17 @@ def load(
         raise _no_request(client, api_id, request_id)
     request, api = found
     vault = Vault(session, keyring, client.id)
-    api_fields = mappers.api(ApiFields, api, opened=vault.reveal_all(api_owner(api.id)))
-    request_fields = mappers.request(
-        RequestFields, api, request, opened=vault.reveal_all(request_owner(request.id))
+    api_secrets = vault.reveal_all(api_owner(api.id))
+    request_secrets = vault.reveal_all(request_owner(request.id))
+    return Definition(
+        mappers.api(ApiFields, api, opened=api_secrets),
+        mappers.request(RequestFields, api, request, opened=request_secrets),
+        Versions(api.version, request.version),
+        (
+            sf.unset_headers(api.headers, api_secrets.keys()),
+            sf.unset_headers(request.headers, request_secrets.keys()),
+        ),
     )
-    return Definition(api_fields, request_fields, Versions(api.version, request.version))
 
 
 def _no_request(client: Client, api_id: int, request_id: int) -> NotFound:

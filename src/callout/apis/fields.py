@@ -205,7 +205,8 @@ class Header(Model):
 
     @field_serializer("value")
     def _mask(self, value: str) -> str:
-        return MASK if self.secret else value
+        """A secret value shows as the mask; none stored, as nothing."""
+        return MASK if self.secret and value else value
 
 
 # Authentication schemes (RFC 9110 section 11.1) a credential may start with: words, never

@@ -46,7 +46,7 @@ def api(
         "requests": list(requests),
     }
     if "headers" in wanted:
-        values["headers"] = sf.headers_of(row.headers, opened)
+        values["headers"] = sf.headers_of(row.headers, opened, stored)
     if "authorization" in wanted:
         shown = sf.masks(stored) if opened is None else opened
         values["authorization"] = sf.authorization_of(row.authorization, shown)
@@ -54,12 +54,18 @@ def api(
 
 
 def request(
-    schema: type[S], api: Api, row: Request, *, opened: Mapping[str, str] | None = None
+    schema: type[S],
+    api: Api,
+    row: Request,
+    *,
+    opened: Mapping[str, str] | None = None,
+    stored: Set[str] = frozenset(),
 ) -> S:
-    """The request as `schema`; its secret headers `opened` (for the runtime) or masked."""
+    """The request as `schema`; its secret headers `opened` (for the runtime) or, for a
+    read, masked where `stored` holds a value."""
     wanted = schema.model_fields
     values: dict[str, Any] = {column: getattr(row, column) for column in REQUEST_COLUMNS} | {
-        "headers": sf.headers_of(row.headers, opened),
+        "headers": sf.headers_of(row.headers, opened, stored),
         "id": row.id,
         "api_id": api.id,
         "version": row.version,

@@ -10,7 +10,7 @@ from callout.apis import mappers, names
 from callout.apis import secret_fields as sf
 from callout.apis.repository import RequestRepository
 from callout.apis.schemas import RequestRead, RequestWrite
-from callout.apis.service import check_version, find_api, seal, writable
+from callout.apis.service import check_version, find_api, read_requests, seal, writable
 from callout.audit import service as audit
 from callout.audit.schemas import Action, ObjectType
 from callout.clients.access import Principal
@@ -35,13 +35,13 @@ def list_requests(
 ) -> Page[RequestRead]:
     api = find_api(session, client, api_id)
     rows, total = RequestRepository(session, client).page_of_api(api, limit, offset)
-    items = [mappers.request(RequestRead, api, r) for r in rows]
+    items = read_requests(session, client, api, rows)
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
 def get_request(session: Session, client: Client, api_id: int, request_id: int) -> RequestRead:
     api = find_api(session, client, api_id)
-    return mappers.request(RequestRead, api, _find(session, client, api, request_id))
+    return read_requests(session, client, api, [_find(session, client, api, request_id)])[0]
 
 
 def _find(session: Session, client: Client, api: Api, request_id: int) -> Request:
@@ -70,7 +70,7 @@ def create_request(
     flush(session, taken=_taken(data.name))
     seal(session, keyring, client, api, request, split)
     _audit(session, principal, client, "create", api, request, data.model_fields_set | split.fields)
-    return mappers.request(RequestRead, api, request)
+    return read_requests(session, client, api, [request])[0]
 
 
 def create_requests(
@@ -178,7 +178,7 @@ def update_request(
             references.refuse_broken_calls(session, client, request, data.parameters)
         seal(session, keyring, client, api, request, split)
         _audit(session, principal, client, "update", api, request, changed)
-    return mappers.request(RequestRead, api, request)
+    return read_requests(session, client, api, [request])[0]
 
 
 def delete_request(

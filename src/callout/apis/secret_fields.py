@@ -5,7 +5,7 @@ A secret field is named by where it sits: `authorization.password`, `headers.x-a
 mask back to keep the stored one, or leaves it out to drop it.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,18 +110,40 @@ def header_field(name: str) -> str:
     return f"headers.{name_key(name)}"
 
 
-def headers_of(rows: list[dict[str, Any]], secrets: Mapping[str, str] | None) -> list[Header]:
+def headers_of(
+    rows: list[dict[str, Any]], secrets: Mapping[str, str] | None, stored: Set[str] = frozenset()
+) -> list[Header]:
     """Stored headers as a schema: secret values from `secrets` (opened for the runtime),
-    or the mask when `secrets` is None (a read)."""
+    or, when `secrets` is None (a read), the mask for each one `stored` holds and nothing for
+    one whose value was never entered (an import without secrets)."""
     return [
         Header.model_validate(
-            row | {"value": _secret_value(secrets, header_field(row["name"]))}
+            row | {"value": _secret_value(secrets, stored, header_field(row["name"]))}
             if row["secret"]
             else row,
             context=STORED,
         )
         for row in rows
     ]
+
+
+def unset_headers(rows: list[dict[str, Any]], stored: Set[str]) -> frozenset[str]:
+    """The secret headers (their names in lower case) with no value stored."""
+    return frozenset(
+        name_key(row["name"])
+        for row in rows
+        if row["secret"] and header_field(row["name"]) not in stored
+    )
+
+
+def declared(headers: list[dict[str, Any]], authorization: dict[str, Any]) -> set[str]:
+    """The secret fields an API or request needs: its secret headers' and, for an API, the
+    secrets its authorization requires (`authorization` is {} for a request)."""
+    fields = {header_field(row["name"]) for row in headers if row["secret"]}
+    if authorization:
+        required = authorization_of(authorization, {}).required_secrets()
+        fields |= {f"authorization.{name}" for name in required}
+    return fields
 
 
 def authorization_of(row: dict[str, Any], secrets: Mapping[str, str]) -> Scheme:
@@ -140,5 +162,7 @@ def masks(stored: Iterable[str]) -> dict[str, str]:
     return dict.fromkeys(stored, MASK)
 
 
-def _secret_value(secrets: Mapping[str, str] | None, field: str) -> str:
-    return MASK if secrets is None else secrets.get(field, "")
+def _secret_value(secrets: Mapping[str, str] | None, stored: Set[str], field: str) -> str:
+    if secrets is None:
+        return MASK if field in stored else ""
+    return secrets.get(field, "")

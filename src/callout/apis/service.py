@@ -109,8 +109,21 @@ def _read(session: Session, client: Client, api: Api, requests: Sequence[Request
         ApiRead,
         api,
         stored=stored_fields(session, client.id, [owner])[owner],
-        requests=[mappers.request(RequestRead, api, r) for r in requests],
+        requests=read_requests(session, client, api, requests),
     )
+
+
+def read_requests(
+    session: Session, client: Client, api: Api, requests: Sequence[Request]
+) -> list[RequestRead]:
+    """Requests as read: a secret header shows the mask where a value is stored, nothing
+    where none was ever entered."""
+    owners = [request_owner(r.id) for r in requests if any(h["secret"] for h in r.headers)]
+    stored = stored_fields(session, client.id, owners)
+    return [
+        mappers.request(RequestRead, api, r, stored=stored.get(request_owner(r.id), set()))
+        for r in requests
+    ]
 
 
 def create_api(

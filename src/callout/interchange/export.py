@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from callout.apis import secret_fields as sf
 from callout.apis import service as apis
 from callout.apis.mappers import REQUEST_COLUMNS
 from callout.apis.repository import ApiRepository
@@ -52,9 +53,17 @@ def document_of(
     if api.service_id is not None and api.client_id is not None:
         found = ServiceRepository(session, client).get(api.service_id)
         service = found.name if found is not None else None
+    # Named as missing: the secrets left out, and those never entered (after an import
+    # without them), so that each import asks for them again.
+    unset = {api_owner(api.id): sf.declared(api.headers, api.authorization)}
+    unset |= {request_owner(row.id): sf.declared(row.headers, {}) for row in api.requests}
+    unset = {owner: fields - stored[owner] for owner, fields in unset.items()}
     requests = [
         {c: getattr(row, c) for c in REQUEST_COLUMNS}
-        | {"headers": row.headers, "missing_secrets": sorted(stored[request_owner(row.id)])}
+        | {
+            "headers": row.headers,
+            "missing_secrets": sorted(stored[request_owner(row.id)] | unset[request_owner(row.id)]),
+        }
         for row in api.requests
     ]
     values: dict[str, Any] = {
@@ -66,7 +75,7 @@ def document_of(
         "service": service,
         "headers": api.headers,
         "authorization": api.authorization,
-        "missing_secrets": sorted(stored[api_owner(api.id)]),
+        "missing_secrets": sorted(stored[api_owner(api.id)] | unset[api_owner(api.id)]),
         "requests": requests,
     }
     if sealer is not None and any(stored.values()):
@@ -80,9 +89,9 @@ def document_of(
             },
         }
         values["secrets"] = sealer.seal(api.name, sealed)
-        values["missing_secrets"] = []
-        for request in requests:
-            request["missing_secrets"] = []
+        values["missing_secrets"] = sorted(unset[api_owner(api.id)])
+        for request, row in zip(requests, api.requests, strict=True):
+            request["missing_secrets"] = sorted(unset[request_owner(row.id)])
     return ApiDocument.model_validate(values, context=native.STORED)
 
 

@@ -56,16 +56,27 @@ CONTENT_TYPES = {
 }
 
 
-def compile_plan(key: PlanKey, api: ApiFields, request: RequestFields) -> Plan:
-    """Merge an API and its request, with their secrets in the clear, into a plan."""
+def compile_plan(
+    key: PlanKey,
+    api: ApiFields,
+    request: RequestFields,
+    unset: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset()),
+) -> Plan:
+    """Merge an API and its request, with their secrets in the clear, into a plan. `unset`
+    names the API's and the request's secret headers with no value stored."""
     url = join_url(api.base_url, request.url_path, request.endpoint_path)
     split = urlsplit(url)
     merged: dict[str, HeaderTemplate] = {}
-    for header in [*api.headers, *request.headers]:  # a request's header overrides its API's
-        if header.enabled:
-            merged[header.name.lower()] = HeaderTemplate.of(
-                header.name, header.value, header.secret
-            )
+    missing: dict[str, str] = {}  # secret headers sent with no value stored, by name key
+    for headers, unset_here in ((api.headers, unset[0]), (request.headers, unset[1])):
+        for header in headers:  # a request's header overrides its API's
+            if header.enabled:
+                name = header.name.lower()
+                merged[name] = HeaderTemplate.of(header.name, header.value, header.secret)
+                if header.secret and name in unset_here:
+                    missing[name] = header.name
+                else:
+                    missing.pop(name, None)
     content_type = CONTENT_TYPES.get(request.content_type)
     if content_type and "content-type" not in merged:
         merged["content-type"] = HeaderTemplate.of("Content-Type", content_type, False)
@@ -73,6 +84,7 @@ def compile_plan(key: PlanKey, api: ApiFields, request: RequestFields) -> Plan:
     fixed = authorization.fixed()
     if fixed is not None:  # the scheme's header wins over one set by hand
         merged["authorization"] = HeaderTemplate("Authorization", (fixed,), True, fixed)
+        missing.pop("authorization", None)
     secrets = {h.value for h in [*api.headers, *request.headers] if h.secret and h.value}
     secrets.update(_stored_secrets(api.authorization))
     # What goes on the wire encoded (Basic's base64), where an upstream may echo it.
@@ -119,12 +131,23 @@ def compile_plan(key: PlanKey, api: ApiFields, request: RequestFields) -> Plan:
         follow_redirects=not any(300 <= s < 400 for s in request.success_statuses),
         authorization=authorization,
         authorized=fixed is not None or authorization.type == NoAuthorization.type,
+        unset=_unset(list(missing.values())),
         redactor=Redactor(secrets, [h.name for h in merged.values() if h.secret]),
         samples=tuple(
             Sample(s.name, s.status, tuple((h.name, h.value) for h in s.headers), s.body.encode())
             for s in request.samples
         ),
     )
+
+
+def _unset(names: list[str]) -> str | None:
+    """Why a call cannot be sent while secret headers have no value stored."""
+    if not names:
+        return None
+    if len(names) == 1:
+        return f"the secret header {names[0]} has no value stored: enter it before calling"
+    listed = f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"the secret headers {listed} have no value stored: enter them before calling"
 
 
 def compile_authorization(api: ApiFields) -> Scheme:

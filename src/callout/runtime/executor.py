@@ -31,6 +31,7 @@ from callout.runtime.auth.renewals import Renewals
 from callout.runtime.auth.tokens import MemoryTokenStore, TokenStore
 from callout.runtime.breaker import Breakers, Cap, Circuits, InFlight
 from callout.runtime.errors import (
+    AuthError,
     ExecutionError,
     MappingError,
     ParameterError,
@@ -172,6 +173,8 @@ class Executor:
     ) -> tuple[Received, bool]:
         """Send for real, within the client's cap and through the API's breaker; a test
         within its own cap, past the breaker."""
+        if plan.unset is not None:  # an empty secret header is never sent
+            raise AuthError(plan.unset)
         client = plan.key.client_id
         slots = await (self.testing if recorder.tracing else self.in_flight).enter(client)
         try:

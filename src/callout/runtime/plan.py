@@ -162,6 +162,7 @@ class Plan:
     follow_redirects: bool  # unless a redirect is itself a declared success
     authorization: Scheme
     authorized: bool  # the headers hold the whole proof: no scheme runs per call
+    unset: str | None  # why a call cannot be sent: secret headers with no value stored
     redactor: Redactor  # masks every stored secret wherever it shows up again
     samples: tuple[Sample, ...]
 
