@@ -4,7 +4,10 @@ mends the way to it as a Redis that goes away would, and `forget`, which deletes
 left under its namespace."""
 
 import asyncio
+import threading
+from collections.abc import Coroutine
 from contextlib import suppress
+from typing import Any
 
 import redis.asyncio as redis
 
@@ -15,7 +18,11 @@ REDIS = ("127.0.0.1", 6379)
 
 class RedisProxy:
     """Redis on another loopback port, for one process: `cut` resets its connections and
-    refuses new ones, as a Redis that went away does; `mend` lets them through again."""
+    refuses new ones, as a Redis that went away does; `mend` lets them through again.
+
+    The relays run on a loop of their own, in a thread: on the test's loop they would wait
+    behind every callback of the load the test makes, and a Redis that answers late looks
+    lost to the processes relying on it."""
 
     def __init__(self) -> None:
         self.port = free_port()
@@ -27,9 +34,15 @@ class RedisProxy:
         return f"redis://127.0.0.1:{self.port}/0"
 
     async def mend(self) -> None:
-        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+        await _on_relay_loop(self._mend())
 
     async def cut(self) -> None:
+        await _on_relay_loop(self._cut())
+
+    async def _mend(self) -> None:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+
+    async def _cut(self) -> None:
         if self._server is not None:
             self._server.close()
             self._server = None
@@ -58,6 +71,19 @@ class RedisProxy:
                 end.transport.abort()
             for task in pumps:
                 task.cancel()
+
+
+_relay_loop: asyncio.AbstractEventLoop | None = None
+
+
+async def _on_relay_loop(step: Coroutine[Any, Any, None]) -> None:
+    """Run `step` on the relays' loop (started on first use, a daemon thread for the rest
+    of the run)."""
+    global _relay_loop
+    if _relay_loop is None:
+        _relay_loop = asyncio.new_event_loop()
+        threading.Thread(target=_relay_loop.run_forever, name="redis-proxy", daemon=True).start()
+    await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(step, _relay_loop))
 
 
 async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
