@@ -1,6 +1,6 @@
 """Ids are never reused: a deleted row's id never names a new row, on either database, and an
 installation migrated from before AUTOINCREMENT keeps its rows and skips every id the audit
-trail has seen."""
+trail has seen; ids taken from a table's counter are never handed to a row."""
 
 from pathlib import Path
 
@@ -14,6 +14,8 @@ from callout.clients.repository import ClientRepository
 from callout.db import migrations
 from callout.db.crypto import Keyring, KeySource
 from callout.db.engine import Database
+from callout.db.ids import reserve
+from callout.db.models import Base
 from callout.schemas import IfMatch
 from tests.factories import add_client, api_body
 
@@ -32,6 +34,27 @@ def test_an_api_created_after_a_delete_gets_a_new_id(
         third = _create(session, keyring, client.id, "Third")
 
     assert first < second < third
+
+
+def test_reserved_ids_are_new_and_never_handed_to_a_row(
+    scratch_database: Database, keys: KeySource
+) -> None:
+    keyring = keys.keyring()
+    tables = Base.metadata.tables
+    with scratch_database.transaction() as session:
+        client = add_client(session, "acme")
+        first = _create(session, keyring, client.id, "First")
+        reserved = reserve(session, tables["apis"], 3)
+        designers = reserve(session, tables["designers"], 2)  # a table never written to
+    with scratch_database.transaction() as session:
+        assert reserve(session, tables["apis"], 0) == []
+        second = _create(session, keyring, client.id, "Second")
+        more = reserve(session, tables["apis"], 1)
+
+    assert reserved == [first + 1, first + 2, first + 3]
+    assert second > reserved[-1]
+    assert more[0] > second
+    assert designers == [1, 2]
 
 
 def test_migrating_an_installation_keeps_its_rows_and_skips_audited_ids(

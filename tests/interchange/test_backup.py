@@ -1,6 +1,7 @@
 """Backup and restore of a whole installation through the real `callout` command: every
 client comes back into a new installation (a new secret key) with the same services,
-library, secrets, designers and audit trail; a bad file, a database that holds a client or
+library, secrets, designers and audit trail (the trail of an object deleted before the
+backup under an id no object has or will get); a bad file, a database that holds a client or
 a wrong passphrase is refused and changes nothing."""
 
 from collections.abc import Iterator
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callout.apis import request_service
@@ -19,9 +21,10 @@ from callout.audit import service as audit
 from callout.clients import service as clients
 from callout.clients.access import OPERATOR
 from callout.clients.repository import ClientRepository, ServiceRepository
-from callout.clients.schemas import ServiceWrite
+from callout.clients.schemas import ApiKeyCreate, ServiceWrite
 from callout.db.crypto import Keyring
-from callout.db.models import Client
+from callout.db.engine import Database
+from callout.db.models import ApiKey, Client
 from callout.db.secrets import Vault, api_owner, request_owner
 from callout.designers import service as designers
 from callout.designers.repository import DesignerRepository
@@ -325,3 +328,131 @@ def test_a_refused_restore_into_a_new_data_dir_leaves_none(backed_up: Path, tmp_
         str(backed_up / "passphrase"),
     )
     assert restored.returncode == 0, restored.stderr
+
+
+def _deleted_before_live(session: Session, keyring: Keyring, client: Client) -> None:
+    """Objects of every audited type deleted before others were made: the live ones take the
+    deleted ones' ids when restored. A copy of the deleted API is left, and a request deleted
+    from a live API."""
+    gone = clients.create_service(session, OPERATOR, client, ServiceWrite(name="Gone"))
+    clients.delete_service(session, OPERATOR, client, gone.id)
+    clients.create_service(session, OPERATOR, client, ServiceWrite(name="Kept"))
+    bad = apis.create_api(
+        session, keyring, OPERATOR, client, ApiWrite.model_validate(api_body(name="Bad"))
+    )
+    request = RequestWrite.model_validate(request_body(name="Bad call"))
+    request_service.create_request(session, keyring, OPERATOR, client, bad.id, request)
+    apis.copy_api(session, keyring, OPERATOR, client, bad.id, None)
+    apis.delete_api(session, OPERATOR, client, bad.id, ANY_VERSION)
+    good = apis.create_api(
+        session, keyring, OPERATOR, client, ApiWrite.model_validate(api_body(name="Good"))
+    )
+    for name in ("Dropped", "Kept call"):
+        request = RequestWrite.model_validate(request_body(name=name))
+        request_service.create_request(session, keyring, OPERATOR, client, good.id, request)
+    [dropped] = [r for r in apis.get_api(session, client, good.id).requests if r.name == "Dropped"]
+    request_service.delete_request(session, OPERATOR, client, good.id, dropped.id, ANY_VERSION)
+    old = designers.create_designer(
+        session, OPERATOR, client, DesignerWrite.model_validate(designer_body(name="Old script"))
+    )
+    designers.delete_designer(session, OPERATOR, client, old.id, ANY_VERSION)
+    designers.create_designer(
+        session, OPERATOR, client, DesignerWrite.model_validate(designer_body(name="Script"))
+    )
+    key = clients.create_api_key(session, OPERATOR, client, ApiKeyCreate(name="Old key"))
+    clients.revoke_api_key(session, OPERATOR, client, key.id)
+
+
+def _live(session: Session, client: Client) -> dict[tuple[str, str], int]:
+    """The client's objects' ids by (type, name); a request's name under its API's."""
+    found = {("service", s.name): s.id for s in ServiceRepository(session, client).all()}
+    for api in ApiRepository(session, client).own_with_requests():
+        found[("api", api.name)] = api.id
+        found |= {("request", f"{api.name}/{r.name}"): r.id for r in api.requests}
+    found |= {("designer", d.name): d.id for d in DesignerRepository(session, client).all()}
+    keys = select(ApiKey).where(ApiKey.client_id == client.id, ApiKey.revoked_at.is_(None))
+    return found | {("api_key", k.name): k.id for k in session.scalars(keys)}
+
+
+def _own_trail(session: Session, client: Client, object_type: Any, object_id: int) -> list[Any]:
+    """An object's trail as `GET .../audit?object_type=&object_id=` lists it, oldest first."""
+    page = audit.list_events(
+        session, client, object_type=object_type, object_id=object_id, limit=200
+    )
+    return [(e.action, e.object_name, e.changed) for e in reversed(page.items)]
+
+
+def test_a_deleted_objects_trail_is_in_no_live_objects_after_a_restore(
+    tmp_path: Path, database_url: dict[str, str]
+) -> None:
+    installation = init(tmp_path / "original")
+    with opened(installation.data_dir) as (session, keyring):
+        demo = ClientRepository(session).by_code("demo")
+        assert demo is not None
+        _deleted_before_live(session, keyring, demo)
+    backup = str(tmp_path / "backup")
+    assert callout(installation.data_dir, "backup", backup).returncode == 0
+    restored = tmp_path / "restored" / "data"
+    done = callout(restored, "restore", backup, **database_url)
+    assert done.returncode == 0, done.stderr
+    # Made after the restore: their ids must be new too.
+    fresh = ("apis", "create", "demo", "--name", "Fresh", "--base-url", "https://f.example.com")
+    assert callout(restored, *fresh, **database_url).returncode == 0
+    key = ("apikey", "create", "--client", "demo", "--name", "scripts")
+    assert callout(restored, *key, **database_url).returncode == 0
+
+    with opened(installation.data_dir) as (session, _):
+        demo = ClientRepository(session).by_code("demo")
+        assert demo is not None
+        before = {
+            object_: _own_trail(session, demo, object_[0], id_)
+            for object_, id_ in _live(session, demo).items()
+            if object_[0] != "api_key"  # a backup leaves keys out
+        }
+        whole = audit.list_events(session, demo, limit=1000).items
+    url = database_url.get("CALLOUT_DATABASE_URL")
+    database = Database(url) if url else database_of(restored)
+    try:
+        with database.transaction() as session:
+            demo = ClientRepository(session).by_code("demo")
+            assert demo is not None
+            live = _live(session, demo)
+            after = {o: _own_trail(session, demo, o[0], id_) for o, id_ in live.items()}
+            trail = list(reversed(audit.list_events(session, demo, limit=1000).items))
+    finally:
+        database.dispose()
+
+    # Every live object's trail is exactly its own: the original's, or its create.
+    assert after == before | {
+        ("api", "Fresh"): [("create", "Fresh", ["base_url", "description", "name", "type"])],
+        ("api_key", "scripts"): [("create", "scripts", ["name", "role"])],
+    }
+    assert len(trail) == len(whole) + 2
+    # Each deleted object's events share one id, which no live object of its type has.
+    ids: dict[tuple[str, str], set[int]] = {}
+    for event in trail:
+        ids.setdefault((event.object_type, event.object_name), set()).add(event.object_id)
+    deleted = {
+        ("service", "Gone"),
+        ("api", "Bad"),
+        ("request", "Bad call"),  # Bad's own; Copy of Bad's is live
+        ("request", "Dropped"),
+        ("designer", "Old script"),
+        ("api_key", "Old key"),
+        ("api_key", "demo-admin"),  # made by `callout init`: keys are not in a backup
+    }
+    taken = {(object_type, id_) for (object_type, _), id_ in live.items()}
+    for object_type, name in deleted:
+        [id_] = ids[(object_type, name)]
+        assert (object_type, id_) not in taken, (object_type, name)
+    # A request's API and a copy's source are named by the same ids.
+    [bad] = ids[("api", "Bad")]
+    requests = {
+        name: {
+            e.detail["api"] for e in trail if (e.object_type, e.object_name) == ("request", name)
+        }
+        for name in ("Bad call", "Dropped")
+    }
+    assert requests == {"Bad call": {bad}, "Dropped": {live[("api", "Good")]}}
+    [copy] = [e for e in trail if e.action == "copy"]
+    assert copy.detail["from_api"] == bad
