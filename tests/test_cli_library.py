@@ -454,3 +454,12 @@ def test_unknown_client_api_or_request_is_one_clear_line_with_close_names(
         assert done.returncode == 1, (message, done.stdout)
         assert done.stderr.strip() == f"error: {message}"
         assert done.stdout == ""
+
+
+def test_a_listing_into_a_pipe_cuts_nothing_whatever_the_width(stocked: Installation) -> None:
+    done = callout(stocked.data_dir, "apis", "list", "demo", COLUMNS="40")
+
+    assert done.returncode == 0, done.stderr
+    assert "…" not in done.stdout
+    assert "https://billing.example.com/api" in done.stdout
+    assert max(len(line) for line in done.stdout.splitlines()) > 40

@@ -9,7 +9,7 @@ from callout.apis.schemas import ApiRead
 from callout.designers.effects import FireResult
 from callout.runtime.executor import Outcome
 from callout.runtime.trace import RequestView, ResponseView, Step
-from callout.show import show_api, show_fire, show_outcome
+from callout.show import show_api, show_fire, show_outcome, show_requests
 
 MARKUP = "[/x] [bold red]loud"
 
@@ -153,3 +153,37 @@ def test_secrets_not_stored_are_shown_as_not_set() -> None:
     assert "authorization  bearer token=(not set)" in text
     assert "X-Api-Key  (not set)" in text
     assert "X-Tenant   **********" in text
+
+
+def test_a_narrow_terminal_folds_long_names_rather_than_cutting_them() -> None:
+    api = ApiRead.model_validate(
+        {
+            "id": 1,
+            "name": "CRM",
+            "base_url": "https://crm.example",
+            "system": False,
+            "version": 1,
+            "created_at": "2025-01-01T00:00:00Z",
+            "updated_at": "2025-01-01T00:00:00Z",
+            "requests": [
+                {
+                    "id": 2,
+                    "api_id": 1,
+                    "name": "security-advisories/list-global-advisories",
+                    "url": "https://crm.example/advisories",
+                    "version": 1,
+                    "created_at": "2025-01-01T00:00:00Z",
+                    "updated_at": "2025-01-01T00:00:00Z",
+                }
+            ],
+        }
+    )
+    console = Console(record=True, width=40, color_system=None)
+
+    show_requests(console, api.requests)
+
+    head, *lines = console.export_text().splitlines()
+    name = slice(head.index("name"), head.index("path"))
+    assert "".join(line[name].strip() for line in lines) == (
+        "security-advisories/list-global-advisories"
+    )

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from rich.console import Console
 from rich.markup import escape
 from rich.syntax import Syntax
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from callout.apis.authorization import Authorization
@@ -45,7 +45,7 @@ def show_outcome(console: Console, outcome: Outcome, *, verbose: bool = False) -
     if verbose:
         _show_exchange(console, outcome)
     if outcome.outputs:
-        table = Table("output", "value", box=None, show_header=True)
+        table = _table("output", "value")
         for name, value in outcome.outputs.items():
             table.add_row(escape(name), escape(json.dumps(value, ensure_ascii=False)))
         console.print(table)
@@ -73,7 +73,7 @@ def _show_exchange(console: Console, outcome: Outcome) -> None:
     for line in lines:
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     if outcome.steps:
-        steps = Table("step", "ms", "detail", box=None)
+        steps = _table("step", "ms", "detail")
         for step in outcome.steps:
             steps.add_row(escape(step.name), f"{step.duration_ms:.1f}", escape(step.detail))
         console.print(steps)
@@ -93,11 +93,11 @@ def show_fire(console: Console, result: FireResult) -> None:
         f"{result.duration_ms:.1f} ms",
         highlight=False,
     )
-    effects = Table("#", "effect", "detail", box=None)
+    effects = _table("#", "effect", "detail")
     for number, effect in enumerate(result.effects, start=1):
         effects.add_row(str(number), effect.kind, escape(_detail(effect)))
     console.print(effects)
-    actions = Table("condition", "action", "kind", "outcome", "ms", "reason", box=None)
+    actions = _table("condition", "action", "kind", "outcome", "ms", "reason")
     for action in result.actions:
         why = escape(f"{action.reason}: {action.message}") if action.reason else ""
         outcome = f"[{COLOURS[action.outcome]}]{action.outcome}[/]"
@@ -129,7 +129,7 @@ def show_apis(console: Console, apis: list[ApiSummary]) -> None:
     if not apis:
         console.print("No APIs.")
         return
-    table = Table("id", "name", "type", "authorization", "base URL", "system", box=None)
+    table = _table("id", "name", "type", "authorization", "base URL", "system")
     for api in apis:
         table.add_row(
             str(api.id),
@@ -183,7 +183,7 @@ def show_requests(console: Console, requests: list[RequestRead]) -> None:
     if not requests:
         console.print("No requests.")
         return
-    table = Table("id", "method", "name", "path", box=None)
+    table = _table("id", "method", "name", "path")
     for request in requests:
         path = urlsplit(request.url).path
         table.add_row(str(request.id), request.method, escape(request.name), escape(path))
@@ -215,7 +215,7 @@ def show_request(console: Console, request: RequestRead) -> None:
     _name_values(console, "form field", request.form)
     if request.parameters:
         console.print()
-        table = Table("parameter", "type", "required", "default", "secret", "description", box=None)
+        table = _table("parameter", "type", "required", "default", "secret", "description")
         for parameter in request.parameters:
             default = "" if parameter.default is None else json.dumps(parameter.default)
             table.add_row(
@@ -229,7 +229,7 @@ def show_request(console: Console, request: RequestRead) -> None:
         console.print(table)
     if request.outputs:
         console.print()
-        table = Table("output", "source", "path", "type", "to", box=None)
+        table = _table("output", "source", "path", "type", "to")
         for output in request.outputs:
             kind = f"list of {output.type}" if output.array else output.type
             to = f"alert: {output.message}" if output.target == "alert" else output.field
@@ -252,9 +252,8 @@ def show_request(console: Console, request: RequestRead) -> None:
 
 def _settings(console: Console, rows: list[tuple[str, str]]) -> None:
     """Label and value, one per line, leaving out those not set."""
-    table = Table(box=None, show_header=False)
-    table.add_column(style="bold")
-    table.add_column()
+    table = _table("", "", show_header=False)
+    table.columns[0].style = "bold"
     for label, value in rows:
         if value:
             table.add_row(label, escape(value))
@@ -267,7 +266,7 @@ def _headers(console: Console, headers: list[Header]) -> None:
     if not headers:
         return
     console.print()
-    table = Table("header", "value", "enabled", box=None)
+    table = _table("header", "value", "enabled")
     for header in headers:
         shown = header.model_dump()
         value = "(not set)" if header.secret and not shown["value"] else escape(shown["value"])
@@ -279,7 +278,7 @@ def _name_values(console: Console, what: str, entries: list[NameValue]) -> None:
     if not entries:
         return
     console.print()
-    table = Table(what, "value", "enabled", box=None)
+    table = _table(what, "value", "enabled")
     for entry in entries:
         table.add_row(escape(entry.name), escape(entry.value), _yes_no(entry.enabled))
     console.print(table)
@@ -287,3 +286,10 @@ def _name_values(console: Console, what: str, entries: list[NameValue]) -> None:
 
 def _yes_no(flag: bool) -> str:
     return "yes" if flag else "no"
+
+
+def _table(*headers: str, show_header: bool = True) -> Table:
+    """A table whose cells fold a long word (a request's name, a URL) onto the next line
+    rather than cutting it with an ellipsis: whatever is shown can be typed back."""
+    columns = [Column(header, overflow="fold") for header in headers]
+    return Table(*columns, box=None, show_header=show_header)

@@ -80,6 +80,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(apikey_app, name="apikey")
 
 out = Console()
+if not out.is_terminal:  # into a pipe or a file: every line whole, whatever COLUMNS says
+    out = Console(width=10_000)
 err = Console(stderr=True)
 
 
