@@ -744,10 +744,10 @@ def test_masked_secrets_are_left_to_enter() -> None:
             "line 1, column 25: a shell would run the command in $(...); nothing is run",
         ),
         (
-            "curl https://x.example/\ncurl https://y.example/",
-            "line 2, column 1: one curl "
-            "command: a line break outside quotes ends it, and more follows (join its lines with "
-            "a backslash at the end of each)",
+            "curl https://x.example/\n  -H 'X-Note: 1'",
+            "line 2, column 3: one curl command per line: a line break outside quotes ends it, "
+            "and what follows is no curl command (join a command's lines with a backslash at "
+            "the end of each)",
         ),
     ],
     ids=[
@@ -1126,3 +1126,63 @@ def test_any_text_is_read_or_refused_clearly(text: str) -> None:
         ApiDocument.model_validate(converted.documents[0].model_dump())
         return
     assert refused.startswith(f"{SOURCE}: ")
+
+
+def test_a_script_of_commands_reads_as_an_api_per_base_url_named_by_its_comments() -> None:
+    script = """# Customer CRM: Get customer
+curl -g 'https://crm.example.com/api/v1/customers/${customerId}' \\
+  -H 'Accept: application/json'
+# Customer CRM: Note
+curl https://crm.example.com/api/v1/notes -X POST -H 'Content-Type: application/json' \\
+  --data-raw '{"text": "hi"}'
+curl https://billing.example.com/invoices
+"""
+    converted = read(script)
+    crm, billing = converted.documents
+    assert (crm.name, crm.base_url) == ("Customer CRM", "https://crm.example.com")
+    assert [(r.name, r.method, r.endpoint_path) for r in crm.requests] == [
+        ("Get customer", "GET", "/api/v1/customers/${customerId}"),
+        ("Note", "POST", "/api/v1/notes"),
+    ]
+    assert (billing.name, [r.name for r in billing.requests]) == (
+        "billing.example.com",
+        ["GET /invoices"],
+    )
+
+
+def test_a_script_whose_commands_to_one_host_differ_in_authorization_is_refused() -> None:
+    script = "curl -u ann:pw https://crm.example.com/a\ncurl -u bob:pw https://crm.example.com/b\n"
+    assert refusal(script) == (
+        f"{SOURCE}: the commands calling https://crm.example.com differ in their "
+        "authorization: import them one at a time"
+    )
+
+
+def test_an_error_in_a_script_names_the_command() -> None:
+    assert refusal("curl https://a.example/\ncurl -H\n").startswith(f"{SOURCE}: command 2: ")
+
+
+def test_an_apis_requests_written_as_curl_read_back() -> None:
+    document = ApiDocument.model_validate(
+        {
+            "callout": 1,
+            "name": "Customer CRM",
+            "base_url": "https://crm.example.com/api",
+            "headers": [{"name": "Accept", "value": "application/json"}],
+            "requests": [
+                {"name": "Get customer", "endpoint_path": "customers/${customerId}",
+                 "parameters": [{"name": "customerId", "required": True}]},
+                {"name": "Note", "method": "POST", "endpoint_path": "notes",
+                 "content_type": "json", "body": '{"text": "${text}"}',
+                 "parameters": [{"name": "text", "required": True}]},
+            ],
+        }
+    )  # fmt: skip
+
+    [api] = read(curl.write(document)).documents
+
+    assert api.name == "Customer CRM"
+    assert [(r.name, r.method, r.endpoint_path, r.body) for r in api.requests] == [
+        ("Get customer", "GET", "/api/customers/${customerId}", None),
+        ("Note", "POST", "/api/notes", '{"text": "${text}"}'),
+    ]

@@ -97,6 +97,20 @@ async def test_an_api_exported_as_curl_is_a_command_per_request(
     assert "'https://crm.example.com/api/v1/customers/${customerId}'" in exported.text
     assert "Authorization: Bearer **********" in exported.text
 
+    # And back: one API of both requests, its token to enter.
+    imported = await http.post(
+        f"/api/v1/clients/{a.code}/import",
+        content=exported.content,
+        params={"clash": "rename"},
+        headers=a.editor,
+    )
+    assert imported.status_code == 201, imported.text
+    [back] = imported.json()["apis"]
+    assert (back["name"], back["requests"]) == (f"{api['name']} (2)", 2)
+    assert back["missing_secrets"] == ["authorization.token"]
+    read = (await http.get(f"{a.apis}/{back['id']}", headers=a.viewer)).json()
+    assert [r["name"] for r in read["requests"]] == ["Get customer", "Second"]
+
 
 async def test_a_file_of_no_known_format_is_refused_by_name(
     http: httpx.AsyncClient, tenants: Tenants

@@ -64,7 +64,11 @@ def convert(file: File, format: Format | None = None) -> Converted:
 
 
 def _looks_like_curl(data: bytes) -> bool:
-    return data.lstrip()[:5] in (b"curl ", b"curl\t", b"curl\\")
+    """A command line, or a script of them, its first words after any comment lines."""
+    for line in data.lstrip().splitlines():
+        if not line.lstrip().startswith(b"#") and line.strip():
+            return line.lstrip()[:5] in (b"curl", b"curl ", b"curl\t", b"curl\\")
+    return False
 
 
 def detect(data: Any, source: str) -> Format:

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from callout.apis.authorization import BasicAuth, BearerAuth, NoAuth
 from callout.apis.fields import IDENTIFIER, RESERVED_HEADERS
+from callout.apis.names import COPY_NUMBERING, cut, unique_name
 from callout.apis.schemas import CONTEXT_ROOTS, MAX_TIMEOUT_SECONDS, Method, RequestFields
 from callout.errors import Invalid
 from callout.interchange.curl import options as curl_options
@@ -35,7 +36,7 @@ from callout.interchange.curl import request as curl_request
 from callout.interchange.curl import shell
 from callout.interchange.curl.request import GLOB, CurlRequest, Pair
 from callout.interchange.loading import unreadable
-from callout.interchange.schemas import ApiDocument, Converted, Note
+from callout.interchange.schemas import ApiDocument, Converted, Note, RequestDocument
 from callout.invocations.compile import CONTENT_TYPES
 from callout.runtime import templates
 from callout.runtime.credential_headers import CREDENTIAL_HEADERS
@@ -53,13 +54,69 @@ CREDENTIAL_WORDS = ("key", "token", "secret", "password", "passwd", "auth", "ses
 
 
 def read(text: str, source: str) -> Converted:
-    """One curl command line as one API (format `curl`) with one request."""
+    """A curl command line as an API (format `curl`) with one request; a script of several,
+    one after another (as `callout export --format curl` writes them), as one API per base
+    URL with a request for each. A comment line `# API: Request` before a command names
+    them; else the API is named after its host and the request after its method and path.
+    """
     if len(text) > MAX_CHARS:
         raise unreadable(
             source, f"is {len(text):,} characters; a cURL command takes at most {MAX_CHARS:,}"
         )
-    options = curl_options.parse(shell.split(text, source), source)
-    return _Reader(curl_request.request(options), options.notes, source).converted()
+    commands = shell.commands(text, source)
+    if not commands:
+        raise unreadable(source, "holds no curl command")
+    read: list[tuple[ApiDocument, str]] = []
+    notes: list[Note] = []
+    for number, command in enumerate(commands, 1):
+        if command.words[0] != "curl" and number > 1:  # a line meant to continue the last
+            raise unreadable(
+                source,
+                "one curl command per line: a line break outside quotes ends it, and what "
+                "follows is no curl command (join a command's lines with a backslash at the "
+                "end of each)",
+                shell.where(text, command.at),
+            )
+        # Which command an error or a note is about, when there are several.
+        where = source if len(commands) == 1 else f"{source}: command {number}"
+        options = curl_options.parse(command.words, where)
+        one = _Reader(curl_request.request(options), options.notes, where).converted()
+        read.append((one.documents[0], command.comment))
+        notes += one.notes
+    return Converted(format="curl", documents=_by_base_url(read, source), notes=notes)
+
+
+def _by_base_url(read: list[tuple[ApiDocument, str]], source: str) -> list[ApiDocument]:
+    """One API per base URL, holding the requests of the commands that call it."""
+    groups: dict[str, list[tuple[ApiDocument, str]]] = {}
+    for document, comment in read:
+        groups.setdefault(document.base_url, []).append((document, comment))
+    apis = []
+    for base_url, group in groups.items():
+        first = group[0][0]
+        if any(d.authorization != first.authorization for d, _ in group):
+            raise unreadable(
+                source,
+                f"the commands calling {base_url} differ in their authorization: import them "
+                "one at a time",
+            )
+        named = [comment.partition(": ") for _, comment in group]
+        api_names = {api.strip() for api, colon, _ in named if colon and api.strip()}
+        requests: list[RequestDocument] = []
+        for (document, _), (_, colon, name) in zip(group, named, strict=True):
+            request = document.requests[0]
+            name = name.strip() if colon and len(api_names) == 1 and name.strip() else request.name
+            taken = {name_key(r.name) for r in requests}
+            name = unique_name(name, taken, COPY_NUMBERING)  # "GET /a (2)"
+            requests.append(request.model_copy(update={"name": name}))
+        changes: dict[str, Any] = {
+            "requests": requests,
+            "missing_secrets": sorted({m for d, _ in group for m in d.missing_secrets}),
+        }
+        if len(api_names) == 1:
+            changes["name"] = cut(api_names.pop(), MAX_NAME)
+        apis.append(first.model_copy(update=changes))
+    return apis
 
 
 def carries_credentials(name: str) -> bool:

@@ -30,6 +30,7 @@ the text there).
 
 import re
 import sys
+from dataclasses import dataclass
 
 from callout.interchange.loading import unreadable
 
@@ -63,9 +64,13 @@ def where(text: str, at: int) -> str:
 class _Splitter:
     """The words of `text`, read once from left to right."""
 
-    def __init__(self, text: str, source: str) -> None:
+    def __init__(self, text: str, source: str, several: bool = False) -> None:
         self.text = text
         self.source = source
+        self.several = several  # a line break after words starts the next command
+        self.commands: list[Command] = []
+        self.comment = ""  # the first comment line before the command's first word
+        self.command_at = 0  # where the command's first word starts
         self.words: list[str] = []
         self.word: list[str] | None = None  # None between words
         self.unquoted: list[str] = []  # the word's unquoted characters, for `{a,b}`
@@ -77,6 +82,9 @@ class _Splitter:
 
     def start(self, at: int) -> list[str]:
         if self.word is None:
+            self._next_command()
+            if not self.words:
+                self.command_at = at
             if self.ended_at is not None:
                 raise self.fail(
                     "one curl command: a line break outside quotes ends it, and more follows "
@@ -85,6 +93,12 @@ class _Splitter:
                 )
             self.word, self.unquoted, self.started = [], [], at
         return self.word
+
+    def _next_command(self) -> None:
+        """In a script of several commands, end the one a line break ended."""
+        if self.several and self.ended_at is not None:
+            self.commands.append(Command(self.words, self.comment, self.command_at))
+            self.words, self.comment, self.ended_at = [], "", None
 
     def end(self) -> None:
         if self.word is None:
@@ -136,7 +150,11 @@ class _Splitter:
                 )
             elif char == "#" and self.word is None:
                 newline = text.find("\n", i)
-                i = len(text) if newline < 0 else newline
+                end = len(text) if newline < 0 else newline
+                self._next_command()
+                if not self.words and not self.comment:  # before a command: its name
+                    self.comment = text[i + 1 : end].strip()
+                i = end
             elif char == "~" and self.word is None:
                 raise self.fail("a shell would expand ~ to a home folder; quote it", i)
             else:
@@ -144,6 +162,8 @@ class _Splitter:
                 self.unquoted.append(char)
                 i += 1
         self.end()
+        if self.words:
+            self.commands.append(Command(self.words, self.comment, self.command_at))
         return self.words
 
     def _backslash(self, i: int) -> int:
@@ -249,9 +269,31 @@ def _bytes_text(run: bytearray) -> str:
         return run.decode("latin-1")
 
 
+@dataclass(frozen=True)
+class Command:
+    """One command's words, and the comment on the line before it (as `callout export
+    --format curl` names each request: `# Customer CRM: Get customer`)."""
+
+    words: list[str]
+    comment: str
+    at: int  # where in the text it starts
+
+
 def split(text: str, source: str) -> list[str]:
     """The words a POSIX shell would pass to the program `text` runs, or a clear refusal."""
+    _refuse_nul(text, source)
+    return _Splitter(text, source).split()
+
+
+def commands(text: str, source: str) -> list[Command]:
+    """Each command of a script of several, one after another on lines of their own."""
+    _refuse_nul(text, source)
+    splitter = _Splitter(text, source, several=True)
+    splitter.split()
+    return splitter.commands
+
+
+def _refuse_nul(text: str, source: str) -> None:
     nul = text.find("\x00")
     if nul >= 0:
         raise unreadable(source, "holds a NUL character", where(text, nul))
-    return _Splitter(text, source).split()
