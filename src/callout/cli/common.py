@@ -37,15 +37,25 @@ OTHER = "Other"
 
 
 class Summed(TyperGroup):
-    """Sums up each command by its docstring's first paragraph on one line (rich help keeps
-    the docstring's line breaks, which cut it mid-sentence)."""
+    """Sums up each command by its docstring's first paragraph on one line, and gives each
+    paragraph of its help as one line for the terminal to wrap (rich help keeps the
+    docstring's line breaks, which cut sentences mid-way); indented lines (examples) stay."""
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
         for command in self.commands.values():
-            if command.short_help is None and command.help:
-                first = inspect.cleandoc(command.help).split("\n\n")[0]
-                command.short_help = " ".join(first.split())
+            if command.help:
+                paragraphs = [_joined(p) for p in inspect.cleandoc(command.help).split("\n\n")]
+                command.help = "\n\n".join(paragraphs)
+                if command.short_help is None:
+                    command.short_help = paragraphs[0]
+
+
+def _joined(paragraph: str) -> str:
+    lines = paragraph.splitlines()
+    if any(line[:1].isspace() for line in lines[1:]):
+        return paragraph
+    return " ".join(" ".join(lines).split())
 
 
 class InPanels(Summed):
