@@ -399,6 +399,13 @@ async def test_secrets_never_entered_show_unset_are_named_again_and_refuse_calls
     )
     assert upstream.received == []  # never sent empty
 
+    # Saved back as read (the web UI's API tab does so): still nothing stored.
+    saved = await http.put(url, json=read, headers=a.editor | {"If-Match": etag})
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["headers"][0]["value"] == ""
+    assert (await invoke())[1]["reason"] == "authorization"
+    etag = saved.headers["ETag"]
+
     entered = read | {"headers": [read["headers"][0] | {"value": "k-" + SENTINEL}]}
     saved = await http.put(url, json=entered, headers=a.editor | {"If-Match": etag})
     assert saved.status_code == 200, saved.text

@@ -2,7 +2,8 @@
 
 A secret field is named by where it sits: `authorization.password`, `headers.x-api-key`
 (header names in lower case). For each one an input either gives a new value, sends the
-mask back to keep the stored one, or leaves it out to drop it.
+mask back to keep the stored one, or leaves it out to drop it. A secret header given no
+value has none stored: a read shows it empty and a call is refused until one is entered.
 """
 
 from collections.abc import Iterable, Mapping, Set
@@ -52,7 +53,7 @@ class SecretSplit:
         """Headers as stored: secret values are left out of the row."""
         rows = []
         for index, header in enumerate(headers):
-            if header.secret:
+            if header.secret and header.value:  # no value: none stored, calls refused
                 loc = f"headers[{index}].value"
                 self._take(header_field(header.name), loc, header.value, self.headers_resent)
             rows.append(
