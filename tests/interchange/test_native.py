@@ -220,6 +220,15 @@ async def test_a_clash_fails_skips_or_renames_as_asked(
     assert [(a["action"], a["name"]) for a in renamed.json()["apis"]] == [("renamed", "Good (2)")]
 
 
+def test_a_file_of_a_newer_format_says_so() -> None:
+    newer = yaml.safe_load(GOOD) | {"callout": 2}
+    with pytest.raises(Invalid) as refused:
+        native.read(newer, "crm.yaml")
+    assert refused.value.detail == (
+        "crm.yaml: was written by a newer Callout (format 2; this one reads format 1)"
+    )
+
+
 async def test_a_dry_run_reports_what_an_import_would_write_and_writes_nothing(
     http: httpx.AsyncClient, session: Session, tenants: Tenants
 ) -> None:

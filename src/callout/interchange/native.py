@@ -12,7 +12,8 @@ import yaml
 from pydantic import ValidationError
 
 from callout.errors import FieldProblem, Invalid
-from callout.interchange.schemas import ApiDocument, Converted
+from callout.interchange import loading
+from callout.interchange.schemas import FORMAT, ApiDocument, Converted
 from callout.validation import validation_problems
 
 # The order of a document's keys in a file: settings first, requests last.
@@ -38,6 +39,12 @@ def read(data: Any, source: str) -> Converted:
 
 def parse(data: Any, source: str) -> ApiDocument:
     """A document, or an error naming the file and each broken rule's place in it."""
+    version = data.get("callout") if isinstance(data, dict) else None
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT:
+        raise loading.unreadable(
+            source,
+            f"was written by a newer Callout (format {version}; this one reads format {FORMAT})",
+        )
     try:
         return ApiDocument.model_validate(data, context=STORED)
     except ValidationError as error:
