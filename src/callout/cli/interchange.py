@@ -11,7 +11,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from callout.cli.common import app, err, fail, installed, out
-from callout.interchange.options import Clash, ExportFormat, Format
+from callout.interchange.options import EXTENSIONS, Clash, ExportFormat, Format
 
 if TYPE_CHECKING:
     from callout.interchange.schemas import ImportReport
@@ -62,7 +62,9 @@ def export(
     """Export an API, or a client's whole library, as Callout YAML files.
 
     Secrets are left out and each file names the ones it lacks (`missing_secrets`); with
-    --with-secrets they are sealed under a passphrase (scrypt, AES-256-GCM).
+    --with-secrets they are sealed under a passphrase (scrypt, AES-256-GCM). A library
+    exported into a folder again replaces the Callout files there: those of APIs deleted
+    since are removed (other files are left alone).
 
     Examples:
       callout export demo "Customer CRM" > crm.yaml
@@ -79,8 +81,10 @@ def export(
 
     if api is None and output is None:
         fail("give --output DIR to export a whole library (one file per API)")
-    if format != "callout" and (api is None or with_secrets):
-        fail(f"--format {format} exports one API, without secrets")
+    if format != "callout" and api is None:
+        fail(f"--format {format} exports one API: name it")
+    if format != "callout" and with_secrets:
+        fail("--with-secrets needs --format callout")
     sealer = Sealer(read_passphrase(passphrase_file, confirm=True)) if with_secrets else None
     settings = get_settings()
     keyring = settings.key_source().keyring()
@@ -92,20 +96,45 @@ def export(
             api_id = definitions.resolve_api(session, owner, api)
             documents = [exporting.export_api(session, keyring, owner, api_id, sealer)]
     if api is not None:
-        text = exporting.WRITERS[format](documents[0])
+        document = documents[0]
+        text = exporting.WRITERS[format](document)
         if output is None:
             sys.stdout.write(text)
-        else:
-            _write(output, text)
+            return
+        if output.is_dir():  # named as the library export names its files
+            output = output / f"{archive.file_stem(document.name)}.{EXTENSIONS[format]}"
+        _write(output, text)
+        err.print(
+            f"Exported {escape(repr(document.name))} to {escape(str(output))}",
+            highlight=False,
+            soft_wrap=True,
+        )
         return
     assert output is not None
     try:
         output.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         fail(f"cannot make the folder {output}: {error.strerror}")
-    for name, text in archive.named(documents):
+    written = dict(archive.named(documents))
+    for name, text in written.items():
         _write(output / name, text)
-    err.print(f"Exported {len(documents)} API(s) to {escape(str(output))}", highlight=False)
+    try:
+        stale = archive.stale(output, written)
+    except OSError as error:
+        fail(f"cannot read {error.filename or output}: {error.strerror}")
+    for path in stale:
+        try:
+            path.unlink()
+        except OSError as error:
+            fail(f"cannot remove {path}: {error.strerror}")
+    removed = f"; removed {len(stale)} Callout file(s) of APIs it no longer has" if stale else ""
+    if 0 < len(stale) <= 10:
+        removed += f": {', '.join(path.name for path in stale)}"
+    err.print(
+        f"Exported {len(documents)} API(s) to {escape(str(output))}{escape(removed)}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _write(path: Path, text: str) -> None:

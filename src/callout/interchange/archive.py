@@ -1,14 +1,18 @@
 """A library as many files: one Callout file per API, in a folder or a zip.
 
 Files are named after their API (`crm-lookup.yaml`), numbered when two names make the same
-file name. A zip is read entry by entry with the same cap as one file on the bytes it may
-expand to, whatever sizes its directory claims, so a zip bomb stops at the cap.
+file name. A library exported into a folder again removes the Callout files of the APIs it no
+longer has (`stale`), so that git shows the deletion and a re-import does not bring them back;
+any other file of the folder is left as it is. A zip is read entry by entry with the same cap
+as one file on the bytes it may expand to, whatever sizes its directory claims, so a zip bomb
+stops at the cap.
 """
 
 import io
 import re
+import stat
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 
 from callout.interchange import loading, native
@@ -92,3 +96,20 @@ def read_folder(folder: Path) -> list[File]:
             raise loading.unreadable(str(path), f"is larger than {loading.MAX_BYTES:,} bytes")
         files.append(File(str(path), path.read_bytes()))
     return files
+
+
+def stale(folder: Path, written: Collection[str]) -> list[Path]:
+    """The Callout files of a folder (YAML files whose first line is `callout: N`, comments
+    aside; not links) other than those named `written`: what an export into it leaves of
+    APIs it no longer has."""
+    found = []
+    for path in sorted(folder.iterdir()):
+        if path.name in written or path.suffix.lower() not in (".yaml", ".yml"):
+            continue
+        if not stat.S_ISREG(path.lstat().st_mode):
+            continue
+        with path.open("rb") as file:
+            head = file.read(4096)
+        if native.is_callout_file(head):
+            found.append(path)
+    return found

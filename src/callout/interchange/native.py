@@ -6,6 +6,7 @@ git shows only what was changed. Long texts with line breaks (a JSON body, a des
 are written as literal blocks, as a person would write them.
 """
 
+import re
 from typing import Any
 
 import yaml
@@ -31,6 +32,8 @@ ORDER = (
     "requests",
 )
 STORED = {"stored": True}  # a header stored before a rule tightened still exports
+# A Callout file's first line, as `dump` writes it: `callout: 1`.
+HEADER = re.compile(rb"callout: *[0-9]+")
 
 
 def read(data: Any, source: str) -> Converted:
@@ -77,6 +80,17 @@ def plain(document: ApiDocument) -> dict[str, Any]:
 
 def _request_headers(values: dict[str, Any]) -> list[dict[str, Any]]:
     return [h for request in values.get("requests", []) for h in request.get("headers", [])]
+
+
+def is_callout_file(head: bytes) -> bool:
+    """Whether a file that starts with these bytes is a Callout file: its first line, as
+    `dump` writes it, is `callout: 1` (after any comments, such as the `# yaml-language-server`
+    line an editor is told the schema with)."""
+    for line in head.splitlines():
+        content = line.strip()
+        if content and not content.startswith(b"#"):
+            return HEADER.fullmatch(content) is not None
+    return False
 
 
 def dump(document: ApiDocument) -> str:
