@@ -1,16 +1,25 @@
 """`callout export`, `callout import` and `callout import-curl`, run as an operator runs
 them: the installed script in a subprocess, on a data dir set up by `callout init`.
 
-What a new user meets: a library exported into its folder again, and the one-line answers
-to what cannot be exported or imported.
+What a new user meets: a library exported into its folder again, a passphrase asked for on
+a terminal, and the one-line answers to what cannot be exported or imported.
 """
 
 import gzip
 import json
+import os
+import pty
+import select
 import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from tests.cli import Installation, callout, side_by_side, snapshot
+import pytest
+
+from tests.cli import CALLOUT, Installation, callout, environment, side_by_side, snapshot
+
+PASSPHRASE = "correct horse battery staple"
 
 
 def done_with(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
@@ -68,6 +77,104 @@ def test_a_library_exported_again_removes_the_callout_files_of_deleted_apis_only
     assert (library / "old" / "kept.yaml").read_text() == "callout: 1\nname: Kept\n"
     unchanged = done_with(callout(data_dir, "export", "demo", "-o", str(library)))
     assert unchanged.stderr.strip() == f"Exported 1 API(s) to {library}"
+
+
+# The passphrase, on a terminal
+
+
+class Terminal:
+    """`callout` on a pseudo-terminal, as a person at a terminal runs it: stdin and stderr
+    are the terminal (so the progress bar is drawn), stdout a pipe. A session of its own:
+    the passphrase is read from the terminal, never from the one the tests run in."""
+
+    def __init__(self, data_dir: Path, *args: str) -> None:
+        self.keyboard, tty = pty.openpty()
+        self.process = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
+            [str(CALLOUT), *args],
+            env=environment(data_dir, TERM="xterm", COLUMNS="100"),
+            stdin=tty,
+            stdout=subprocess.PIPE,
+            stderr=tty,
+            start_new_session=True,
+        )
+        os.close(tty)
+
+    def read(self, seconds: float, until: bytes | None = None) -> bytes:
+        """What the terminal shows for `seconds`, or until it ends with `until`."""
+        seen = b""
+        deadline = time.monotonic() + seconds
+        while until is None or not seen.endswith(until):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            ready, _, _ = select.select([self.keyboard], [], [], left)
+            if not ready:
+                break
+            try:
+                chunk = os.read(self.keyboard, 65536)
+            except OSError:  # the process has ended
+                break
+            if not chunk:
+                break
+            seen += chunk
+        return seen
+
+    def type(self, text: str) -> None:
+        os.write(self.keyboard, text.encode() + b"\n")
+
+    def finish(self) -> tuple[int, str]:
+        stdout, _ = self.process.communicate(timeout=60)
+        return self.process.returncode, stdout.decode()
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.communicate()
+        os.close(self.keyboard)
+
+
+@pytest.fixture
+def terminals() -> Iterator[list[Terminal]]:
+    """Terminals a test opens; any still running at its end is stopped."""
+    opened: list[Terminal] = []
+    yield opened
+    for terminal in opened:
+        terminal.close()
+
+
+def test_the_passphrase_is_asked_on_the_terminal_with_the_progress_bar_put_away(
+    installation: Installation, tmp_path: Path, terminals: list[Terminal]
+) -> None:
+    data_dir = installation.data_dir
+    token = "curl -H 'Authorization: Bearer s3cret-token-42' https://sealed.example/v1/a"
+    done_with(callout(data_dir, "import-curl", "demo", token, "--name", "Sealed"))
+    sealing = Terminal(data_dir, "export", "demo", "Sealed", "--with-secrets")
+    terminals.append(sealing)
+
+    # Sealing: the least length is said before the passphrase is typed.
+    assert sealing.read(30, until=b": ").endswith(b"Passphrase (at least 12 characters): ")
+    sealing.type(PASSPHRASE)
+    assert sealing.read(30, until=b": ").endswith(b"Repeat for confirmation: ")
+    sealing.type(PASSPHRASE)
+    status, exported = sealing.finish()
+    assert status == 0
+    assert exported.startswith("callout: 1\nname: Sealed\n")  # no prompt in the file
+    assert "secrets:" in exported
+    sealed = tmp_path / "sealed.yaml"
+    sealed.write_text(exported)
+    done_with(callout(data_dir, "apis", "delete", "demo", "Sealed", "--yes"))
+
+    opening = Terminal(data_dir, "import", "demo", str(sealed))
+    terminals.append(opening)
+    shown = opening.read(30, until=b"Passphrase: ")
+    assert shown.endswith(b"Passphrase: ")
+    # The bar is put away while the passphrase is typed: nothing is drawn over the prompt.
+    assert opening.read(1.5) == b""
+    opening.type(PASSPHRASE)
+    opening.read(30)
+    status, report = opening.finish()
+    assert status == 0
+    assert report.splitlines()[0] == "Imported 1 API(s) with 1 request(s) (callout)."
 
 
 # Wording

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 
 def read_passphrase(path: Path | None, *, confirm: bool) -> str:
-    """The passphrase from a file (its first line), or asked for at the terminal."""
+    """The passphrase from a file (its first line), or asked for at the terminal. `confirm`:
+    one to seal with, asked twice, its least length said before it is typed."""
     if path is not None:
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
@@ -28,7 +29,13 @@ def read_passphrase(path: Path | None, *, confirm: bool) -> str:
             fail(f"cannot read {path}: {error.strerror}")
     if not sys.stdin.isatty():
         fail("give --passphrase-file: there is no terminal to ask for the passphrase")
-    text: str = typer.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm)
+    question = "Passphrase"
+    if confirm:
+        from callout.interchange.sealing import MIN_PASSPHRASE
+
+        question = f"Passphrase (at least {MIN_PASSPHRASE} characters)"
+    # On stderr: stdout may be the exported file (`callout export ... --with-secrets > f`).
+    text: str = typer.prompt(question, hide_input=True, confirmation_prompt=confirm, err=True)
     return text
 
 
@@ -173,18 +180,27 @@ def import_(
     from callout.settings import get_settings
 
     files = [file for path in paths for file in _files(path)]
-
-    def passphrase() -> str:  # asked for only if a file holds sealed secrets
-        return read_passphrase(passphrase_file, confirm=False)
-
     settings = get_settings()
     keyring = settings.key_source().keyring()
     database = installed()
-    with Progress(console=err, transient=True, disable=as_json) as bar:
+    # On a terminal only: elsewhere nothing is drawn, and a bar stopped there prints a blank
+    # line.
+    shown = not as_json and err.is_terminal
+    with Progress(console=err, transient=True, disable=not shown) as bar:
         task = bar.add_task("Importing", total=None)
 
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
+
+        def passphrase() -> str:  # asked for only if a file holds sealed secrets
+            # The bar is put away while it is asked for: its redraws would overwrite the
+            # prompt, and while it runs, what is written to the terminal waits for a line's
+            # end, which a prompt never has.
+            bar.stop()
+            try:
+                return read_passphrase(passphrase_file, confirm=False)
+            finally:
+                bar.start()
 
         with database.transaction() as session:
             owner = clients.visible_client(session, OPERATOR, client)
