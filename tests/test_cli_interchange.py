@@ -1,8 +1,9 @@
 """`callout export`, `callout import` and `callout import-curl`, run as an operator runs
 them: the installed script in a subprocess, on a data dir set up by `callout init`.
 
-What a new user meets: a library exported into its folder again, a passphrase asked for on
-a terminal, and the one-line answers to what cannot be exported or imported.
+What a new user meets: a library exported into its folder again, a folder with other things
+in it, a passphrase asked for on a terminal, and the one-line answers to what cannot be
+exported or imported.
 """
 
 import gzip
@@ -20,6 +21,7 @@ import pytest
 from tests.cli import CALLOUT, Installation, callout, environment, side_by_side, snapshot
 
 PASSPHRASE = "correct horse battery staple"
+DUP_A = "callout: 1\nname: Dup API\nbase_url: https://dup.example\n"
 
 
 def done_with(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
@@ -77,6 +79,47 @@ def test_a_library_exported_again_removes_the_callout_files_of_deleted_apis_only
     assert (library / "old" / "kept.yaml").read_text() == "callout: 1\nname: Kept\n"
     unchanged = done_with(callout(data_dir, "export", "demo", "-o", str(library)))
     assert unchanged.stderr.strip() == f"Exported 1 API(s) to {library}"
+
+
+# callout import DEMO FOLDER
+
+
+def test_a_folder_import_names_what_it_passed_over_and_one_with_nothing_to_import_fails(
+    installed: Installation, tmp_path: Path
+) -> None:
+    mixed, nothing, empty = tmp_path / "mixed", tmp_path / "nothing", tmp_path / "empty"
+    for folder in (mixed, nothing):
+        (folder / "sub").mkdir(parents=True)
+        (folder / "sub" / "deeper.yaml").write_text(DUP_A)
+        (folder / "ttt.txt").write_text("notes")
+        (folder / ".git").mkdir()  # hidden: not named
+    (mixed / "a.yaml").write_text(DUP_A)
+    empty.mkdir()
+    before = snapshot(installed.data_dir)
+
+    report, as_json, refused, refused_empty = side_by_side(
+        installed.data_dir,
+        ["import", "demo", str(mixed), "--dry-run"],
+        ["import", "demo", str(mixed), "--dry-run", "--json"],
+        ["import", "demo", str(nothing)],
+        ["import", "demo", str(empty), str(mixed)],
+    )
+
+    passed_over = "passed over: sub/ (a folder), ttt.txt"
+    assert done_with(report).stdout.splitlines()[0] == (
+        "Would import 1 API(s) with 0 request(s) (callout)."
+    )
+    assert report.stderr == ""  # no progress bar, nor a line left of it, off a terminal
+    assert f"note: {mixed}: {passed_over}" in report.stdout.splitlines()
+    assert json.loads(done_with(as_json).stdout)["notes"] == [
+        {"source": str(mixed), "where": "", "message": passed_over}
+    ]
+    assert error_line(refused) == (
+        f"error: {nothing}: holds no .yaml, .yml or .json file ({passed_over})"
+    )
+    assert refused.stdout == ""
+    assert error_line(refused_empty) == f"error: {empty}: holds no .yaml, .yml or .json file"
+    assert snapshot(installed.data_dir) == before
 
 
 # The passphrase, on a terminal

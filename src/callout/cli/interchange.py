@@ -14,8 +14,8 @@ from callout.cli.common import app, err, fail, installed, out
 from callout.interchange.options import EXTENSIONS, Clash, ExportFormat, Format
 
 if TYPE_CHECKING:
+    from callout.interchange.archive import Folder
     from callout.interchange.schemas import ImportReport
-    from callout.interchange.service import File
 
 
 def read_passphrase(path: Path | None, *, confirm: bool) -> str:
@@ -167,7 +167,8 @@ def import_(
     """Import APIs from Callout files, Postman collections, OpenAPI or cURL.
 
     Every file is checked first; all is written in one transaction, so a bad file changes
-    nothing.
+    nothing. A folder gives its .yaml, .yml and .json files; the report names what else it
+    holds (subfolders, other files), passed over.
 
     Examples:
       callout import demo petstore.yaml
@@ -177,14 +178,21 @@ def import_(
     from callout.clients import service as clients
     from callout.clients.access import OPERATOR
     from callout.interchange import service
+    from callout.interchange.schemas import Note
     from callout.settings import get_settings
 
-    files = [file for path in paths for file in _files(path)]
+    read = [(path, _read(path)) for path in paths]
+    files = [file for _, folder in read for file in folder.files]
+    passed_over = [
+        Note(source=str(path), where="", message=f"passed over: {', '.join(names)}")
+        for path, folder in read
+        if (names := folder.passed_over)
+    ]
     settings = get_settings()
     keyring = settings.key_source().keyring()
     database = installed()
-    # On a terminal only: elsewhere nothing is drawn, and a bar stopped there prints a blank
-    # line.
+    # On a terminal only: elsewhere nothing is drawn, and a bar stopped there prints a
+    # blank line.
     shown = not as_json and err.is_terminal
     with Progress(console=err, transient=True, disable=not shown) as bar:
         task = bar.add_task("Importing", total=None)
@@ -194,8 +202,8 @@ def import_(
 
         def passphrase() -> str:  # asked for only if a file holds sealed secrets
             # The bar is put away while it is asked for: its redraws would overwrite the
-            # prompt, and while it runs, what is written to the terminal waits for a line's
-            # end, which a prompt never has.
+            # prompt, and while it runs, what is written to the terminal waits for a
+            # line's end, which a prompt never has.
             bar.stop()
             try:
                 return read_passphrase(passphrase_file, confirm=False)
@@ -216,23 +224,24 @@ def import_(
                 passphrase=passphrase,
                 progress=advance,
             )
-    _show(report, as_json)
+    _show(report.model_copy(update={"notes": passed_over + report.notes}), as_json)
 
 
-def _files(path: Path) -> list["File"]:
+def _read(path: Path) -> "Folder":
+    """The files to import from a path: a folder's, a zip's, stdin or the file itself."""
     from callout.interchange import archive, service
 
     if str(path) == "-":
-        return [service.File("stdin", sys.stdin.buffer.read())]
-    if path.is_dir():
-        return archive.read_folder(path)
+        return archive.Folder([service.File("stdin", sys.stdin.buffer.read())], [])
     try:
+        if path.is_dir():
+            return archive.read_folder(path)
         data = path.read_bytes()
     except OSError as error:
-        fail(f"cannot read {path}: {error.strerror}")
+        fail(f"cannot read {error.filename or path}: {error.strerror}")
     if path.suffix.lower() == ".zip":
-        return archive.unzip(data, str(path))
-    return [service.File(str(path), data)]
+        return archive.Folder(archive.unzip(data, str(path)), [])
+    return archive.Folder([service.File(str(path), data)], [])
 
 
 def _show(report: "ImportReport", as_json: bool) -> None:
@@ -255,8 +264,9 @@ def _show(report: "ImportReport", as_json: bool) -> None:
     for name in report.services_created:
         out.print(f"service created: {escape(name)}", highlight=False)
     for note in report.notes:
+        where = f"{note.where}: " if note.where else ""
         out.print(
-            f"[yellow]note:[/] {escape(note.source)}: {escape(note.where)}: {escape(note.message)}",
+            f"[yellow]note:[/] {escape(note.source)}: {escape(where)}{escape(note.message)}",
             highlight=False,
         )
 
