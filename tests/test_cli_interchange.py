@@ -2,8 +2,8 @@
 them: the installed script in a subprocess, on a data dir set up by `callout init`.
 
 What a new user meets: a library exported into its folder again, a folder with other things
-in it, a passphrase asked for on a terminal, and the one-line answers to what cannot be
-exported or imported.
+in it, a passphrase asked for on a terminal, a name clash inside one import, and the
+one-line answers to what cannot be exported or imported.
 """
 
 import gzip
@@ -22,6 +22,7 @@ from tests.cli import CALLOUT, Installation, callout, environment, side_by_side,
 
 PASSPHRASE = "correct horse battery staple"
 DUP_A = "callout: 1\nname: Dup API\nbase_url: https://dup.example\n"
+DUP_B = "callout: 1\nname: dup api\nbase_url: https://dup.example\n"
 
 
 def done_with(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
@@ -218,6 +219,41 @@ def test_the_passphrase_is_asked_on_the_terminal_with_the_progress_bar_put_away(
     status, report = opening.finish()
     assert status == 0
     assert report.splitlines()[0] == "Imported 1 API(s) with 1 request(s) (callout)."
+
+
+# Name clashes
+
+
+def test_a_clash_inside_one_import_names_the_other_file_and_the_option_as_the_cli_spells_it(
+    installed: Installation, tmp_path: Path
+) -> None:
+    (tmp_path / "a.yaml").write_text(DUP_A)
+    (tmp_path / "b.yaml").write_text(DUP_B)
+    crm = tmp_path / "crm.yaml"
+    crm.write_text("callout: 1\nname: customer crm\nbase_url: https://crm.example\n")
+    before = snapshot(installed.data_dir)
+
+    inside, with_library, skipped = side_by_side(
+        installed.data_dir,
+        ["import", "demo", str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")],
+        ["import", "demo", str(crm)],
+        ["import", "demo", str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml"), "--clash",
+         "skip", "--dry-run"],
+    )  # fmt: skip
+
+    assert error_line(inside) == (
+        f"error: {tmp_path}/b.yaml: name: an API named 'dup api' clashes with 'Dup API' from "
+        f"{tmp_path}/a.yaml in this import (import with --clash skip or --clash rename to go on)"
+    )
+    assert error_line(with_library) == (
+        f"error: {crm}: name: an API named 'customer crm' exists already (import with "
+        "--clash skip or --clash rename to go on)"
+    )
+    assert [line.split()[0] for line in done_with(skipped).stdout.splitlines()[2:]] == [
+        "created",
+        "skipped",
+    ]
+    assert snapshot(installed.data_dir) == before
 
 
 # Wording

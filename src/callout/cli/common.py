@@ -84,9 +84,10 @@ err = Console(stderr=True)
 
 
 def report(message: str) -> None:
-    """One line on stderr; the message escaped, as it may quote a name that looks like
-    markup (`[/x]` would otherwise end the command with a traceback)."""
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    """One line on stderr, however long (a terminal wraps it; a log or a pipe keeps it
+    whole); the message escaped, as it may quote a name that looks like markup (`[/x]` would
+    otherwise end the command with a traceback)."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def fail(message: str) -> NoReturn:

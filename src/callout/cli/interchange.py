@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from callout.interchange.archive import Folder
     from callout.interchange.schemas import ImportReport
 
+# How the CLI spells the clash option, in the hint of a refused clash.
+CLASH_OPTION = "--clash {}"
+
 
 def read_passphrase(path: Path | None, *, confirm: bool) -> str:
     """The passphrase from a file (its first line), or asked for at the terminal. `confirm`:
@@ -223,6 +226,7 @@ def import_(
                 dry_run=dry_run,
                 passphrase=passphrase,
                 progress=advance,
+                clash_option=CLASH_OPTION,
             )
     _show(report.model_copy(update={"notes": passed_over + report.notes}), as_json)
 
@@ -338,5 +342,6 @@ def import_curl(
             [("command line", converted)],
             clash=clash,
             dry_run=dry_run,
+            clash_option=CLASH_OPTION,
         )
     _show(report, as_json)
