@@ -2,8 +2,8 @@
 them: the installed script in a subprocess, on a data dir set up by `callout init`.
 
 What a new user meets: a library exported into its folder again, a folder with other things
-in it, a passphrase asked for on a terminal, a name clash inside one import, and the
-one-line answers to what cannot be exported or imported.
+in it, a passphrase asked for on a terminal, a name clash inside one import, errors with
+--json, and the one-line answers to what cannot be exported or imported.
 """
 
 import gzip
@@ -15,6 +15,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,11 +99,12 @@ def test_a_folder_import_names_what_it_passed_over_and_one_with_nothing_to_impor
     empty.mkdir()
     before = snapshot(installed.data_dir)
 
-    report, as_json, refused, refused_empty = side_by_side(
+    report, as_json, refused, refused_json, refused_empty = side_by_side(
         installed.data_dir,
         ["import", "demo", str(mixed), "--dry-run"],
         ["import", "demo", str(mixed), "--dry-run", "--json"],
         ["import", "demo", str(nothing)],
+        ["import", "demo", str(nothing), "--json"],
         ["import", "demo", str(empty), str(mixed)],
     )
 
@@ -119,6 +121,9 @@ def test_a_folder_import_names_what_it_passed_over_and_one_with_nothing_to_impor
         f"error: {nothing}: holds no .yaml, .yml or .json file ({passed_over})"
     )
     assert refused.stdout == ""
+    assert json.loads(refused_json.stdout)["errors"] == [
+        {"field": str(nothing), "message": f"holds no .yaml, .yml or .json file ({passed_over})"}
+    ]
     assert error_line(refused_empty) == f"error: {empty}: holds no .yaml, .yml or .json file"
     assert snapshot(installed.data_dir) == before
 
@@ -253,6 +258,59 @@ def test_a_clash_inside_one_import_names_the_other_file_and_the_option_as_the_cl
         "created",
         "skipped",
     ]
+    assert snapshot(installed.data_dir) == before
+
+
+# --json
+
+
+def test_with_json_an_error_is_the_rest_problem_body_on_stdout(
+    installed: Installation, tmp_path: Path
+) -> None:
+    crm = tmp_path / "crm.yaml"
+    crm.write_text("callout: 1\nname: Customer CRM\nbase_url: https://crm.example\n")
+    before = snapshot(installed.data_dir)
+
+    clash, shell, bad_name, missing = side_by_side(
+        installed.data_dir,
+        ["import", "demo", str(crm), "--json"],
+        ["import-curl", "demo", "curl https://x.example/a; rm -rf ~", "--json"],
+        ["import-curl", "demo", "curl https://x.example/a", "--name", "", "--json"],
+        ["import", "demo", str(tmp_path / "missing.yaml"), "--json"],
+    )
+
+    problems: list[dict[str, Any]] = []
+    for done in (clash, shell, bad_name, missing):
+        line = error_line(done)  # stderr keeps its line
+        problem = json.loads(done.stdout)
+        assert line == f"error: {problem['detail']}"
+        problems.append(problem)
+    field = f"{crm}: name"
+    assert problems[0] == {
+        "type": "/problems/conflict",
+        "title": "Conflict",
+        "status": 409,
+        "detail": f"{field}: an API named 'Customer CRM' exists already (import with --clash "
+        "skip or --clash rename to go on)",
+        "errors": [{"field": field, "message": "an API named 'Customer CRM' exists already"}],
+    }
+    assert (problems[1]["status"], problems[1]["title"]) == (422, "Invalid input")
+    assert problems[1]["errors"] == [
+        {
+            "field": "command line: line 1, column 25",
+            "message": "one curl command, no shell operators: ; outside quotes (quote it to "
+            "send it as text)",
+        }
+    ]
+    assert problems[2]["errors"] == [
+        {"field": "--name", "message": "String should have at least 1 character"}
+    ]
+    assert problems[3] == {
+        "type": "/problems/bad-request",
+        "title": "Bad request",
+        "status": 400,
+        "detail": f"cannot read {tmp_path}/missing.yaml: No such file or directory",
+    }
     assert snapshot(installed.data_dir) == before
 
 

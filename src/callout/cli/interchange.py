@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from callout.cli.common import app, err, fail, installed, out
+from callout.cli.common import app, err, errors_as_json, fail, installed, out
 from callout.interchange.options import EXTENSIONS, Clash, ExportFormat, Format
 
 if TYPE_CHECKING:
@@ -184,50 +184,51 @@ def import_(
     from callout.interchange.schemas import Note
     from callout.settings import get_settings
 
-    read = [(path, _read(path)) for path in paths]
-    files = [file for _, folder in read for file in folder.files]
-    passed_over = [
-        Note(source=str(path), where="", message=f"passed over: {', '.join(names)}")
-        for path, folder in read
-        if (names := folder.passed_over)
-    ]
-    settings = get_settings()
-    keyring = settings.key_source().keyring()
-    database = installed()
-    # On a terminal only: elsewhere nothing is drawn, and a bar stopped there prints a
-    # blank line.
-    shown = not as_json and err.is_terminal
-    with Progress(console=err, transient=True, disable=not shown) as bar:
-        task = bar.add_task("Importing", total=None)
+    with errors_as_json(as_json):
+        read = [(path, _read(path)) for path in paths]
+        files = [file for _, folder in read for file in folder.files]
+        passed_over = [
+            Note(source=str(path), where="", message=f"passed over: {', '.join(names)}")
+            for path, folder in read
+            if (names := folder.passed_over)
+        ]
+        settings = get_settings()
+        keyring = settings.key_source().keyring()
+        database = installed()
+        # On a terminal only: elsewhere nothing is drawn, and a bar stopped there prints a
+        # blank line.
+        shown = not as_json and err.is_terminal
+        with Progress(console=err, transient=True, disable=not shown) as bar:
+            task = bar.add_task("Importing", total=None)
 
-        def advance(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            def advance(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
 
-        def passphrase() -> str:  # asked for only if a file holds sealed secrets
-            # The bar is put away while it is asked for: its redraws would overwrite the
-            # prompt, and while it runs, what is written to the terminal waits for a
-            # line's end, which a prompt never has.
-            bar.stop()
-            try:
-                return read_passphrase(passphrase_file, confirm=False)
-            finally:
-                bar.start()
+            def passphrase() -> str:  # asked for only if a file holds sealed secrets
+                # The bar is put away while it is asked for: its redraws would overwrite the
+                # prompt, and while it runs, what is written to the terminal waits for a
+                # line's end, which a prompt never has.
+                bar.stop()
+                try:
+                    return read_passphrase(passphrase_file, confirm=False)
+                finally:
+                    bar.start()
 
-        with database.transaction() as session:
-            owner = clients.visible_client(session, OPERATOR, client)
-            report = service.import_files(
-                session,
-                keyring,
-                OPERATOR,
-                owner,
-                files,
-                format=format,
-                clash=clash,
-                dry_run=dry_run,
-                passphrase=passphrase,
-                progress=advance,
-                clash_option=CLASH_OPTION,
-            )
+            with database.transaction() as session:
+                owner = clients.visible_client(session, OPERATOR, client)
+                report = service.import_files(
+                    session,
+                    keyring,
+                    OPERATOR,
+                    owner,
+                    files,
+                    format=format,
+                    clash=clash,
+                    dry_run=dry_run,
+                    passphrase=passphrase,
+                    progress=advance,
+                    clash_option=CLASH_OPTION,
+                )
     _show(report.model_copy(update={"notes": passed_over + report.notes}), as_json)
 
 
@@ -316,32 +317,41 @@ def import_curl(
       callout import-curl demo 'curl -u alice https://api.example.com/v1/customers/42'
       pbpaste | callout import-curl demo - --name "CRM"
     """
-    from pydantic import TypeAdapter
+    from pydantic import TypeAdapter, ValidationError
 
     from callout.clients import service as clients
     from callout.clients.access import OPERATOR
+    from callout.errors import FieldProblem, Invalid
     from callout.interchange import service
     from callout.schemas import Name
     from callout.settings import get_settings
+    from callout.validation import validation_problems
 
-    text = sys.stdin.read() if command == "-" else command
-    converted = service.convert(service.File("command line", text.encode()), "curl")
-    if name is not None:
-        # Only the name changes: checked on its own, then put in (the document's secret
-        # header values would dump as the mask).
-        checked = TypeAdapter(Name).validate_python(name)
-        converted.documents[0] = converted.documents[0].model_copy(update={"name": checked})
-    keyring = get_settings().key_source().keyring()
-    with installed().transaction() as session:
-        owner = clients.visible_client(session, OPERATOR, client)
-        report = service.write_all(
-            session,
-            keyring,
-            OPERATOR,
-            owner,
-            [("command line", converted)],
-            clash=clash,
-            dry_run=dry_run,
-            clash_option=CLASH_OPTION,
-        )
+    with errors_as_json(as_json):
+        text = sys.stdin.read() if command == "-" else command
+        converted = service.convert(service.File("command line", text.encode()), "curl")
+        if name is not None:
+            # Only the name changes: checked on its own, then put in (the document's secret
+            # header values would dump as the mask).
+            try:
+                checked = TypeAdapter(Name).validate_python(name)
+            except ValidationError as error:
+                found = validation_problems(error.errors())
+                problems = [FieldProblem("--name", p.message) for p in found]
+                detail = "; ".join(f"{p.field}: {p.message}" for p in problems)
+                raise Invalid(detail, problems) from None
+            converted.documents[0] = converted.documents[0].model_copy(update={"name": checked})
+        keyring = get_settings().key_source().keyring()
+        with installed().transaction() as session:
+            owner = clients.visible_client(session, OPERATOR, client)
+            report = service.write_all(
+                session,
+                keyring,
+                OPERATOR,
+                owner,
+                [("command line", converted)],
+                clash=clash,
+                dry_run=dry_run,
+                clash_option=CLASH_OPTION,
+            )
     _show(report, as_json)
