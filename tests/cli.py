@@ -57,6 +57,13 @@ def callout(data_dir: Path, *args: str, **extra: str) -> subprocess.CompletedPro
     return finish(start(data_dir, *args, **extra))
 
 
+def side_by_side(data_dir: Path, *commands: list[str]) -> list[subprocess.CompletedProcess[str]]:
+    """Commands that do not change the installation, run at once: each is a second and a
+    half of start-up."""
+    running = [start(data_dir, *command) for command in commands]
+    return [finish(process) for process in running]
+
+
 def database_of(data_dir: Path) -> Database:
     return Database(f"sqlite:///{data_dir / 'callout.db'}")
 

@@ -38,10 +38,9 @@ from tests.cli import (
     copy_of,
     database_of,
     environment,
-    finish,
     settings_of,
+    side_by_side,
     snapshot,
-    start,
 )
 from tests.factories import SENTINEL, api_body, request_body
 
@@ -99,11 +98,6 @@ def demo_session(data_dir: Path) -> Iterator[tuple[Session, Client]]:
             yield session, demo
     finally:
         database.dispose()
-
-
-def side_by_side(data_dir: Path, *commands: list[str]) -> list[subprocess.CompletedProcess[str]]:
-    running = [start(data_dir, *command) for command in commands]
-    return [finish(process) for process in running]
 
 
 def as_json(done: subprocess.CompletedProcess[str]) -> Any:

@@ -1,6 +1,7 @@
 """Expected failures of Callout's use cases, each carrying the HTTP status it answers with.
 
-One handler (`web/problems.py`) renders them as RFC 9457 problem+json; the CLI prints them.
+One handler (`web/problems.py`) renders them as RFC 9457 problem+json (`problem_body`); the
+CLI prints them, as one line or, with --json, as that same body.
 
     CalloutError
       + Invalid              input broke a rule; names each field (422)
@@ -60,6 +61,12 @@ class CalloutError(Exception):
         """The error about one field, e.g. `Conflict.field("name", "is taken")`."""
         return cls(f"{field}: {message}", [FieldProblem(field, message)])
 
+    def body(self) -> dict[str, Any]:
+        """The error as REST answers it: its problem+json body."""
+        return problem_body(
+            self.status, self.type, self.title, self.detail, self.problems, self.extensions
+        )
+
     def at(self, where: str) -> Self:
         """The same error about a part of something larger: `at("requests[3]")` makes the
         problem of `method` one of `requests[3].method`; `at("crm.yaml: ")`, one of a file."""
@@ -70,6 +77,27 @@ class CalloutError(Exception):
         )
         moved.args = (moved.detail,)
         return moved
+
+
+def problem_body(
+    status: int,
+    kind: str,
+    title: str,
+    detail: str,
+    problems: Sequence[FieldProblem] = (),
+    extensions: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An error as RFC 9457 problem details: `type`, `title`, `status`, `detail`, each broken
+    rule in `errors`, then any extension members."""
+    content: dict[str, Any] = {
+        "type": f"/problems/{kind}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if problems:
+        content["errors"] = [{"field": p.field, "message": p.message} for p in problems]
+    return content | (extensions or {})
 
 
 def _joined(where: str, field: str) -> str:

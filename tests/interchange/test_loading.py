@@ -1,6 +1,7 @@
 """Reading a file someone else wrote: what it may cost is bounded, and each refusal names
 the file and says which limit it broke."""
 
+import gzip
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,26 @@ def test_fifty_megabyte_file_is_refused(tmp_path: Path) -> None:
 def test_text_that_is_not_utf8_is_refused() -> None:
     latin1 = "openapi: 3.1.0\ninfo: {title: Café, version: '1'}\n".encode("latin-1")
     assert refusal(latin1) == "shop.yaml: is not UTF-8 text (byte 32)"
+    late = b"openapi: 3.1.0\n" + b"# padding\n" * 200 + b"info: {title: Caf\xe9}\n"
+    assert refusal(late) == f"shop.yaml: is not UTF-8 text (byte {len(late) - 3})"
+
+
+def test_a_file_that_is_not_text_says_what_it_is() -> None:
+    text = "openapi: 3.1.0\ninfo: {title: Shop, version: '1'}\n"
+    assert refusal(gzip.compress(text.encode())) == (
+        "shop.yaml: is gzip-compressed: decompress it first"
+    )
+    assert refusal(text.encode("utf-16")) == "shop.yaml: is UTF-16 text: save it as UTF-8"
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00"
+    assert refusal(png) == "shop.yaml: is not a text file"
+    assert refusal(b"\x00\x01\x02") == "shop.yaml: is not a text file"
+    # Bytes that are not UTF-8 from the start, without a control byte: not text either.
+    assert refusal(bytes(range(128, 256)) * 4) == "shop.yaml: is not a text file"
+
+
+def test_an_empty_file_is_refused_as_empty() -> None:
+    assert refusal(b"") == "shop.yaml: is empty"
+    assert refusal(b"\xef\xbb\xbf \n\t\n") == "shop.yaml: is empty"
 
 
 def test_yaml_dates_and_numeric_keys_stay_text() -> None:

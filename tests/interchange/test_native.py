@@ -221,12 +221,47 @@ async def test_a_clash_fails_skips_or_renames_as_asked(
     refused = await http.post(url, content=GOOD, headers=b.editor)
     assert refused.status_code == 409
     assert refused.json()["errors"][0]["field"] == "upload: name"
+    assert refused.json()["detail"].endswith(
+        "(import with clash=skip or clash=rename to go on)"  # as REST spells the option
+    )
     skipped = await http.post(url, params={"clash": "skip"}, content=GOOD, headers=b.editor)
     assert [a["action"] for a in skipped.json()["apis"]] == ["skipped"]
     assert rows_of(session, b.client.id) == before
 
     renamed = await http.post(url, params={"clash": "rename"}, content=GOOD, headers=b.editor)
     assert [(a["action"], a["name"]) for a in renamed.json()["apis"]] == [("renamed", "Good (2)")]
+
+
+async def test_a_clash_between_two_files_of_one_import_names_the_first(
+    http: httpx.AsyncClient, session: Session, tenants: Tenants
+) -> None:
+    b = tenants.b
+    before = rows_of(session, b.client.id)
+    files = {"a.yaml": GOOD, "b.yaml": GOOD.replace("name: Good", "name: good")}
+    refused = await http.post(
+        f"/api/v1/clients/{b.code}/import",
+        params={"name": "library.zip"},
+        content=_zip(files),
+        headers=b.editor | {"Content-Type": "application/zip"},
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["errors"] == [
+        {
+            "field": "library.zip/b.yaml: name",
+            "message": "an API named 'good' clashes with 'Good' from library.zip/a.yaml in "
+            "this import",
+        }
+    ]
+    assert rows_of(session, b.client.id) == before
+
+
+def test_a_file_of_a_newer_format_says_so() -> None:
+    newer = yaml.safe_load(GOOD) | {"callout": 2}
+    with pytest.raises(Invalid) as refused:
+        native.read(newer, "crm.yaml")
+    assert refused.value.detail == (
+        "crm.yaml: was written by a newer Callout (format 2; this one reads format 1)"
+    )
 
 
 async def test_a_dry_run_reports_what_an_import_would_write_and_writes_nothing(

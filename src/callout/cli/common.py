@@ -14,6 +14,8 @@ checks that `import callout.cli` and `callout --help` load none of them.
 
 import inspect
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -21,6 +23,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperCommand, TyperGroup
+
+from callout.errors import CalloutError, problem_body
 
 if TYPE_CHECKING:
     from callout.db.crypto import Keyring
@@ -93,17 +97,58 @@ out = Console()
 if not out.is_terminal:  # into a pipe or a file: every line whole, whatever COLUMNS says
     out = Console(width=10_000)
 err = Console(stderr=True)
+# Whether the running command was given --json: its failures are printed on stdout too.
+_errors_as_json = False
 
 
 def report(message: str) -> None:
-    """One line on stderr; the message escaped, as it may quote a name that looks like
-    markup (`[/x]` would otherwise end the command with a traceback)."""
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    """One line on stderr, however long (a terminal wraps it; a log or a pipe keeps it
+    whole); the message escaped, as it may quote a name that looks like markup (`[/x]` would
+    otherwise end the command with a traceback)."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def fail(message: str) -> NoReturn:
+    """Ends the command with one line on stderr; within `errors_as_json`, a problem body on
+    stdout too (a refused command line: 400)."""
+    if _errors_as_json:
+        out.print_json(data=problem_body(400, "bad-request", "Bad request", message))
     report(message)
     raise typer.Exit(1)
+
+
+@contextmanager
+def errors_as_json(enabled: bool) -> Iterator[None]:
+    """For a command given --json: an expected failure inside is printed on stdout as the
+    REST API's problem+json body would be (`status`, `title`, `detail`, `errors`), so that a
+    script reading stdout gets the error too; stderr has its line, as ever, and the command
+    exits with 1."""
+    global _errors_as_json
+    _errors_as_json = enabled
+    try:
+        yield
+    except Exception as error:
+        body = _problem(error) if enabled else None
+        if body is not None:
+            out.print_json(data=body)
+        raise
+    finally:
+        _errors_as_json = False
+
+
+def _problem(error: Exception) -> dict[str, Any] | None:
+    """An expected failure's problem body, or None for a bug (or an exit already told)."""
+    from pydantic import ValidationError
+
+    from callout.validation import validation_problems
+
+    if isinstance(error, CalloutError):
+        return error.body()
+    if isinstance(error, ValidationError):
+        found = validation_problems(error.errors())
+        detail = "; ".join(f"{p.field}: {p.message}" for p in found)
+        return problem_body(422, "invalid", "Invalid input", detail, found)
+    return None
 
 
 def open_database() -> "Database":

@@ -10,16 +10,20 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from callout.cli.common import app, err, fail, installed, out
-from callout.interchange.options import Clash, ExportFormat, Format
+from callout.cli.common import app, err, errors_as_json, fail, installed, out
+from callout.interchange.options import EXTENSIONS, Clash, ExportFormat, Format
 
 if TYPE_CHECKING:
+    from callout.interchange.archive import Folder
     from callout.interchange.schemas import ImportReport
-    from callout.interchange.service import File
+
+# How the CLI spells the clash option, in the hint of a refused clash.
+CLASH_OPTION = "--clash {}"
 
 
 def read_passphrase(path: Path | None, *, confirm: bool) -> str:
-    """The passphrase from a file (its first line), or asked for at the terminal."""
+    """The passphrase from a file (its first line), or asked for at the terminal. `confirm`:
+    one to seal with, asked twice, its least length said before it is typed."""
     if path is not None:
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
@@ -28,7 +32,13 @@ def read_passphrase(path: Path | None, *, confirm: bool) -> str:
             fail(f"cannot read {path}: {error.strerror}")
     if not sys.stdin.isatty():
         fail("give --passphrase-file: there is no terminal to ask for the passphrase")
-    text: str = typer.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm)
+    question = "Passphrase"
+    if confirm:
+        from callout.interchange.sealing import MIN_PASSPHRASE
+
+        question = f"Passphrase (at least {MIN_PASSPHRASE} characters)"
+    # On stderr: stdout may be the exported file (`callout export ... --with-secrets > f`).
+    text: str = typer.prompt(question, hide_input=True, confirmation_prompt=confirm, err=True)
     return text
 
 
@@ -62,7 +72,9 @@ def export(
     """Export an API, or a client's whole library, as Callout YAML files.
 
     Secrets are left out and each file names the ones it lacks (`missing_secrets`); with
-    --with-secrets they are sealed under a passphrase (scrypt, AES-256-GCM).
+    --with-secrets they are sealed under a passphrase (scrypt, AES-256-GCM). A library
+    exported into a folder again replaces the Callout files there: those of APIs deleted
+    since are removed (other files are left alone).
 
     Examples:
       callout export demo "Customer CRM" > crm.yaml
@@ -79,8 +91,10 @@ def export(
 
     if api is None and output is None:
         fail("give --output DIR to export a whole library (one file per API)")
-    if format != "callout" and (api is None or with_secrets):
-        fail(f"--format {format} exports one API, without secrets")
+    if format != "callout" and api is None:
+        fail(f"--format {format} exports one API: name it")
+    if format != "callout" and with_secrets:
+        fail("--with-secrets needs --format callout")
     sealer = Sealer(read_passphrase(passphrase_file, confirm=True)) if with_secrets else None
     settings = get_settings()
     keyring = settings.key_source().keyring()
@@ -92,20 +106,45 @@ def export(
             api_id = definitions.resolve_api(session, owner, api)
             documents = [exporting.export_api(session, keyring, owner, api_id, sealer)]
     if api is not None:
-        text = exporting.WRITERS[format](documents[0])
+        document = documents[0]
+        text = exporting.WRITERS[format](document)
         if output is None:
             sys.stdout.write(text)
-        else:
-            _write(output, text)
+            return
+        if output.is_dir():  # named as the library export names its files
+            output = output / f"{archive.file_stem(document.name)}.{EXTENSIONS[format]}"
+        _write(output, text)
+        err.print(
+            f"Exported {escape(repr(document.name))} to {escape(str(output))}",
+            highlight=False,
+            soft_wrap=True,
+        )
         return
     assert output is not None
     try:
         output.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         fail(f"cannot make the folder {output}: {error.strerror}")
-    for name, text in archive.named(documents):
+    written = dict(archive.named(documents))
+    for name, text in written.items():
         _write(output / name, text)
-    err.print(f"Exported {len(documents)} API(s) to {escape(str(output))}", highlight=False)
+    try:
+        stale = archive.stale(output, written)
+    except OSError as error:
+        fail(f"cannot read {error.filename or output}: {error.strerror}")
+    for path in stale:
+        try:
+            path.unlink()
+        except OSError as error:
+            fail(f"cannot remove {path}: {error.strerror}")
+    removed = f"; removed {len(stale)} Callout file(s) of APIs it no longer has" if stale else ""
+    if 0 < len(stale) <= 10:
+        removed += f": {', '.join(path.name for path in stale)}"
+    err.print(
+        f"Exported {len(documents)} API(s) to {escape(str(output))}{escape(removed)}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _write(path: Path, text: str) -> None:
@@ -131,7 +170,8 @@ def import_(
     """Import APIs from Callout files, Postman collections, OpenAPI or cURL.
 
     Every file is checked first; all is written in one transaction, so a bad file changes
-    nothing.
+    nothing. A folder gives its .yaml, .yml and .json files; the report names what else it
+    holds (subfolders, other files), passed over.
 
     Examples:
       callout import demo petstore.yaml
@@ -141,53 +181,72 @@ def import_(
     from callout.clients import service as clients
     from callout.clients.access import OPERATOR
     from callout.interchange import service
+    from callout.interchange.schemas import Note
     from callout.settings import get_settings
 
-    files = [file for path in paths for file in _files(path)]
+    with errors_as_json(as_json):
+        read = [(path, _read(path)) for path in paths]
+        files = [file for _, folder in read for file in folder.files]
+        passed_over = [
+            Note(source=str(path), where="", message=f"passed over: {', '.join(names)}")
+            for path, folder in read
+            if (names := folder.passed_over)
+        ]
+        settings = get_settings()
+        keyring = settings.key_source().keyring()
+        database = installed()
+        # On a terminal only: elsewhere nothing is drawn, and a bar stopped there prints a
+        # blank line.
+        shown = not as_json and err.is_terminal
+        with Progress(console=err, transient=True, disable=not shown) as bar:
+            task = bar.add_task("Importing", total=None)
 
-    def passphrase() -> str:  # asked for only if a file holds sealed secrets
-        return read_passphrase(passphrase_file, confirm=False)
+            def advance(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
 
-    settings = get_settings()
-    keyring = settings.key_source().keyring()
-    database = installed()
-    with Progress(console=err, transient=True, disable=as_json) as bar:
-        task = bar.add_task("Importing", total=None)
+            def passphrase() -> str:  # asked for only if a file holds sealed secrets
+                # The bar is put away while it is asked for: its redraws would overwrite the
+                # prompt, and while it runs, what is written to the terminal waits for a
+                # line's end, which a prompt never has.
+                bar.stop()
+                try:
+                    return read_passphrase(passphrase_file, confirm=False)
+                finally:
+                    bar.start()
 
-        def advance(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        with database.transaction() as session:
-            owner = clients.visible_client(session, OPERATOR, client)
-            report = service.import_files(
-                session,
-                keyring,
-                OPERATOR,
-                owner,
-                files,
-                format=format,
-                clash=clash,
-                dry_run=dry_run,
-                passphrase=passphrase,
-                progress=advance,
-            )
-    _show(report, as_json)
+            with database.transaction() as session:
+                owner = clients.visible_client(session, OPERATOR, client)
+                report = service.import_files(
+                    session,
+                    keyring,
+                    OPERATOR,
+                    owner,
+                    files,
+                    format=format,
+                    clash=clash,
+                    dry_run=dry_run,
+                    passphrase=passphrase,
+                    progress=advance,
+                    clash_option=CLASH_OPTION,
+                )
+    _show(report.model_copy(update={"notes": passed_over + report.notes}), as_json)
 
 
-def _files(path: Path) -> list["File"]:
+def _read(path: Path) -> "Folder":
+    """The files to import from a path: a folder's, a zip's, stdin or the file itself."""
     from callout.interchange import archive, service
 
     if str(path) == "-":
-        return [service.File("stdin", sys.stdin.buffer.read())]
-    if path.is_dir():
-        return archive.read_folder(path)
+        return archive.Folder([service.File("stdin", sys.stdin.buffer.read())], [])
     try:
+        if path.is_dir():
+            return archive.read_folder(path)
         data = path.read_bytes()
     except OSError as error:
-        fail(f"cannot read {path}: {error.strerror}")
+        fail(f"cannot read {error.filename or path}: {error.strerror}")
     if path.suffix.lower() == ".zip":
-        return archive.unzip(data, str(path))
-    return [service.File(str(path), data)]
+        return archive.Folder(archive.unzip(data, str(path)), [])
+    return archive.Folder([service.File(str(path), data)], [])
 
 
 def _show(report: "ImportReport", as_json: bool) -> None:
@@ -210,8 +269,9 @@ def _show(report: "ImportReport", as_json: bool) -> None:
     for name in report.services_created:
         out.print(f"service created: {escape(name)}", highlight=False)
     for note in report.notes:
+        where = f"{note.where}: " if note.where else ""
         out.print(
-            f"[yellow]note:[/] {escape(note.source)}: {escape(note.where)}: {escape(note.message)}",
+            f"[yellow]note:[/] {escape(note.source)}: {escape(where)}{escape(note.message)}",
             highlight=False,
         )
 
@@ -257,31 +317,41 @@ def import_curl(
       callout import-curl demo 'curl -u alice https://api.example.com/v1/customers/42'
       pbpaste | callout import-curl demo - --name "CRM"
     """
-    from pydantic import TypeAdapter
+    from pydantic import TypeAdapter, ValidationError
 
     from callout.clients import service as clients
     from callout.clients.access import OPERATOR
+    from callout.errors import FieldProblem, Invalid
     from callout.interchange import service
     from callout.schemas import Name
     from callout.settings import get_settings
+    from callout.validation import validation_problems
 
-    text = sys.stdin.read() if command == "-" else command
-    converted = service.convert(service.File("command line", text.encode()), "curl")
-    if name is not None:
-        # Only the name changes: checked on its own, then put in (the document's secret
-        # header values would dump as the mask).
-        checked = TypeAdapter(Name).validate_python(name)
-        converted.documents[0] = converted.documents[0].model_copy(update={"name": checked})
-    keyring = get_settings().key_source().keyring()
-    with installed().transaction() as session:
-        owner = clients.visible_client(session, OPERATOR, client)
-        report = service.write_all(
-            session,
-            keyring,
-            OPERATOR,
-            owner,
-            [("command line", converted)],
-            clash=clash,
-            dry_run=dry_run,
-        )
+    with errors_as_json(as_json):
+        text = sys.stdin.read() if command == "-" else command
+        converted = service.convert(service.File("command line", text.encode()), "curl")
+        if name is not None:
+            # Only the name changes: checked on its own, then put in (the document's secret
+            # header values would dump as the mask).
+            try:
+                checked = TypeAdapter(Name).validate_python(name)
+            except ValidationError as error:
+                found = validation_problems(error.errors())
+                problems = [FieldProblem("--name", p.message) for p in found]
+                detail = "; ".join(f"{p.field}: {p.message}" for p in problems)
+                raise Invalid(detail, problems) from None
+            converted.documents[0] = converted.documents[0].model_copy(update={"name": checked})
+        keyring = get_settings().key_source().keyring()
+        with installed().transaction() as session:
+            owner = clients.visible_client(session, OPERATOR, client)
+            report = service.write_all(
+                session,
+                keyring,
+                OPERATOR,
+                owner,
+                [("command line", converted)],
+                clash=clash,
+                dry_run=dry_run,
+                clash_option=CLASH_OPTION,
+            )
     _show(report, as_json)

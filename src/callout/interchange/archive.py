@@ -1,14 +1,19 @@
 """A library as many files: one Callout file per API, in a folder or a zip.
 
 Files are named after their API (`crm-lookup.yaml`), numbered when two names make the same
-file name. A zip is read entry by entry with the same cap as one file on the bytes it may
-expand to, whatever sizes its directory claims, so a zip bomb stops at the cap.
+file name. A library exported into a folder again removes the Callout files of the APIs it no
+longer has (`stale`), so that git shows the deletion and a re-import does not bring them back;
+any other file of the folder is left as it is. A zip is read entry by entry with the same cap
+as one file on the bytes it may expand to, whatever sizes its directory claims, so a zip bomb
+stops at the cap.
 """
 
 import io
 import re
+import stat
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from callout.interchange import loading, native
@@ -81,9 +86,29 @@ def unzip(data: bytes, source: str) -> list[File]:
     return files
 
 
-def read_folder(folder: Path) -> list[File]:
-    """The Callout, JSON and YAML files of a folder (not its subfolders), by name."""
-    paths = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+@dataclass(frozen=True)
+class Folder:
+    """What a folder gives an import: its files, and the names of what it passed over."""
+
+    files: list[File]
+    passed_over: list[str]
+
+
+def read_folder(folder: Path) -> Folder:
+    """The Callout, JSON and YAML files of a folder, by name; its subfolders and other files
+    are passed over, and named (hidden ones, such as `.git/`, are not). A folder without any
+    such file is refused: an import of it would do nothing."""
+    entries = sorted(folder.iterdir())
+    paths = [p for p in entries if p.is_file() and p.suffix.lower() in SUFFIXES]
+    importable = set(paths)
+    passed_over = [
+        f"{p.name}/ (a folder)" if p.is_dir() else p.name
+        for p in entries
+        if p not in importable and not p.name.startswith(".")
+    ]
+    if not paths:
+        listed = f" (passed over: {', '.join(passed_over)})" if passed_over else ""
+        raise loading.unreadable(str(folder), f"holds no .yaml, .yml or .json file{listed}")
     if len(paths) > MAX_FILES:
         raise loading.unreadable(str(folder), f"holds more than {MAX_FILES} files")
     files = []
@@ -91,4 +116,21 @@ def read_folder(folder: Path) -> list[File]:
         if path.stat().st_size > loading.MAX_BYTES:
             raise loading.unreadable(str(path), f"is larger than {loading.MAX_BYTES:,} bytes")
         files.append(File(str(path), path.read_bytes()))
-    return files
+    return Folder(files, passed_over)
+
+
+def stale(folder: Path, written: Collection[str]) -> list[Path]:
+    """The Callout files of a folder (YAML files whose first line is `callout: N`, comments
+    aside; not links) other than those named `written`: what an export into it leaves of
+    APIs it no longer has."""
+    found = []
+    for path in sorted(folder.iterdir()):
+        if path.name in written or path.suffix.lower() not in (".yaml", ".yml"):
+            continue
+        if not stat.S_ISREG(path.lstat().st_mode):
+            continue
+        with path.open("rb") as file:
+            head = file.read(4096)
+        if native.is_callout_file(head):
+            found.append(path)
+    return found

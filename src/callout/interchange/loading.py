@@ -1,10 +1,11 @@
 """Reading a file someone else wrote into plain JSON values, with limits on what it may cost.
 
 Every importer starts here. A file is refused, with a clear error, when it is larger than
-MAX_BYTES, is not UTF-8, is neither JSON nor YAML, nests deeper than MAX_DEPTH or expands to
-more than MAX_VALUES values. The last catches YAML's "billion laughs": ten aliases of ten
-aliases of ... cost nothing to load (an alias is the same object again) and a billion
-values to walk, so the walk counts each alias as often as it is used.
+MAX_BYTES, is empty, is not text (gzip-compressed, or binary), is not UTF-8, is neither JSON
+nor YAML, nests deeper than MAX_DEPTH or expands to more than MAX_VALUES values. The last
+catches YAML's "billion laughs": ten aliases of ten aliases of ... cost nothing to load (an
+alias is the same object again) and a billion values to walk, so the walk counts each alias
+as often as it is used.
 """
 
 import json
@@ -17,6 +18,20 @@ from callout.errors import FieldProblem, Invalid
 MAX_BYTES = 32 * 1024 * 1024
 MAX_DEPTH = 100
 MAX_VALUES = 5_000_000
+# How much of a file's start is looked at to tell a binary file from text.
+SNIFF_BYTES = 1024
+GZIP = b"\x1f\x8b"
+# Byte-order marks of the text encodings that are not UTF-8: UTF-32's first, as UTF-32 LE's
+# mark starts with UTF-16 LE's.
+BOMS = {
+    b"\xff\xfe\x00\x00": "UTF-32",
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe": "UTF-16",
+    b"\xfe\xff": "UTF-16",
+}
+# Control bytes no text file holds (tab, line feed, form feed and carriage return are text;
+# escape, for terminal colours, too).
+CONTROL = frozenset(range(32)) - {9, 10, 12, 13, 27} | {127}
 
 
 def unreadable(source: str, message: str, where: str = "") -> Invalid:
@@ -26,15 +41,36 @@ def unreadable(source: str, message: str, where: str = "") -> Invalid:
 
 
 def text_of(data: bytes, source: str) -> str:
-    """The file's text: at most MAX_BYTES of UTF-8 (a byte-order mark is dropped)."""
+    """The file's text: at most MAX_BYTES of UTF-8 (a byte-order mark is dropped), not
+    empty. A file that is not text says what it is instead: compressed, or binary."""
     if len(data) > MAX_BYTES:
         raise unreadable(
             source, f"is {len(data):,} bytes; an import takes at most {MAX_BYTES:,} bytes"
         )
+    if data.startswith(GZIP):
+        raise unreadable(source, "is gzip-compressed: decompress it first")
+    for mark, encoding in BOMS.items():
+        if data.startswith(mark):
+            raise unreadable(source, f"is {encoding} text: save it as UTF-8")
+    if _binary(data[:SNIFF_BYTES]):
+        raise unreadable(source, "is not a text file")
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise unreadable(source, f"is not UTF-8 text (byte {error.start})") from None
+    if not text.strip():
+        raise unreadable(source, "is empty")
+    return text
+
+
+def _binary(head: bytes) -> bool:
+    """Whether a file's first bytes are not text: a control byte no text holds, or more
+    bytes that are not UTF-8 than a text in another encoding (Latin-1's é) would have."""
+    if not CONTROL.isdisjoint(head):
+        return True
+    # A character cut at the end of the sample is not counted.
+    undecodable = head.decode("utf-8", "replace")[:-1].count("\ufffd")
+    return undecodable * 8 > len(head)
 
 
 def parse(data: bytes, source: str) -> Any:

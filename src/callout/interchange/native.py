@@ -6,13 +6,15 @@ git shows only what was changed. Long texts with line breaks (a JSON body, a des
 are written as literal blocks, as a person would write them.
 """
 
+import re
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
 from callout.errors import FieldProblem, Invalid
-from callout.interchange.schemas import ApiDocument, Converted
+from callout.interchange import loading
+from callout.interchange.schemas import FORMAT, ApiDocument, Converted
 from callout.validation import validation_problems
 
 # The order of a document's keys in a file: settings first, requests last.
@@ -30,6 +32,8 @@ ORDER = (
     "requests",
 )
 STORED = {"stored": True}  # a header stored before a rule tightened still exports
+# A Callout file's first line, as `dump` writes it: `callout: 1`.
+HEADER = re.compile(rb"callout: *[0-9]+")
 
 
 def read(data: Any, source: str) -> Converted:
@@ -38,6 +42,12 @@ def read(data: Any, source: str) -> Converted:
 
 def parse(data: Any, source: str) -> ApiDocument:
     """A document, or an error naming the file and each broken rule's place in it."""
+    version = data.get("callout") if isinstance(data, dict) else None
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT:
+        raise loading.unreadable(
+            source,
+            f"was written by a newer Callout (format {version}; this one reads format {FORMAT})",
+        )
     try:
         return ApiDocument.model_validate(data, context=STORED)
     except ValidationError as error:
@@ -70,6 +80,17 @@ def plain(document: ApiDocument) -> dict[str, Any]:
 
 def _request_headers(values: dict[str, Any]) -> list[dict[str, Any]]:
     return [h for request in values.get("requests", []) for h in request.get("headers", [])]
+
+
+def is_callout_file(head: bytes) -> bool:
+    """Whether a file that starts with these bytes is a Callout file: its first line, as
+    `dump` writes it, is `callout: 1` (after any comments, such as the `# yaml-language-server`
+    line an editor is told the schema with)."""
+    for line in head.splitlines():
+        content = line.strip()
+        if content and not content.startswith(b"#"):
+            return HEADER.fullmatch(content) is not None
+    return False
 
 
 def dump(document: ApiDocument) -> str:

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from callout.interchange import archive, export, service
-from callout.interchange.options import Clash, ExportFormat, Format
+from callout.interchange.options import EXTENSIONS, Clash, ExportFormat, Format
 from callout.interchange.schemas import ImportReport
 from callout.web.deps import ClientDep, IdPath, KeyringDep, PrincipalDep, SessionDep
 
@@ -21,7 +21,6 @@ MEDIA_TYPES = {
     "postman": "application/json",
     "curl": "text/plain",
 }
-EXTENSIONS = {"callout": "yaml", "postman": "postman_collection.json", "curl": "sh"}
 ZIP = "application/zip"
 
 

@@ -39,6 +39,9 @@ from callout.interchange.schemas import (
 from callout.interchange.sealing import Opener
 from callout.schemas import name_key
 
+# How REST spells the clash option, in the hint a refused clash gives: its query parameter.
+CLASH_OPTION = "clash={}"
+
 READERS: dict[Format, Callable[[Any, str], Converted]] = {
     "callout": native.read,
     "openapi": openapi.read,
@@ -101,14 +104,16 @@ def import_files(
     dry_run: bool = False,
     passphrase: str | Callable[[], str] | Opener | None = None,
     progress: Callable[[int, int], None] | None = None,
+    clash_option: str = CLASH_OPTION,
 ) -> ImportReport:
     """Read every file, then write every API it describes (see the module's docstring).
 
     `clash` says what to do with an API whose name the library (or an earlier file) has:
-    fail (409, naming each one), skip it, or rename it "NAME (2)". `progress` is told,
-    after each API, how many requests of how many are written, for a progress bar. An
-    `Opener` given as `passphrase` keeps the keys it has derived, so a restore of many
-    clients derives one.
+    fail (409, naming each one), skip it, or rename it "NAME (2)"; a refusal's hint names
+    the other choices as `clash_option` spells the option (REST's `clash={}`, the CLI's
+    `--clash {}`). `progress` is told, after each API, how many requests of how many are
+    written, for a progress bar. An `Opener` given as `passphrase` keeps the keys it has
+    derived, so a restore of many clients derives one.
     """
     principal.require("editor")
     converted = [(file.source, convert(file, format)) for file in files]
@@ -122,6 +127,7 @@ def import_files(
         dry_run=dry_run,
         passphrase=passphrase,
         progress=progress,
+        clash_option=clash_option,
     )
 
 
@@ -136,6 +142,7 @@ def write_all(
     dry_run: bool = False,
     passphrase: str | Callable[[], str] | Opener | None = None,
     progress: Callable[[int, int], None] | None = None,
+    clash_option: str = CLASH_OPTION,
 ) -> ImportReport:
     """Write the documents read from files (by source), as `import_files` does."""
     principal.require("editor")
@@ -145,7 +152,8 @@ def write_all(
         for source, found in converted
         for doc in found.documents
     ]
-    chosen = _names(session, client, [(source, doc.name) for source, doc, _ in documents], clash)
+    wanted = [(source, doc.name) for source, doc, _ in documents]
+    chosen = _names(session, client, wanted, clash, clash_option)
     writer = _Writer(session, keyring, principal, client, clash)
     total, done = sum(len(doc.requests) for _, doc, _ in documents), 0
     with _undone(session) if dry_run else nullcontext():
@@ -186,22 +194,38 @@ def _opened(opener: Opener, source: str, doc: ApiDocument) -> dict[str, Any]:
 
 
 def _names(
-    session: Session, client: Client, wanted: list[tuple[str, str]], clash: Clash
+    session: Session,
+    client: Client,
+    wanted: list[tuple[str, str]],
+    clash: Clash,
+    clash_option: str = CLASH_OPTION,
 ) -> list[str | None]:
     """The name each API is written under (None: skipped), as the library is now; with
-    `fail`, every clash is named at once."""
-    taken = ApiRepository(session, client).own_name_keys()
+    `fail`, every clash is named at once, with the library's API or with the API of this
+    import that has the name first."""
+    library = ApiRepository(session, client).own_name_keys()
+    imported: dict[str, tuple[str, str]] = {}  # name key -> (source, name), first come
     chosen: list[str | None] = []
     clashes = []
     for source, name in wanted:
         key = name_key(name)
-        if key in taken and clash == "fail":
-            clashes.append(FieldProblem(f"{source}: name", f"an API named {name!r} exists already"))
-        chosen.append(None if key in taken and clash == "skip" else name)
-        taken.add(key)
+        taken = key in library or key in imported
+        if taken and clash == "fail":
+            if key in library:
+                message = f"an API named {name!r} exists already"
+            else:
+                first_source, first_name = imported[key]
+                message = (
+                    f"an API named {name!r} clashes with {first_name!r} from {first_source} "
+                    "in this import"
+                )
+            clashes.append(FieldProblem(f"{source}: name", message))
+        chosen.append(None if taken and clash == "skip" else name)
+        imported.setdefault(key, (source, name))
     if clashes:
         detail = "; ".join(f"{p.field}: {p.message}" for p in clashes)
-        raise Conflict(f"{detail} (import with clash skip or rename to go on)", clashes)
+        choices = " or ".join(clash_option.format(choice) for choice in ("skip", "rename"))
+        raise Conflict(f"{detail} (import with {choices} to go on)", clashes)
     return chosen
 
 

@@ -19,7 +19,7 @@ from pydantic import Field
 from starlette.exceptions import HTTPException
 
 from callout.designers.schemas import Usage
-from callout.errors import CalloutError, FieldProblem
+from callout.errors import CalloutError, FieldProblem, problem_body
 from callout.invocations.schemas import OutcomeName
 from callout.schemas import MAX_DEPTH, Model
 from callout.validation import validation_problems
@@ -67,15 +67,7 @@ def problem(
     headers: dict[str, str] | None = None,
     extensions: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    content: dict[str, Any] = {
-        "type": f"/problems/{kind}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-    }
-    if problems:
-        content["errors"] = [{"field": p.field, "message": p.message} for p in problems]
-    content.update(extensions or {})
+    content = problem_body(status, kind, title, detail, problems, extensions)
     return JSONResponse(content, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
