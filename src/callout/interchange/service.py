@@ -165,10 +165,7 @@ def write_all(
     return ImportReport(
         dry_run=dry_run,
         formats=sorted({found.format for _, found in converted}),
-        # A dry run's ids were never committed: the real import may give others.
-        apis=[a.model_copy(update={"id": None}) for a in writer.report]
-        if dry_run
-        else writer.report,
+        apis=_without_ids(writer.report) if dry_run else writer.report,
         services_created=writer.services_created,
         notes=[note for _, found in converted for note in found.notes],
     )
