@@ -16,7 +16,7 @@ from callout.clients.access import OPERATOR
 from callout.db.crypto import KeySource
 from callout.db.secrets import Vault, api_owner, request_owner
 from callout.errors import Invalid
-from callout.interchange import export, native, service
+from callout.interchange import archive, export, native, service
 from callout.interchange.schemas import ApiDocument
 from callout.interchange.sealing import Sealer
 from tests.apis import checks
@@ -457,3 +457,12 @@ async def test_secrets_never_entered_show_unset_are_named_again_and_refuse_calls
     assert (await invoke())[0] == 200
     [seen] = upstream.received
     assert (seen.header("X-Api-Key"), seen.header("X-Token")) == ("k-" + SENTINEL, "t-" + SENTINEL)
+
+
+def test_file_names_keep_accented_letters_as_ascii() -> None:
+    assert list(archive.file_names(["Über API", "Café Crème", "日本 API", "API"])) == [
+        "uber-api.yaml",
+        "cafe-creme.yaml",
+        "api.yaml",
+        "api-2.yaml",
+    ]

@@ -11,6 +11,7 @@ stops at the cap.
 import io
 import re
 import stat
+import unicodedata
 import zipfile
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
@@ -25,8 +26,11 @@ SUFFIXES = (".yaml", ".yml", ".json")
 
 
 def file_stem(name: str) -> str:
-    """A file name for an API: its name in lower case, runs of other characters as `-`."""
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "api"
+    """A file name for an API: its name in lower case ASCII (accents dropped: "Über" is
+    `uber`), runs of other characters as `-`. ASCII, as it also goes in a Content-Disposition
+    header."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-") or "api"
 
 
 def file_names(names: Iterable[str]) -> Iterator[str]:
