@@ -382,3 +382,19 @@ def test_files_that_cannot_be_imported_say_what_they_are(
         "newer.yaml: was written by a newer Callout (format 2; this one reads format 1)",
     ]
     assert snapshot(installed.data_dir) == before
+
+
+def test_what_was_not_carried_is_one_line_per_kind_with_its_places(
+    installation: Installation,
+) -> None:
+    collection = Path(__file__).parent / "data" / "postman" / "conduit.postman_collection.json"
+
+    done = callout(installation.data_dir, "import", "demo", str(collection), "--dry-run")
+
+    assert done.returncode == 0, done.stderr
+    scripts = [line for line in done.stdout.splitlines() if "the test script" in line]
+    assert scripts == [
+        f"note: {collection}: the test script is not carried: Callout runs no scripts (30 "
+        "places: item[0].item[0].event[0], item[0].item[1].event[0], item[0].item[2].event[0] "
+        "and 27 more)"
+    ]

@@ -268,12 +268,18 @@ def _show(report: "ImportReport", as_json: bool) -> None:
     out.print(table)
     for name in report.services_created:
         out.print(f"service created: {escape(name)}", highlight=False)
+    # One line per thing not carried, with the places it was found (a collection may have
+    # a test script on each of thirty requests); --json lists every note.
+    places: dict[tuple[str, str], list[str]] = {}
     for note in report.notes:
-        where = f"{note.where}: " if note.where else ""
-        out.print(
-            f"[yellow]note:[/] {escape(note.source)}: {escape(where)}{escape(note.message)}",
-            highlight=False,
-        )
+        places.setdefault((note.source, note.message), []).append(note.where)
+    for (source, message), found in places.items():
+        if len(found) == 1:
+            line = f"{found[0]}: {message}" if found[0] else message
+        else:
+            shown = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+            line = f"{message} ({len(found)} places: {shown})"
+        out.print(f"[yellow]note:[/] {escape(source)}: {escape(line)}", highlight=False)
 
 
 @app.command()
