@@ -398,3 +398,14 @@ def test_what_was_not_carried_is_one_line_per_kind_with_its_places(
         "places: item[0].item[0].event[0], item[0].item[1].event[0], item[0].item[2].event[0] "
         "and 27 more)"
     ]
+
+
+def test_a_postman_export_tells_what_the_collection_leaves_out(
+    installation: Installation,
+) -> None:
+    done = callout(installation.data_dir, "export", "demo", "Customer CRM", "--format", "postman")
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["info"]["name"] == "Customer CRM"
+    told = done.stderr.splitlines()
+    assert "not carried into the collection: request 'Get customer': outputs, url_path" in told

@@ -84,7 +84,7 @@ def export(
     from callout.apis import definitions
     from callout.clients import service as clients
     from callout.clients.access import OPERATOR
-    from callout.interchange import archive
+    from callout.interchange import archive, postman
     from callout.interchange import export as exporting
     from callout.interchange.sealing import Sealer
     from callout.settings import get_settings
@@ -108,6 +108,9 @@ def export(
     if api is not None:
         document = documents[0]
         text = exporting.WRITERS[format](document)
+        if format == "postman":
+            for lost in postman.not_carried(document):
+                err.print(f"not carried into the collection: {escape(lost)}", highlight=False)
         if output is None:
             sys.stdout.write(text)
             return

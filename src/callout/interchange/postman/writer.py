@@ -116,6 +116,34 @@ class _Variables:
         return None if known == entry else entry
 
 
+def not_carried(document: ApiDocument) -> list[str]:
+    """What the API holds that a collection has no place for, each by where it is: what an
+    export tells, as an import tells what it could not carry."""
+    lost = [
+        what
+        for what, held in (
+            (f"type {document.type}", document.type != "api"),
+            (f"service {document.service}", document.service is not None),
+            ("authorization livevox", document.authorization.type == "livevox"),
+        )
+        if held
+    ]
+    for request in document.requests:
+        fields = [
+            name
+            for name, held in (
+                ("outputs", request.outputs),
+                ("timeout", request.timeout is not None),
+                ("success_statuses", request.success_statuses),
+                ("url_path", request.url_path),
+            )
+            if held
+        ]
+        if fields:
+            lost.append(f"request {request.name!r}: {', '.join(fields)}")
+    return lost
+
+
 def _item(request: RequestDocument, document: ApiDocument, variables: _Variables) -> dict[str, Any]:
     own = {name_key(h.name) for h in request.headers}
     headers = [h for h in document.headers if name_key(h.name) not in own] + request.headers
