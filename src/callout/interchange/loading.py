@@ -4,8 +4,8 @@ Every importer starts here. A file is refused, with a clear error, when it is la
 MAX_BYTES, is empty, is not text (gzip-compressed, or binary), is not UTF-8, is neither JSON
 nor YAML, nests deeper than MAX_DEPTH or expands to more than MAX_VALUES values. The last
 catches YAML's "billion laughs": ten aliases of ten aliases of ... cost nothing to load (an
-alias is the same object again) and a billion values to walk, so the walk counts each alias
-as often as it is used.
+alias is the same object again) and a billion values to walk: each use of an alias counts,
+while a shared value is measured only once.
 """
 
 import json
