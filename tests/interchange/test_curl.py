@@ -700,7 +700,7 @@ def test_masked_secrets_are_left_to_enter() -> None:
         f"curl https://x.example/ -u 'bob:{MASK}' -H 'X-Api-Key: {MASK}'"
     )
     assert document.missing_secrets == ["authorization.password"]
-    assert request.missing_secrets == ["headers.X-Api-Key"]
+    assert request.missing_secrets == ["headers.x-api-key"]
     assert headers_of(request) == {"X-Api-Key": ("", True)}
 
 
@@ -1031,7 +1031,7 @@ def test_written_requests_read_back_with_their_placeholders_and_secrets_to_enter
     assert isinstance(document.authorization, BearerAuth)
     assert document.authorization.token is None
     assert document.missing_secrets == ["authorization.token"]
-    assert found.missing_secrets == ["headers.X-Api-Key"]
+    assert found.missing_secrets == ["headers.x-api-key"]
     assert (found.endpoint_path, found.timeout) == ("/api/v2/customers/${customerId}", 5)
     assert [(q.name, q.value) for q in found.query] == [("fields", "name,${extra}")]
     assert [p.name for p in found.parameters] == ["customerId", "extra"]

@@ -30,6 +30,7 @@ from callout.apis.authorization import BasicAuth, BearerAuth, NoAuth
 from callout.apis.fields import IDENTIFIER, RESERVED_HEADERS
 from callout.apis.names import COPY_NUMBERING, cut, unique_name
 from callout.apis.schemas import CONTEXT_ROOTS, MAX_TIMEOUT_SECONDS, Method, RequestFields
+from callout.apis.secret_fields import header_field
 from callout.errors import Invalid
 from callout.interchange.curl import options as curl_options
 from callout.interchange.curl import request as curl_request
@@ -238,7 +239,7 @@ class _Reader:
         secret = carries_credentials(header.name)
         value = header.value
         if secret and value == MASK:
-            self.request_missing.append(f"headers.{header.name}")
+            self.request_missing.append(header_field(header.name))
             value = ""
         return {"name": header.name, "value": self._text(value, secret=secret), "secret": secret}
 
