@@ -2,12 +2,15 @@
 
 import asyncio
 import os
+import pty
 import re
+import select
 import shutil
 import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -186,3 +189,55 @@ def serving(data_dir: Path, log: Path, *args: str, **extra: str) -> Iterator[str
         with ThreadPoolExecutor(1) as waiter:
             waiter.submit(asyncio.run, wait_up(root, server)).result()
         yield root
+
+
+class Terminal:
+    """`callout` on a pseudo-terminal, as a person at a terminal runs it: stdin and stderr
+    are the terminal (prompts, the progress bar), stdout a pipe. A session of its own: a
+    passphrase is read from this terminal, never from the one the tests run in."""
+
+    def __init__(self, data_dir: Path, *args: str) -> None:
+        self.keyboard, tty = pty.openpty()
+        self.process = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
+            [str(CALLOUT), *args],
+            env=environment(data_dir, TERM="xterm", COLUMNS="100"),
+            stdin=tty,
+            stdout=subprocess.PIPE,
+            stderr=tty,
+            start_new_session=True,
+        )
+        os.close(tty)
+
+    def read(self, seconds: float, until: bytes | None = None) -> bytes:
+        """What the terminal shows for `seconds`, or until it ends with `until`."""
+        seen = b""
+        deadline = time.monotonic() + seconds
+        while until is None or not seen.endswith(until):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            ready, _, _ = select.select([self.keyboard], [], [], left)
+            if not ready:
+                break
+            try:
+                chunk = os.read(self.keyboard, 65536)
+            except OSError:  # the process has ended
+                break
+            if not chunk:
+                break
+            seen += chunk
+        return seen
+
+    def type(self, text: str) -> None:
+        os.write(self.keyboard, text.encode() + b"\n")
+
+    def finish(self) -> tuple[int, str]:
+        """Its exit status and stdout, once it ends."""
+        stdout, _ = self.process.communicate(timeout=60)
+        return self.process.returncode, stdout.decode()
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.communicate()
+        os.close(self.keyboard)

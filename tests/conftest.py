@@ -35,7 +35,7 @@ from callout.runtime.guard import Guard
 from callout.runtime.http import HttpClient
 from callout.settings import Settings
 from callout.web.app import create_app
-from tests.cli import Installation, copy_of, init
+from tests.cli import Installation, Terminal, copy_of, init
 from tests.contract import Contract
 from tests.factories import add_client
 from tests.redis_peer import REDIS
@@ -352,3 +352,12 @@ def redis_url() -> str:
             pytest.fail("CI must run Redis on 127.0.0.1:6379 (.ci/run starts it)")
         pytest.skip("no Redis on 127.0.0.1:6379: the tests of shared state skipped")
     return f"redis://{REDIS[0]}:{REDIS[1]}/0"
+
+
+@pytest.fixture
+def terminals() -> Iterator[list[Terminal]]:
+    """Terminals a test opens; any still running at its end is stopped."""
+    opened: list[Terminal] = []
+    yield opened
+    for terminal in opened:
+        terminal.close()

@@ -8,18 +8,11 @@ in it, a passphrase asked for on a terminal, a name clash inside one import, err
 
 import gzip
 import json
-import os
-import pty
-import select
 import subprocess
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.cli import CALLOUT, Installation, callout, environment, side_by_side, snapshot
+from tests.cli import Installation, Terminal, callout, side_by_side, snapshot
 
 PASSPHRASE = "correct horse battery staple"
 DUP_A = "callout: 1\nname: Dup API\nbase_url: https://dup.example\n"
@@ -129,66 +122,6 @@ def test_a_folder_import_names_what_it_passed_over_and_one_with_nothing_to_impor
 
 
 # The passphrase, on a terminal
-
-
-class Terminal:
-    """`callout` on a pseudo-terminal, as a person at a terminal runs it: stdin and stderr
-    are the terminal (so the progress bar is drawn), stdout a pipe. A session of its own:
-    the passphrase is read from the terminal, never from the one the tests run in."""
-
-    def __init__(self, data_dir: Path, *args: str) -> None:
-        self.keyboard, tty = pty.openpty()
-        self.process = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
-            [str(CALLOUT), *args],
-            env=environment(data_dir, TERM="xterm", COLUMNS="100"),
-            stdin=tty,
-            stdout=subprocess.PIPE,
-            stderr=tty,
-            start_new_session=True,
-        )
-        os.close(tty)
-
-    def read(self, seconds: float, until: bytes | None = None) -> bytes:
-        """What the terminal shows for `seconds`, or until it ends with `until`."""
-        seen = b""
-        deadline = time.monotonic() + seconds
-        while until is None or not seen.endswith(until):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            ready, _, _ = select.select([self.keyboard], [], [], left)
-            if not ready:
-                break
-            try:
-                chunk = os.read(self.keyboard, 65536)
-            except OSError:  # the process has ended
-                break
-            if not chunk:
-                break
-            seen += chunk
-        return seen
-
-    def type(self, text: str) -> None:
-        os.write(self.keyboard, text.encode() + b"\n")
-
-    def finish(self) -> tuple[int, str]:
-        stdout, _ = self.process.communicate(timeout=60)
-        return self.process.returncode, stdout.decode()
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.communicate()
-        os.close(self.keyboard)
-
-
-@pytest.fixture
-def terminals() -> Iterator[list[Terminal]]:
-    """Terminals a test opens; any still running at its end is stopped."""
-    opened: list[Terminal] = []
-    yield opened
-    for terminal in opened:
-        terminal.close()
 
 
 def test_the_passphrase_is_asked_on_the_terminal_with_the_progress_bar_put_away(

@@ -8,12 +8,8 @@ second and a half of start-up.
 """
 
 import json
-import os
-import pty
 import re
-import select
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,12 +28,11 @@ from callout.clients.repository import ClientRepository
 from callout.db.models import Client
 from callout.schemas import MASK, IfMatch
 from tests.cli import (
-    CALLOUT,
     Installation,
+    Terminal,
     callout,
     copy_of,
     database_of,
-    environment,
     settings_of,
     side_by_side,
     snapshot,
@@ -274,59 +269,6 @@ def test_apis_delete_of_a_system_api_or_one_a_designer_calls_is_refused(
     assert snapshot(stock.data_dir) == before
 
 
-class Terminal:
-    """`callout` with a pseudo-terminal as its stdin, as a person at a terminal runs it;
-    stdout and stderr are pipes, read here."""
-
-    def __init__(self, data_dir: Path, *args: str) -> None:
-        self.keyboard, tty = pty.openpty()
-        self.process = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
-            [str(CALLOUT), *args],
-            env=environment(data_dir),
-            stdin=tty,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        os.close(tty)
-
-    def asked(self) -> str:
-        """What stderr printed up to a question (its choices end it: `[y/N]:`), waiting
-        at most 30 s."""
-        assert self.process.stderr is not None
-        stderr = self.process.stderr.fileno()
-        seen = b""
-        deadline = time.monotonic() + 30
-        while not seen.endswith(b"]:"):
-            ready, _, _ = select.select([stderr], [], [], max(deadline - time.monotonic(), 0))
-            chunk = os.read(stderr, 1024) if ready else b""
-            if not chunk:
-                pytest.fail(f"no question within 30 s; stderr: {seen!r}")
-            seen += chunk
-        return seen.decode()
-
-    def answer(self, text: str) -> subprocess.CompletedProcess[str]:
-        os.write(self.keyboard, text.encode() + b"\n")
-        stdout, stderr = self.process.communicate(timeout=60)
-        return subprocess.CompletedProcess(
-            self.process.args, self.process.returncode, stdout.decode(), stderr.decode()
-        )
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.communicate()
-        os.close(self.keyboard)
-
-
-@pytest.fixture
-def terminals() -> Iterator[list[Terminal]]:
-    """Terminals a test opens; any still running at its end is stopped."""
-    opened: list[Terminal] = []
-    yield opened
-    for terminal in opened:
-        terminal.close()
-
-
 def test_apis_delete_on_a_terminal_asks_first(
     stock: Installation, terminals: list[Terminal]
 ) -> None:
@@ -334,18 +276,19 @@ def test_apis_delete_on_a_terminal_asks_first(
     declined = Terminal(stock.data_dir, "apis", "delete", "demo", "Billing")
     terminals.append(declined)
 
-    assert declined.asked() == "Delete API 'Billing' and its 1 request(s)? [y/N]:"
-    no = declined.answer("n")
+    assert declined.read(30, until=b"]:") == b"Delete API 'Billing' and its 1 request(s)? [y/N]:"
+    declined.type("n")
 
-    assert no.returncode == 1
-    assert no.stderr.strip() == "Nothing deleted."
+    assert declined.finish()[0] == 1
+    assert b"Nothing deleted." in declined.read(5)
     assert snapshot(stock.data_dir) == before
     accepted = Terminal(stock.data_dir, "apis", "delete", "demo", "Billing")
     terminals.append(accepted)
-    accepted.asked()
-    yes = accepted.answer("y")
-    assert yes.returncode == 0, yes.stderr
-    assert yes.stdout.strip() == "Deleted API 'Billing'."
+    accepted.read(30, until=b"]:")
+    accepted.type("y")
+    status, said = accepted.finish()
+    assert status == 0, accepted.read(5)
+    assert said.strip() == "Deleted API 'Billing'."
 
 
 def test_apis_delete_of_an_api_changed_while_asking_is_refused(
@@ -353,7 +296,7 @@ def test_apis_delete_of_an_api_changed_while_asking_is_refused(
 ) -> None:
     terminal = Terminal(stock.data_dir, "apis", "delete", "demo", "Billing")
     terminals.append(terminal)
-    terminal.asked()
+    terminal.read(30, until=b"]:")
     with demo_session(stock.data_dir) as (session, demo):  # another editor's save, meanwhile
         keyring = settings_of(stock.data_dir).key_source().keyring()
         api_id = definitions.resolve_api(session, demo, "Billing")
@@ -362,10 +305,10 @@ def test_apis_delete_of_an_api_changed_while_asking_is_refused(
         current = IfMatch(frozenset({read.version}))
         apis.update_api(session, keyring, OPERATOR, demo, api_id, current, changed)
 
-    done = terminal.answer("y")
+    terminal.type("y")
 
-    assert done.returncode == 1
-    assert "error: API 'Billing' changed since you read it" in done.stderr
+    assert terminal.finish()[0] == 1
+    assert b"API 'Billing' changed since you read it" in terminal.read(5)
     with demo_session(stock.data_dir) as (session, demo):
         assert apis.get_api(session, demo, api_id).description == "Renamed plan"
 
