@@ -35,7 +35,7 @@ def error_line(done: subprocess.CompletedProcess[str]) -> str:
 # callout export DEMO -o FOLDER, again
 
 
-def test_a_library_exported_again_removes_the_callout_files_of_deleted_apis_only(
+def test_a_library_exported_again_removes_the_files_of_deleted_apis_only(
     installation: Installation, tmp_path: Path
 ) -> None:
     data_dir, library = installation.data_dir, tmp_path / "library"
@@ -44,13 +44,16 @@ def test_a_library_exported_again_removes_the_callout_files_of_deleted_apis_only
     )
     first = done_with(callout(data_dir, "export", "demo", "-o", str(library)))
     assert first.stderr.strip() == f"Exported 2 API(s) to {library}"
-    assert sorted(p.name for p in library.iterdir()) == ["customer-crm.yaml", "temp.yaml"]
-    # A Callout file of the user's, its schema named for an editor: still a Callout file.
-    (library / "hand-made.yml").write_text(
-        "# yaml-language-server: $schema=../callout-file.schema.json\n\ncallout: 1\nname: Hand\n"
-    )
-    # What else the folder holds: a file of the user's, a YAML file that is not a Callout
-    # file, a Callout file in a subfolder, a link to a Callout file.
+    assert sorted(p.name for p in library.iterdir()) == [
+        ".callout-export.yaml",
+        "customer-crm.yaml",
+        "temp.yaml",
+    ]
+    # What else the folder holds, none of it written by an export of this client: a Callout
+    # file of the user's (its schema named for an editor), another file, a YAML file that is
+    # not a Callout file, a Callout file in a subfolder, a link to a Callout file.
+    user = "# yaml-language-server: $schema=../callout-file.schema.json\n\ncallout: 1\nname: U\n"
+    (library / "hand-made.yml").write_text(user)
     (library / "README.md").write_text("callout: 1\n")
     (library / "settings.yaml").write_text("# callout: 1\nname: mine\n")
     (library / "old").mkdir()
@@ -61,12 +64,14 @@ def test_a_library_exported_again_removes_the_callout_files_of_deleted_apis_only
     again = done_with(callout(data_dir, "export", "demo", "-o", str(library)))
 
     assert again.stderr.strip() == (
-        f"Exported 1 API(s) to {library}; removed 2 Callout file(s) of APIs it no longer "
-        "has: hand-made.yml, temp.yaml"
+        f"Exported 1 API(s) to {library}; removed 1 Callout file(s) of APIs it no longer "
+        "has: temp.yaml"
     )
     assert sorted(p.name for p in library.iterdir()) == [
+        ".callout-export.yaml",
         "README.md",
         "customer-crm.yaml",
+        "hand-made.yml",
         "link.yaml",
         "old",
         "settings.yaml",
@@ -74,6 +79,27 @@ def test_a_library_exported_again_removes_the_callout_files_of_deleted_apis_only
     assert (library / "old" / "kept.yaml").read_text() == "callout: 1\nname: Kept\n"
     unchanged = done_with(callout(data_dir, "export", "demo", "-o", str(library)))
     assert unchanged.stderr.strip() == f"Exported 1 API(s) to {library}"
+
+
+def test_an_export_into_a_folder_another_client_exported_to_removes_none_of_its_files(
+    installation: Installation, tmp_path: Path
+) -> None:
+    data_dir, library = installation.data_dir, tmp_path / "library"
+    done_with(callout(data_dir, "export", "demo", "-o", str(library)))
+    # The folder imports back as the library it holds: its record is not read.
+    imported = ["import", "demo", str(library), "--dry-run", "--json", "--clash", "rename"]
+    back = done_with(callout(data_dir, *imported))
+    assert [api["source"] for api in json.loads(back.stdout)["apis"]] == [
+        str(library / "customer-crm.yaml")
+    ]
+    record = library / ".callout-export.yaml"
+    record.write_text(record.read_text().replace("client: demo", "client: acme"))
+    (library / "customer-crm.yaml").rename(library / "acme-api.yaml")
+
+    again = done_with(callout(data_dir, "export", "demo", "-o", str(library)))
+
+    assert again.stderr.strip() == f"Exported 1 API(s) to {library}"
+    assert (library / "acme-api.yaml").exists()
 
 
 # callout import DEMO FOLDER

@@ -1,6 +1,7 @@
 """Import and export from the terminal: the same services as REST's, with files and folders."""
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -73,8 +74,8 @@ def export(
 
     Secrets are left out and each file names the ones it lacks (`missing_secrets`); with
     --with-secrets they are sealed under a passphrase (scrypt, AES-256-GCM). A library
-    exported into a folder again replaces the Callout files there: those of APIs deleted
-    since are removed (other files are left alone).
+    exported into a folder again replaces its files there: those of APIs deleted since are
+    removed (only files an export of this client recorded in .callout-export.yaml).
 
     Examples:
       callout export demo "Customer CRM" > crm.yaml
@@ -100,6 +101,7 @@ def export(
     keyring = settings.key_source().keyring()
     with installed().transaction() as session:
         owner = clients.visible_client(session, OPERATOR, client)
+        code = owner.code
         if api is None:
             documents = exporting.export_library(session, keyring, owner, sealer)
         else:
@@ -131,10 +133,8 @@ def export(
     written = dict(archive.named(documents))
     for name, text in written.items():
         _write(output / name, text)
-    try:
-        stale = archive.stale(output, written)
-    except OSError as error:
-        fail(f"cannot read {error.filename or output}: {error.strerror}")
+    stale = archive.stale(output, code, written)
+    _write(output / archive.EXPORTED, archive.record(code, written))
     for path in stale:
         try:
             path.unlink()
@@ -151,9 +151,13 @@ def export(
 
 
 def _write(path: Path, text: str) -> None:
+    """Write the whole file or leave the one there as it was (a full disk cuts no file)."""
+    partial = path.with_name(f".{path.name}.partial")
     try:
-        path.write_text(text, encoding="utf-8")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
     except OSError as error:
+        partial.unlink(missing_ok=True)
         fail(f"cannot write {path}: {error.strerror}")
 
 

@@ -17,12 +17,15 @@ from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from callout.errors import Invalid
 from callout.interchange import loading, native
 from callout.interchange.schemas import ApiDocument
 from callout.interchange.service import File
 
 MAX_FILES = 1000
 SUFFIXES = (".yaml", ".yml", ".json")
+# What a library export into a folder records there: the client and the files it wrote.
+EXPORTED = ".callout-export.yaml"
 
 
 def file_stem(name: str) -> str:
@@ -100,15 +103,13 @@ class Folder:
 
 def read_folder(folder: Path) -> Folder:
     """The Callout, JSON and YAML files of a folder, by name; its subfolders and other files
-    are passed over, and named (hidden ones, such as `.git/`, are not). A folder without any
-    such file is refused: an import of it would do nothing."""
-    entries = sorted(folder.iterdir())
+    are passed over, and named. Hidden ones (`.git/`, an export's record) are neither read
+    nor named. A folder without any such file is refused: an import of it would do nothing."""
+    entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
     paths = [p for p in entries if p.is_file() and p.suffix.lower() in SUFFIXES]
     importable = set(paths)
     passed_over = [
-        f"{p.name}/ (a folder)" if p.is_dir() else p.name
-        for p in entries
-        if p not in importable and not p.name.startswith(".")
+        f"{p.name}/ (a folder)" if p.is_dir() else p.name for p in entries if p not in importable
     ]
     if not paths:
         listed = f" (passed over: {', '.join(passed_over)})" if passed_over else ""
@@ -123,18 +124,41 @@ def read_folder(folder: Path) -> Folder:
     return Folder(files, passed_over)
 
 
-def stale(folder: Path, written: Collection[str]) -> list[Path]:
-    """The Callout files of a folder (YAML files whose first line is `callout: N`, comments
-    aside; not links) other than those named `written`: what an export into it leaves of
-    APIs it no longer has."""
+def stale(folder: Path, client: str, written: Collection[str]) -> list[Path]:
+    """The Callout files an earlier export of `client` into the folder wrote (its record,
+    EXPORTED) and this one, which wrote `written`, did not: those of APIs it no longer has.
+    Nothing else is ever named: not in a folder without a record or with another client's,
+    not a file of the user's, not a link. Names are compared as a case-insensitive file
+    system would."""
+    try:
+        record = loading.parse((folder / EXPORTED).read_bytes(), EXPORTED)
+    except FileNotFoundError:
+        return []
+    except (OSError, Invalid):  # an unreadable record: as if there were none
+        return []
+    if not isinstance(record, dict) or record.get("client") != client:
+        return []
+    kept = {name.casefold() for name in written}
     found = []
-    for path in sorted(folder.iterdir()):
-        if path.name in written or path.suffix.lower() not in (".yaml", ".yml"):
+    for name in record.get("files") or []:
+        if not isinstance(name, str) or name != Path(name).name or name.casefold() in kept:
             continue
-        if not stat.S_ISREG(path.lstat().st_mode):
+        path = folder / name
+        if path.suffix.lower() not in (".yaml", ".yml"):
             continue
-        with path.open("rb") as file:
-            head = file.read(4096)
+        try:
+            if not stat.S_ISREG(path.lstat().st_mode):
+                continue
+            with path.open("rb") as file:
+                head = file.read(4096)
+        except FileNotFoundError:
+            continue
         if native.is_callout_file(head):
             found.append(path)
     return found
+
+
+def record(client: str, written: Iterable[str]) -> str:
+    """The record of an export into a folder, kept there as EXPORTED: the next export of
+    the same client removes what this one wrote and it does not."""
+    return native.text({"client": client, "files": sorted(written)})
