@@ -938,21 +938,3 @@ async def test_no_token_or_secret_appears_in_the_outcome_trace_or_logs(
         base64.b64encode(pair.encode()).decode(),
     ]
     assert_nowhere(leaked, outcome, caplog)
-
-
-async def test_the_memory_store_keeps_no_lock_once_a_keys_flights_end() -> None:
-    # Keys include each authorization's state, one per flow.
-    store = MemoryTokenStore()
-    entered = asyncio.Event()
-
-    async def fly() -> None:
-        async with store.flight("authorize:s"):
-            entered.set()
-            await asyncio.sleep(0.01)
-
-    flights = [asyncio.create_task(fly()) for _ in range(3)]
-    await entered.wait()
-    assert store.in_flight("authorize:s")
-    await asyncio.gather(*flights)
-    assert not store.in_flight("authorize:s")
-    assert store._locks == {}

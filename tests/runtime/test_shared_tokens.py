@@ -110,23 +110,16 @@ async def test_expiring_a_refused_token_leaves_a_newer_one_alone(stores: Stores)
     assert expired is None  # no refresh token to keep: nothing left
 
 
-async def test_a_value_taken_inside_flights_is_taken_by_one_process(stores: Stores) -> None:
+async def test_a_value_taken_by_processes_at_once_is_taken_by_one(stores: Stores) -> None:
     # An authorization's state (invocations/authorize.py): callbacks through several
-    # processes at once, each reading and expiring it inside the key's flight.
+    # processes at once.
     processes = await stores(4)
     await processes[0].put(KEY, token("state"))
 
-    async def take(store: RedisTokenStore) -> bool:
-        async with store.flight(KEY):
-            found = await store.get(KEY)
-            if found is None or not found.usable(store.now()):
-                return False
-            await asyncio.sleep(0.01)
-            await store.expire(KEY, found)
-            return True
+    taken = await asyncio.gather(*(store.take(KEY) for store in processes for _ in range(5)))
 
-    taken = await asyncio.gather(*(take(store) for store in processes for _ in range(5)))
-    assert sorted(taken) == [False] * 19 + [True]
+    assert [found.value for found in taken if found is not None] == ["state"]
+    assert await processes[1].get(KEY) is None
 
 
 async def test_a_refusal_noted_in_one_process_holds_off_the_others(stores: Stores) -> None:

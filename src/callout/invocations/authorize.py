@@ -103,13 +103,11 @@ async def complete(
     error: str | None,
 ) -> AuthorizeDone:
     """Finish the flow the state names: once, and only within its time."""
-    # A state is good for one redirect: taken inside the key's flight, so of two callbacks
-    # with one state (a reload, a replay) through any processes, one finds it used.
-    async with store.flight(_key(state)):
-        found = await store.get(_key(state))
-        if found is None or not found.usable(time.time()):
-            raise Invalid.field("state", "unknown or expired: start the authorization again")
-        await store.expire(_key(state), found)
+    # A state is good for one redirect: of two callbacks with one state (a reload, a
+    # replay) through any processes, one takes it and the other finds none.
+    found = await store.take(_key(state))
+    if found is None or not found.usable(time.time()):
+        raise Invalid.field("state", "unknown or expired: start the authorization again")
     if error or not code:
         raise Invalid.field("code", f"the provider did not authorize: {error or 'no code'}")
     pending = Pending(**json.loads(found.value))

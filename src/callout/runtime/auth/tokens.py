@@ -92,6 +92,10 @@ class TokenStore(Protocol):
     async def expire(self, key: str, credential: Credential) -> None:
         """Mark the key's credential expired, if it is still this one (a refused token)."""
 
+    async def take(self, key: str) -> Credential | None:
+        """The key's credential, removed: of callers taking it at once, one gets it (an
+        authorization's state, good for one redirect)."""
+
     def flight(self, key: str) -> AbstractAsyncContextManager[None]:
         """Held while one call obtains the key's credential; the others wait."""
 
@@ -104,7 +108,7 @@ class MemoryTokenStore:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._credentials: dict[str, Credential] = {}
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # with flights holding or waiting
+        self._locks: dict[str, asyncio.Lock] = {}
 
     def now(self) -> float:
         return self._clock()
@@ -119,24 +123,18 @@ class MemoryTokenStore:
         if self._credentials.get(key) is credential:
             self._credentials[key] = replace(credential, renew_at=0.0, expires_at=0.0)
 
+    async def take(self, key: str) -> Credential | None:
+        return self._credentials.pop(key, None)
+
     @asynccontextmanager
     async def flight(self, key: str) -> AsyncIterator[None]:
-        # A key's lock lives while a flight holds or waits for it: keys include each
-        # authorization's state, one per flow, which would otherwise pile up.
-        lock, waiting = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, waiting + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, waiting = self._locks[key]
-            if waiting == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, waiting - 1)
+        # One lock per key, kept: keys are API versions, a few per API over its life.
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            yield
 
     def in_flight(self, key: str) -> bool:
-        return key in self._locks
+        lock = self._locks.get(key)
+        return lock is not None and lock.locked()
 
 
 async def held_off(store: TokenStore, key: str, version: int) -> None:

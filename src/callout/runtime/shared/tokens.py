@@ -146,6 +146,17 @@ class RedisTokenStore:
     async def put(self, key: str, credential: Credential) -> None:
         await self._write(key, credential)
 
+    async def take(self, key: str) -> Credential | None:
+        name = self.link.key("credential", key)
+        try:
+            raw: bytes | None = await self.link.call(lambda r: r.getdel(name))
+        except Down:
+            return await self.local.take(key)
+        self._read.pop(key, None)
+        if raw is None:  # perhaps kept here while Redis was down
+            return await self.local.take(key)
+        return self._opened(raw, name)
+
     async def expire(self, key: str, credential: Credential) -> None:
         read = self._read.get(key)
         if read is None or read[1] is not credential:
