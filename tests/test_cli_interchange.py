@@ -368,3 +368,19 @@ def test_a_postman_export_tells_what_the_collection_leaves_out(
     assert json.loads(done.stdout)["info"]["name"] == "Customer CRM"
     told = done.stderr.splitlines()
     assert "not carried into the collection: request 'Get customer': outputs, url_path" in told
+
+
+def test_import_curl_name_is_refused_for_commands_of_several_base_urls(
+    installed: Installation,
+) -> None:
+    script = "curl https://crm.example.com/a\ncurl https://billing.example.com/b\n"
+    before = snapshot(installed.data_dir)
+
+    done = callout(installed.data_dir, "import-curl", "demo", script, "--name", "Both")
+
+    assert done.returncode == 1
+    assert error_line(done) == (
+        "error: --name: names one API; these commands call 2 base URLs, an API each: import "
+        "them without --name, or one at a time"
+    )
+    assert snapshot(installed.data_dir) == before

@@ -1166,13 +1166,13 @@ def test_an_apis_requests_written_as_curl_read_back() -> None:
     document = ApiDocument.model_validate(
         {
             "callout": 1,
-            "name": "Customer CRM",
+            "name": "CRM: EU",
             "base_url": "https://crm.example.com/api",
             "headers": [{"name": "Accept", "value": "application/json"}],
             "requests": [
                 {"name": "Get customer", "endpoint_path": "customers/${customerId}",
                  "parameters": [{"name": "customerId", "required": True}]},
-                {"name": "Note", "method": "POST", "endpoint_path": "notes",
+                {"name": "Note: urgent", "method": "POST", "endpoint_path": "notes",
                  "content_type": "json", "body": '{"text": "${text}"}',
                  "parameters": [{"name": "text", "required": True}]},
             ],
@@ -1181,8 +1181,8 @@ def test_an_apis_requests_written_as_curl_read_back() -> None:
 
     [api] = read(curl.write(document)).documents
 
-    assert api.name == "Customer CRM"
+    assert api.name == "CRM: EU"
     assert [(r.name, r.method, r.endpoint_path, r.body) for r in api.requests] == [
         ("Get customer", "GET", "/api/customers/${customerId}", None),
-        ("Note", "POST", "/api/notes", '{"text": "${text}"}'),
+        ("Note: urgent", "POST", "/api/notes", '{"text": "${text}"}'),
     ]

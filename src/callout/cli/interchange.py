@@ -343,6 +343,12 @@ def import_curl(
     with errors_as_json(as_json):
         text = sys.stdin.read() if command == "-" else command
         converted = service.convert(service.File("command line", text.encode()), "curl")
+        if name is not None and len(converted.documents) > 1:
+            raise Invalid.field(
+                "--name",
+                f"names one API; these commands call {len(converted.documents)} base URLs, an "
+                "API each: import them without --name, or one at a time",
+            )
         if name is not None:
             # Only the name changes: checked on its own, then put in (the document's secret
             # header values would dump as the mask).

@@ -101,12 +101,12 @@ def _by_base_url(read: list[tuple[ApiDocument, str]], source: str) -> list[ApiDo
                 f"the commands calling {base_url} differ in their authorization: import them "
                 "one at a time",
             )
-        named = [comment.partition(": ") for _, comment in group]
-        api_names = {api.strip() for api, colon, _ in named if colon and api.strip()}
+        named = [_named(comment) for _, comment in group]
+        api_names = {found[0] for found in named if found}
         requests: list[RequestDocument] = []
-        for (document, _), (_, colon, name) in zip(group, named, strict=True):
+        for (document, _), found in zip(group, named, strict=True):
             request = document.requests[0]
-            name = name.strip() if colon and len(api_names) == 1 and name.strip() else request.name
+            name = found[1] if found else request.name
             taken = {name_key(r.name) for r in requests}
             name = unique_name(name, taken, COPY_NUMBERING)  # "GET /a (2)"
             requests.append(request.model_copy(update={"name": name}))
@@ -118,6 +118,26 @@ def _by_base_url(read: list[tuple[ApiDocument, str]], source: str) -> list[ApiDo
             changes["name"] = cut(api_names.pop(), MAX_NAME)
         apis.append(first.model_copy(update=changes))
     return apis
+
+
+def _named(comment: str) -> tuple[str, str] | None:
+    """The API and request a command's comment names, as `write` puts them: `API: Request`,
+    the API's name in JSON quotes when it holds `: ` itself (`"CRM: EU": Get customer`)."""
+    try:
+        api, end = json.JSONDecoder().raw_decode(comment) if comment[:1] == '"' else (None, 0)
+    except ValueError:
+        api, end = None, 0
+    if isinstance(api, str):
+        colon, request = comment[end : end + 2], comment[end + 2 :]
+    else:
+        api, colon, request = comment.partition(": ")
+    api, request = api.strip(), request.strip()
+    return (api, request) if colon == ": " and api and request else None
+
+
+def _comment_name(name: str) -> str:
+    """An API's name as a command's comment gives it (see `_named`)."""
+    return json.dumps(name, ensure_ascii=False) if ": " in name or name[:1] == '"' else name
 
 
 def carries_credentials(name: str) -> bool:
@@ -481,7 +501,7 @@ def write(document: ApiDocument) -> str:
 
 
 def _written(api: ApiDocument, request: RequestFields) -> str:
-    lines = [f"# {api.name}: {request.name}"]
+    lines = [f"# {_comment_name(api.name)}: {request.name}"]
     url = join_url(api.base_url, request.url_path, request.endpoint_path)
     query = [q for q in request.query if q.enabled]
     if query:
