@@ -32,13 +32,21 @@ class Versions:
 
 
 @dataclass(frozen=True)
+class Unset:
+    """The secret headers with no value stored (an import leaves secrets out, for the admin
+    to enter), by `name_key`: the API's and the request's. A call is refused while one is
+    sent."""
+
+    api: frozenset[str] = frozenset()
+    request: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class Definition:
     api: ApiFields
     request: RequestFields
     versions: Versions
-    # The secret headers (names in lower case) of the API and of the request with no value
-    # stored: an import leaves secrets out, for the admin to enter.
-    unset: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
+    unset: Unset
 
 
 def versions(session: Session, client: Client, api_id: int, request_id: int) -> Versions:
@@ -63,7 +71,7 @@ def load(
         mappers.api(ApiFields, api, opened=api_secrets),
         mappers.request(RequestFields, api, request, opened=request_secrets),
         Versions(api.version, request.version),
-        (
+        Unset(
             sf.unset_headers(api.headers, api_secrets.keys()),
             sf.unset_headers(request.headers, request_secrets.keys()),
         ),

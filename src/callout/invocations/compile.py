@@ -20,6 +20,7 @@ from callout.apis.authorization import (
     OAuth2Auth,
 )
 from callout.apis.authorization import Scheme as StoredScheme
+from callout.apis.definitions import Unset
 from callout.apis.schemas import ApiFields, RequestFields
 from callout.runtime import templates
 from callout.runtime.auth.base import Scheme
@@ -46,6 +47,7 @@ from callout.runtime.plan import (
 )
 from callout.runtime.templates import JsonTemplate, Part
 from callout.runtime.trace import Redactor
+from callout.schemas import name_key
 
 DEFAULT_TIMEOUT = 10.0
 CONTENT_TYPES = {
@@ -57,23 +59,21 @@ CONTENT_TYPES = {
 
 
 def compile_plan(
-    key: PlanKey,
-    api: ApiFields,
-    request: RequestFields,
-    unset: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset()),
+    key: PlanKey, api: ApiFields, request: RequestFields, *, unset: Unset = Unset()
 ) -> Plan:
     """Merge an API and its request, with their secrets in the clear, into a plan. `unset`
-    names the API's and the request's secret headers with no value stored."""
+    names the secret headers with no value stored (none: every one has its value, as in a
+    definition written out in full)."""
     url = join_url(api.base_url, request.url_path, request.endpoint_path)
     split = urlsplit(url)
     merged: dict[str, HeaderTemplate] = {}
     missing: dict[str, str] = {}  # secret headers sent with no value stored, by name key
-    for headers, unset_here in ((api.headers, unset[0]), (request.headers, unset[1])):
+    for headers, unset_here in ((api.headers, unset.api), (request.headers, unset.request)):
         for header in headers:  # a request's header overrides its API's
             if header.enabled:
                 name = header.name.lower()
                 merged[name] = HeaderTemplate.of(header.name, header.value, header.secret)
-                if header.secret and name in unset_here:
+                if header.secret and name_key(header.name) in unset_here:
                     missing[name] = header.name
                 else:
                     missing.pop(name, None)

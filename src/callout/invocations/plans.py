@@ -68,7 +68,7 @@ class PlanCache:
             loaded.versions.api_version,
             loaded.versions.request_version,
         )
-        plan = compile_plan(plan_key, loaded.api, loaded.request, loaded.unset)
+        plan = compile_plan(plan_key, loaded.api, loaded.request, unset=loaded.unset)
         self._kept.keep(key, plan, generation)
         return plan
 
