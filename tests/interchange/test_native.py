@@ -460,9 +460,11 @@ async def test_secrets_never_entered_show_unset_are_named_again_and_refuse_calls
 
 
 def test_file_names_keep_accented_letters_as_ascii() -> None:
-    assert list(archive.file_names(["Über API", "Café Crème", "日本 API", "API"])) == [
+    names = ["Über API", "Café Crème", "Straße", "日本 API", "API"]
+    assert list(archive.file_names(names)) == [
         "uber-api.yaml",
         "cafe-creme.yaml",
+        "strasse.yaml",
         "api.yaml",
         "api-2.yaml",
     ]

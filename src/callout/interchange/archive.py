@@ -32,8 +32,9 @@ def file_stem(name: str) -> str:
     """A file name for an API: its name in lower case ASCII (accents dropped: "Über" is
     `uber`), runs of other characters as `-`. ASCII, as it also goes in a Content-Disposition
     header."""
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-") or "api"
+    # Case folded first, so "ß" is "ss"; letters with no ASCII decomposition (ø, ł) go.
+    folded = unicodedata.normalize("NFKD", name.casefold()).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-") or "api"
 
 
 def file_names(names: Iterable[str]) -> Iterator[str]:
