@@ -384,3 +384,20 @@ def test_import_curl_name_is_refused_for_commands_of_several_base_urls(
         "them without --name, or one at a time"
     )
     assert snapshot(installed.data_dir) == before
+
+
+def test_with_json_a_misconfigured_key_is_a_problem_body_too(
+    installed: Installation, tmp_path: Path
+) -> None:
+    crm = tmp_path / "k.yaml"
+    crm.write_text("callout: 1\nname: K\nbase_url: https://k.example\n")
+
+    done = callout(
+        installed.data_dir, "import", "demo", str(crm), "--json", CALLOUT_SECRET_KEYS="garbage"
+    )
+
+    assert done.returncode == 1
+    problem = json.loads(done.stdout)
+    assert problem["status"] == 422
+    assert "CALLOUT_SECRET_KEYS: entry 1 is not `key_id:base64key`" in problem["detail"]
+    assert error_line(done) == f"error: {problem['detail']}"

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperCommand, TyperGroup
 
-from callout.errors import CalloutError, problem_body
+from callout.errors import CalloutError, Invalid, problem_body
 
 if TYPE_CHECKING:
     from callout.db.crypto import Keyring
@@ -56,6 +56,7 @@ class Summed(TyperGroup):
 
 
 def _joined(paragraph: str) -> str:
+    """A paragraph of help on one line, unless it holds indented lines (examples)."""
     lines = paragraph.splitlines()
     if any(line[:1].isspace() for line in lines[1:]):
         return paragraph
@@ -128,26 +129,30 @@ def errors_as_json(enabled: bool) -> Iterator[None]:
     try:
         yield
     except Exception as error:
-        body = _problem(error) if enabled else None
-        if body is not None:
-            out.print_json(data=body)
+        found = expected(error) if enabled else None
+        if found is not None:
+            out.print_json(data=found.body())
         raise
     finally:
         _errors_as_json = False
 
 
-def _problem(error: Exception) -> dict[str, Any] | None:
-    """An expected failure's problem body, or None for a bug (or an exit already told)."""
+def expected(error: BaseException) -> CalloutError | None:
+    """An expected failure as the service error it stands for, or None for a bug: what the
+    command prints as one line and, with --json, as a problem body. Its kinds are imported
+    only once a command has failed, not on every start."""
     from pydantic import ValidationError
 
+    from callout.db.crypto import KeyMaterialError
     from callout.validation import validation_problems
 
     if isinstance(error, CalloutError):
-        return error.body()
+        return error
     if isinstance(error, ValidationError):
         found = validation_problems(error.errors())
-        detail = "; ".join(f"{p.field}: {p.message}" for p in found)
-        return problem_body(422, "invalid", "Invalid input", detail, found)
+        return Invalid("; ".join(f"{p.field}: {p.message}" for p in found), found)
+    if isinstance(error, KeyMaterialError):  # the installation's keys, as configured
+        return Invalid(str(error))
     return None
 
 
