@@ -18,7 +18,7 @@ CLI prints them, as one line or, with --json, as that same body.
 """
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -59,7 +59,13 @@ class CalloutError(Exception):
     @classmethod
     def field(cls, field: str, message: str) -> Self:
         """The error about one field, e.g. `Conflict.field("name", "is taken")`."""
-        return cls(f"{field}: {message}", [FieldProblem(field, message)])
+        return cls.of([FieldProblem(field, message)])
+
+    @classmethod
+    def of(cls, problems: Sequence[FieldProblem], hint: str = "") -> Self:
+        """The error about each of `problems`, its detail naming them all in one line:
+        `name: is required; base_url: must be https` (then `hint`, if any)."""
+        return cls(detail_of(problems) + hint, list(problems))
 
     def body(self) -> dict[str, Any]:
         """The error as REST answers it: its problem+json body."""
@@ -72,11 +78,14 @@ class CalloutError(Exception):
         problem of `method` one of `requests[3].method`; `at("crm.yaml: ")`, one of a file."""
         moved = copy.copy(self)
         moved.problems = [FieldProblem(_joined(where, p.field), p.message) for p in self.problems]
-        moved.detail = "; ".join(f"{p.field}: {p.message}" for p in moved.problems) or (
-            f"{where.removesuffix(': ')}: {self.detail}"
-        )
+        moved.detail = detail_of(moved.problems) or (f"{where.removesuffix(': ')}: {self.detail}")
         moved.args = (moved.detail,)
         return moved
+
+
+def detail_of(problems: Iterable[FieldProblem]) -> str:
+    """Problems as one line, each with its field: `name: is required; type: ...`."""
+    return "; ".join(f"{p.field}: {p.message}" for p in problems)
 
 
 def problem_body(

@@ -88,8 +88,7 @@ class SecretSplit:
     def check(self) -> None:
         """Raise every problem found, each naming its field."""
         if self.problems:
-            detail = "; ".join(f"{p.field}: {p.message}" for p in self.problems)
-            raise Invalid(detail, self.problems)
+            raise Invalid.of(self.problems)
 
     def _take(self, name: str, loc: str, value: str, resend: str | None) -> None:
         if self.incomplete and not value:

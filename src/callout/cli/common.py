@@ -150,7 +150,7 @@ def expected(error: BaseException) -> CalloutError | None:
         return error
     if isinstance(error, ValidationError):
         found = validation_problems(error.errors())
-        return Invalid("; ".join(f"{p.field}: {p.message}" for p in found), found)
+        return Invalid.of(found)
     if isinstance(error, KeyMaterialError):  # the installation's keys, as configured
         return Invalid(str(error))
     return None

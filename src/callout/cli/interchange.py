@@ -356,9 +356,7 @@ def import_curl(
                 checked = TypeAdapter(Name).validate_python(name)
             except ValidationError as error:
                 found = validation_problems(error.errors())
-                problems = [FieldProblem("--name", p.message) for p in found]
-                detail = "; ".join(f"{p.field}: {p.message}" for p in problems)
-                raise Invalid(detail, problems) from None
+                raise Invalid.of([FieldProblem("--name", p.message) for p in found]) from None
             converted.documents[0] = converted.documents[0].model_copy(update={"name": checked})
         keyring = get_settings().key_source().keyring()
         with installed().transaction() as session:

@@ -45,7 +45,7 @@ def check_calls(session: Session, client: Client, data: DesignerFields) -> None:
     for at, call in calls:
         problems += _call_problems(client, at, call, apis, requests)
     if problems:
-        raise Invalid("; ".join(f"{p.field}: {p.message}" for p in problems), problems)
+        raise Invalid.of(problems)
 
 
 def _call_problems(

@@ -55,8 +55,7 @@ def parse(data: Any, source: str) -> ApiDocument:
             FieldProblem(f"{source}: {p.field}", p.message)
             for p in validation_problems(error.errors())
         ]
-        detail = "; ".join(f"{p.field}: {p.message}" for p in problems)
-        raise Invalid(detail, problems) from None
+        raise Invalid.of(problems) from None
 
 
 def plain(document: ApiDocument) -> dict[str, Any]:

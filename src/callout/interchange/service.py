@@ -220,9 +220,8 @@ def _names(
         chosen.append(None if taken and clash == "skip" else name)
         imported.setdefault(key, (source, name))
     if clashes:
-        detail = "; ".join(f"{p.field}: {p.message}" for p in clashes)
         choices = " or ".join(clash_option.format(choice) for choice in ("skip", "rename"))
-        raise Conflict(f"{detail} (import with {choices} to go on)", clashes)
+        raise Conflict.of(clashes, f" (import with {choices} to go on)")
     return chosen
 
 

@@ -19,7 +19,7 @@ from pydantic import Field
 from starlette.exceptions import HTTPException
 
 from callout.designers.schemas import Usage
-from callout.errors import CalloutError, FieldProblem, problem_body
+from callout.errors import CalloutError, FieldProblem, detail_of, problem_body
 from callout.invocations.schemas import OutcomeName
 from callout.schemas import MAX_DEPTH, Model
 from callout.validation import validation_problems
@@ -87,8 +87,7 @@ async def _callout_error(_request: Request, error: Exception) -> JSONResponse:
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     found = validation_problems(error.errors(), located=True)
-    detail = "; ".join(f"{p.field}: {p.message}" for p in found)
-    return problem(422, "invalid", "Invalid input", detail, found)
+    return problem(422, "invalid", "Invalid input", detail_of(found), found)
 
 
 def _unreadable_body(error: HTTPException) -> str | None:

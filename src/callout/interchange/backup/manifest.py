@@ -97,4 +97,4 @@ def validated(model: type[M], data: Any, source: str) -> M:
             FieldProblem(f"{source}: {p.field}", p.message)
             for p in validation_problems(error.errors())
         ]
-        raise Invalid("; ".join(f"{p.field}: {p.message}" for p in problems), problems) from None
+        raise Invalid.of(problems) from None
