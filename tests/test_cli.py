@@ -367,3 +367,17 @@ def test_an_oauth2_provider_is_sent_back_to_the_port_serve_was_given(
     started = httpx.post(f"{apis_url}/{made.json()['id']}/authorize", headers=admin, timeout=5)
     assert started.status_code == 200, started.text
     assert started.json()["redirect_uri"] == f"{served}/api/v1/oauth/callback"
+
+
+def test_a_bad_setting_is_named_as_the_environment_sets_it(installed: Installation) -> None:
+    ttl = callout(installed.data_dir, "apis", "list", "demo", CALLOUT_PLAN_TTL="soon")
+    keys = callout(installed.data_dir, "apis", "list", "demo", CALLOUT_SECRET_KEYS="garbage")
+
+    assert (ttl.returncode, keys.returncode) == (1, 1)
+    assert ttl.stderr.strip() == (
+        "error: CALLOUT_PLAN_TTL: Input should be a valid number, unable to parse string as a "
+        "number"
+    )
+    assert keys.stderr.strip() == (
+        "error: settings: CALLOUT_SECRET_KEYS: entry 1 is not `key_id:base64key`"
+    )

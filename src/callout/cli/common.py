@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperCommand, TyperGroup
 
-from callout.errors import CalloutError, Invalid, problem_body
+from callout.errors import CalloutError, FieldProblem, Invalid, problem_body
 
 if TYPE_CHECKING:
     from callout.db.crypto import Keyring
@@ -150,10 +150,21 @@ def expected(error: BaseException) -> CalloutError | None:
         return error
     if isinstance(error, ValidationError):
         found = validation_problems(error.errors())
+        if error.title == "Settings":  # the environment: each setting as it is set
+            found = [
+                FieldProblem(_setting(e["loc"]), p.message)
+                for e, p in zip(error.errors(), found, strict=True)
+            ]
         return Invalid.of(found)
     if isinstance(error, KeyMaterialError):  # the installation's keys, as configured
         return Invalid(str(error))
     return None
+
+
+def _setting(loc: tuple[int | str, ...]) -> str:
+    """A setting as the environment names it (`CALLOUT_PLAN_TTL`), or `settings` for a rule
+    over several (its message names them)."""
+    return f"CALLOUT_{loc[0]}".upper() if loc else "settings"
 
 
 def open_database() -> "Database":
