@@ -128,12 +128,8 @@ def headers_of(
 
 
 def unset_headers(rows: list[dict[str, Any]], stored: Set[str]) -> frozenset[str]:
-    """The secret headers (their names in lower case) with no value stored."""
-    return frozenset(
-        name_key(row["name"])
-        for row in rows
-        if row["secret"] and header_field(row["name"]) not in stored
-    )
+    """The secret headers with no value stored, by `name_key`."""
+    return frozenset(field.removeprefix("headers.") for field in declared(rows, {}) - stored)
 
 
 def declared(headers: list[dict[str, Any]], authorization: dict[str, Any]) -> set[str]:

@@ -55,9 +55,9 @@ def document_of(
         service = found.name if found is not None else None
     # Named as missing: the secrets left out, and those never entered (after an import
     # without them), so that each import asks for them again.
-    unset = {api_owner(api.id): sf.declared(api.headers, api.authorization)}
-    unset |= {request_owner(row.id): sf.declared(row.headers, {}) for row in api.requests}
-    unset = {owner: fields - stored[owner] for owner, fields in unset.items()}
+    declared = {api_owner(api.id): sf.declared(api.headers, api.authorization)}
+    declared |= {request_owner(row.id): sf.declared(row.headers, {}) for row in api.requests}
+    unset = {owner: fields - stored[owner] for owner, fields in declared.items()}
     requests = [
         {c: getattr(row, c) for c in REQUEST_COLUMNS}
         | {
